@@ -1,0 +1,60 @@
+/**
+ * The one error family of Bantay. Jobs and storage only throw these (or let unknown errors
+ * bubble up); exactly one place per surface (CLI: src/cli/report-error.ts, Slack later) turns
+ * them into text for people. `message` is safe to show: it never contains secrets.
+ */
+export const ErrorCode = {
+  /** The configuration is invalid; `details` lists every problem. Exit code 2. */
+  ConfigInvalid: 'CONFIG_INVALID',
+  /** The command line is wrong (unknown command, bad id or label). Exit code 2. */
+  Usage: 'USAGE',
+  /** An id, label, key or path from a user failed validation. */
+  InvalidInput: 'INVALID_INPUT',
+  /** The backup, object or database asked for does not exist. */
+  NotFound: 'NOT_FOUND',
+  /** The object store failed (network, permissions, disk full). */
+  Storage: 'STORAGE',
+  /** Bytes read back do not match what was written: checksum, authentication or truncation. */
+  Integrity: 'INTEGRITY',
+  /** No configured key can decrypt the artifact. */
+  KeyMissing: 'KEY_MISSING',
+  /** The source database could not be reached or refused us. */
+  Database: 'DATABASE',
+  /** pg_dump / pg_restore failed or are too old for the server. */
+  Tool: 'TOOL',
+  /** The operation was cancelled (signal, user). */
+  Aborted: 'ABORTED',
+  /** A bug: an invariant did not hold. */
+  Internal: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class BantayError extends Error {
+  readonly code: ErrorCode;
+  /** Extra human-readable lines (e.g. one per config problem). Safe to show. */
+  readonly details: readonly string[];
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: readonly string[] } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BantayError';
+    this.code = code;
+    this.details = options.details ?? [];
+  }
+}
+
+export function isBantayError(err: unknown): err is BantayError {
+  return err instanceof BantayError;
+}
+
+/** Wraps an unknown error with the operation that failed, keeping BantayErrors' codes. */
+export function wrapError(code: ErrorCode, operation: string, cause: unknown): BantayError {
+  if (isBantayError(cause)) return cause;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new BantayError(code, `${operation}: ${reason}`, { cause });
+}
+
+/** True when `err` is (or wraps) an abort. */
+export function isAbortError(err: unknown): boolean {
+  if (isBantayError(err)) return err.code === ErrorCode.Aborted;
+  return err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR');
+}

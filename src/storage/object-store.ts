@@ -1,0 +1,45 @@
+import type { Readable } from 'node:stream';
+
+/** What a store knows about one stored object. */
+export interface ObjectInfo {
+  /** The object's key, relative to the store's root/prefix ("backups/db-.../manifest.json"). */
+  key: string;
+  size: number;
+  modifiedAt: Date;
+}
+
+export interface PutOptions {
+  /** Aborting makes `put` reject; nothing is left under the key and no upload stays open. */
+  signal?: AbortSignal;
+  contentType?: string;
+}
+
+export interface GetOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * One small interface for every place Bantay keeps artifacts: a local directory, any
+ * S3-compatible bucket, memory (tests). Every implementation passes test/storage/contract.ts.
+ *
+ * Contracts:
+ * - Keys are validated by `assertValidKey` (relative, "/"-separated, no "." or ".." segments).
+ * - `put` consumes `body` fully. The object becomes visible under `key` only after every byte
+ *   is durably stored; if `body` errors, the signal aborts or the store fails, `put` rejects
+ *   and leaves nothing under `key` (no partial file, no open multipart upload). Overwrites an
+ *   existing object atomically. Resolves with the number of bytes stored.
+ * - `get` resolves with a stream of exactly the stored bytes, or rejects with
+ *   BantayError(NOT_FOUND) when the key does not exist.
+ * - `stat` resolves undefined when the key does not exist.
+ * - `list` yields every object whose key starts with `prefix`, in ascending key order.
+ * - `delete` is idempotent: deleting a missing key succeeds.
+ */
+export interface ObjectStore {
+  /** Where this store points, safe for logs and messages (never credentials). */
+  readonly description: string;
+  put(key: string, body: Readable, options?: PutOptions): Promise<{ size: number }>;
+  get(key: string, options?: GetOptions): Promise<Readable>;
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  delete(key: string): Promise<void>;
+}
