@@ -1,0 +1,89 @@
+import { userInfo } from 'node:os';
+import { loadConfig, type Config } from '../config/load-config.ts';
+import type { JobDeps, Trigger } from '../jobs/job-context.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
+import { registerSecret, registerUrlSecrets } from '../log/redact.ts';
+import { openStateDb, type StateDb } from '../state/state-db.ts';
+import { openStore } from '../storage/open-store.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+
+export interface CliIo {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+}
+
+/**
+ * Everything a command needs, built lazily: config and logger first (so config errors are
+ * reported before anything connects), the store and state database on first use.
+ */
+export class CliContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly io: CliIo;
+  #store: ObjectStore | undefined;
+  #state: StateDb | undefined;
+
+  constructor(io: CliIo) {
+    this.io = io;
+    this.config = loadConfig({ env: io.env, cwd: io.cwd });
+    registerConfigSecrets(io.env, this.config);
+    this.logger = createLogger({ level: this.config.log.level, format: this.config.log.format, destination: io.stderr });
+  }
+
+  get store(): ObjectStore {
+    this.#store ??= openStore(this.config.store);
+    return this.#store;
+  }
+
+  async state(): Promise<StateDb> {
+    this.#state ??= await openStateDb({ url: this.config.stateUrl, dataDir: this.config.dataDir });
+    return this.#state;
+  }
+
+  async deps(): Promise<JobDeps> {
+    return {
+      store: this.store,
+      state: await this.state(),
+      keyRing: this.config.keyRing,
+      logger: this.logger,
+      pgBinDir: this.config.pgBinDir,
+    };
+  }
+
+  trigger(): Trigger {
+    return { by: `cli:${safeUserName()}`, via: 'cli' };
+  }
+
+  /** Warns loudly, once per run, when backups would be stored unencrypted. */
+  warnIfUnencrypted(): void {
+    if (!this.config.keyRing.primary) {
+      this.logger.warn('BANTAY_ENCRYPTION_KEY is not set: backups are stored UNENCRYPTED. Generate a key with: openssl rand -base64 32');
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#state?.close().catch(() => undefined);
+  }
+}
+
+function registerConfigSecrets(env: NodeJS.ProcessEnv, config: Config): void {
+  registerUrlSecrets(config.databaseUrl);
+  registerUrlSecrets(config.stateUrl);
+  for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'BANTAY_ENCRYPTION_KEY', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET']) {
+    registerSecret(env[name]);
+  }
+  for (const key of (env.BANTAY_DECRYPTION_KEYS ?? '').split(/[,\s]+/)) registerSecret(key);
+  if (config.keyRing.primary) registerSecret(config.keyRing.primary.key.toString('base64'));
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username.replace(/[^A-Za-z0-9._-]/g, '_') || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

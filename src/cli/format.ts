@@ -1,0 +1,55 @@
+import type { Manifest } from '../catalog/manifest.ts';
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)}s`;
+  const m = Math.floor(seconds / 60);
+  const s = Math.round(seconds % 60);
+  if (m < 60) return `${m}m${String(s).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+export function formatAge(from: Date, now: Date = new Date()): string {
+  const seconds = Math.max(0, (now.getTime() - from.getTime()) / 1000);
+  if (seconds < 90) return `${Math.round(seconds)}s ago`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)}m ago`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h ago`;
+  return `${Math.round(seconds / 86_400)}d ago`;
+}
+
+/** The stable JSON shape of a backup for --json output and, later, Slack payloads. */
+export function summarizeManifest(m: Manifest) {
+  return {
+    id: m.id,
+    kind: m.kind,
+    createdAt: m.createdAt,
+    completedAt: m.completedAt,
+    durationSeconds: m.durationSeconds,
+    label: m.label ?? null,
+    sizeBytes: m.artifact.sizeBytes,
+    sha256: m.artifact.sha256,
+    encrypted: m.artifact.encryption !== null,
+    keyId: m.artifact.encryption?.keyId ?? null,
+    artifactKey: m.artifact.key,
+    source: m.source,
+    trigger: m.trigger,
+    tables: m.tables ? Object.keys(m.tables).length : null,
+    rows: m.tables ? Object.values(m.tables).reduce((a, b) => a + b, 0) : null,
+  };
+}
+
+/** Left-aligned text columns. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+}

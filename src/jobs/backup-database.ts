@@ -1,0 +1,169 @@
+import { pipeline } from 'node:stream/promises';
+import type { Readable, Transform } from 'node:stream';
+import { artifactKey, type Manifest } from '../catalog/manifest.ts';
+import { newBackupId } from '../catalog/backup-id.ts';
+import { writeManifest } from '../catalog/catalog.ts';
+import { createEncryptStream } from '../crypto/encrypt-stream.ts';
+import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
+import { recordAudit } from '../state/audit-log.ts';
+import { finishJobRun, startJobRun } from '../state/job-runs.ts';
+import { BANTAY_VERSION } from '../version.ts';
+import { linkedAbort, type JobDeps, type Trigger } from './job-context.ts';
+import { childEnv, describeDatabaseUrl } from './pg/connection.ts';
+import { assertToolNotOlder, findPgTool } from './pg/pg-tools.ts';
+import { runTool, type RunningTool } from './pg/run-tool.ts';
+import { openSourceSnapshot } from './pg/snapshot.ts';
+import { silentReporter, type ProgressReporter } from './progress.ts';
+import { createEndGate, StreamMeter } from './stream-meter.ts';
+
+export const ENCRYPTION_ALGORITHM = 'AES-256-GCM-STREAM-v1';
+
+export interface DatabaseBackupSpec {
+  databaseUrl: string;
+  label?: string;
+  trigger: Trigger;
+  signal?: AbortSignal;
+}
+
+/**
+ * Backs up the FBMS database: one `pg_dump -Fc` streamed through SHA-256, encryption and
+ * SHA-256 again into the store, with exact row counts taken in the dump's own snapshot. The
+ * manifest is written last; on any failure nothing is listed and the artifact is removed.
+ */
+export async function runDatabaseBackup(
+  spec: DatabaseBackupSpec,
+  deps: JobDeps,
+  reporter: ProgressReporter = silentReporter,
+): Promise<Manifest> {
+  const started = deps.now?.() ?? new Date();
+  const id = newBackupId('database', started);
+  const key = artifactKey(id, deps.keyRing.primary ? 'database.dump.enc' : 'database.dump');
+  await startJobRun(deps.state, { id, job: 'backup database', performedBy: spec.trigger.by });
+  try {
+    const manifest = await dumpToStore(spec, deps, reporter, { id, key, started });
+    await succeed(deps, spec, manifest);
+    return manifest;
+  } catch (err) {
+    const error = isAbortError(err) ? new BantayError(ErrorCode.Aborted, 'Backup cancelled', { cause: err }) : wrapError(ErrorCode.Internal, 'Backup failed', err);
+    await deps.store.delete(key).catch(() => undefined);
+    await fail(deps, spec, { id, key, started, error });
+    throw error;
+  }
+}
+
+async function dumpToStore(
+  spec: DatabaseBackupSpec,
+  deps: JobDeps,
+  reporter: ProgressReporter,
+  run: { id: string; key: string; started: Date },
+): Promise<Manifest> {
+  const source = describeDatabaseUrl(spec.databaseUrl);
+  reporter.phase?.('connecting', `${source.host}/${source.database}`);
+  const snapshot = await openSourceSnapshot(spec.databaseUrl);
+  try {
+    const pgDump = await findPgTool('pg_dump', deps.pgBinDir);
+    assertToolNotOlder(pgDump, 'pg_dump', snapshot.serverVersion, snapshot.serverMajor);
+    if (!deps.keyRing.primary) reporter.warn?.('No encryption key configured: this backup is stored UNENCRYPTED.');
+    reporter.phase?.('dumping', `pg_dump ${pgDump.version} -> ${deps.store.description}`);
+    const abort = linkedAbort(spec.signal);
+    const tool = runTool(pgDump.path, ['--format=custom', `--snapshot=${snapshot.snapshotId}`, '--no-password'], {
+      env: childEnv(spec.databaseUrl),
+      signal: abort.signal,
+      name: 'pg_dump',
+    });
+    const counting = snapshot.countRows();
+    counting.catch(() => abort.abort());
+    const meters = await streamDump(tool, deps, reporter, run.key, abort);
+    const tables = await counting;
+    reporter.phase?.('writing manifest');
+    const completed = deps.now?.() ?? new Date();
+    const manifest: Manifest = {
+      formatVersion: 1,
+      id: run.id,
+      kind: 'database',
+      createdAt: run.started.toISOString(),
+      completedAt: completed.toISOString(),
+      durationSeconds: (completed.getTime() - run.started.getTime()) / 1000,
+      ...(spec.label !== undefined ? { label: spec.label } : {}),
+      trigger: spec.trigger,
+      source: { host: source.host, port: source.port, database: source.database, serverVersion: snapshot.serverVersion },
+      tools: { bantay: BANTAY_VERSION, pg_dump: pgDump.version },
+      artifact: {
+        key: run.key,
+        format: 'pg_dump-custom',
+        sizeBytes: meters.stored.bytes,
+        sha256: meters.stored.digest(),
+        plainSizeBytes: meters.plain.bytes,
+        plainSha256: meters.plain.digest(),
+        encryption: deps.keyRing.primary ? { algorithm: ENCRYPTION_ALGORITHM, keyId: deps.keyRing.primary.id } : null,
+      },
+      tables,
+    };
+    await writeManifest(deps.store, manifest, spec.signal);
+    return manifest;
+  } finally {
+    await snapshot.close();
+  }
+}
+
+/** Streams pg_dump's stdout into the store; resolves with the plain and stored meters. */
+async function streamDump(
+  tool: RunningTool,
+  deps: JobDeps,
+  reporter: ProgressReporter,
+  key: string,
+  abort: AbortController,
+): Promise<{ plain: StreamMeter; stored: StreamMeter }> {
+  const plain = new StreamMeter();
+  const stored = new StreamMeter((bytes) => reporter.bytes?.(bytes));
+  const stages: Array<Readable | Transform> = [tool.child.stdout, plain];
+  if (deps.keyRing.primary) stages.push(createEncryptStream(deps.keyRing.primary));
+  stages.push(stored, createEndGate(() => tool.done));
+  const body = stages[stages.length - 1] as Transform;
+  const piping = pipeline(stages, { signal: abort.signal });
+  const putting = deps.store.put(key, body, { signal: abort.signal, contentType: 'application/octet-stream' });
+  const [pipe, put] = await Promise.allSettled([piping.catch(onFail), putting.catch(onFail)]);
+  if (pipe.status === 'fulfilled' && put.status === 'fulfilled') return { plain, stored };
+  // pg_dump's own message ("password authentication failed", "server version mismatch") says
+  // more than the broken pipe it caused downstream, so it wins when the tool failed.
+  const toolError = await tool.done.then(() => undefined, (e: unknown) => e);
+  throw toolError ?? (put.status === 'rejected' ? put.reason : (pipe as PromiseRejectedResult).reason);
+
+  function onFail(err: unknown): never {
+    abort.abort();
+    body.destroy(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  }
+}
+
+async function succeed(deps: JobDeps, spec: DatabaseBackupSpec, m: Manifest): Promise<void> {
+  await finishJobRun(deps.state, m.id, { status: 'succeeded', backupId: m.id });
+  await recordAudit(deps.state, {
+    operationType: 'backup',
+    backupType: 'database',
+    status: 'succeeded',
+    filePath: m.artifact.key,
+    fileSize: m.artifact.sizeBytes,
+    durationSeconds: m.durationSeconds,
+    performedBy: spec.trigger.by,
+    backupId: m.id,
+    details: { label: m.label ?? null, encrypted: m.artifact.encryption !== null, via: spec.trigger.via },
+  });
+  deps.logger.info({ backupId: m.id, sizeBytes: m.artifact.sizeBytes, durationSeconds: m.durationSeconds }, 'database backup stored');
+}
+
+async function fail(deps: JobDeps, spec: DatabaseBackupSpec, run: { id: string; key: string; started: Date; error: BantayError }): Promise<void> {
+  const durationSeconds = ((deps.now?.() ?? new Date()).getTime() - run.started.getTime()) / 1000;
+  deps.logger.error({ err: run.error, backupId: run.id }, 'database backup failed');
+  await finishJobRun(deps.state, run.id, { status: 'failed', errorMessage: run.error.message }).catch(() => undefined);
+  await recordAudit(deps.state, {
+    operationType: 'backup',
+    backupType: 'database',
+    status: 'failed',
+    filePath: run.key,
+    durationSeconds,
+    errorMessage: run.error.message,
+    performedBy: spec.trigger.by,
+    backupId: run.id,
+  }).catch((err: unknown) => deps.logger.error({ err }, 'could not write the audit row'));
+}

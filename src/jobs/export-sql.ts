@@ -1,0 +1,54 @@
+import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import { findBackup } from '../catalog/catalog.ts';
+import { BantayError, ErrorCode, wrapError } from '../errors.ts';
+import { recordAudit } from '../state/audit-log.ts';
+import { linkedAbort, type JobDeps, type Trigger } from './job-context.ts';
+import { findPgTool } from './pg/pg-tools.ts';
+import { runTool } from './pg/run-tool.ts';
+import { silentReporter, type ProgressReporter } from './progress.ts';
+import { openArtifact } from './read-artifact.ts';
+
+export interface ExportSqlSpec {
+  id: string;
+  output: Writable;
+  trigger: Trigger;
+  signal?: AbortSignal;
+}
+
+/**
+ * Turns a custom-format database backup into a plain SQL script on demand (pg_restore -f -),
+ * streaming: store -> checks -> decrypt -> pg_restore stdin, pg_restore stdout -> output.
+ * The script is complete only when this resolves; on failure the caller discards the output.
+ */
+export async function exportSql(spec: ExportSqlSpec, deps: JobDeps, reporter: ProgressReporter = silentReporter): Promise<{ bytes: number }> {
+  const started = Date.now();
+  const manifest = await findBackup(deps.store, spec.id);
+  if (manifest.kind !== 'database') throw new BantayError(ErrorCode.InvalidInput, `${manifest.id} is a ${manifest.kind} backup, not a database dump`);
+  try {
+    const pgRestore = await findPgTool('pg_restore', deps.pgBinDir);
+    reporter.phase?.('converting', `${manifest.id} -> SQL with pg_restore ${pgRestore.version}`);
+    const abort = linkedAbort(spec.signal);
+    const input = await openArtifact(manifest, deps, { signal: abort.signal, reporter });
+    const tool = runTool(pgRestore.path, ['--file=-', '--no-owner'], { env: { PATH: process.env.PATH ?? '' }, signal: abort.signal, stdin: true, name: 'pg_restore' });
+    let bytes = 0;
+    tool.child.stdout.on('data', (b: Buffer) => (bytes += b.length));
+    const results = await Promise.allSettled([
+      pipeline(input, tool.child.stdin!, { signal: abort.signal }),
+      pipeline(tool.child.stdout, spec.output, { end: false }),
+      tool.done,
+    ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      abort.abort();
+      // An integrity failure upstream explains a pg_restore complaint downstream, so it wins.
+      throw (results[0].status === 'rejected' ? results[0].reason : failed.reason) as unknown;
+    }
+    await recordAudit(deps.state, { operationType: 'export', backupType: 'database-sql', status: 'succeeded', backupId: manifest.id, fileSize: bytes, durationSeconds: (Date.now() - started) / 1000, performedBy: spec.trigger.by });
+    return { bytes };
+  } catch (err) {
+    const error = wrapError(ErrorCode.Tool, 'SQL export failed', err);
+    await recordAudit(deps.state, { operationType: 'export', backupType: 'database-sql', status: 'failed', backupId: manifest.id, errorMessage: error.message, durationSeconds: (Date.now() - started) / 1000, performedBy: spec.trigger.by }).catch(() => undefined);
+    throw error;
+  }
+}

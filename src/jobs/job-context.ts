@@ -1,0 +1,30 @@
+import type { KeyRing } from '../crypto/keys.ts';
+import type { Logger } from '../log/logger.ts';
+import type { StateDb } from '../state/state-db.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+
+/** The explicit dependencies every job receives; the CLI, the bot and tests build one each. */
+export interface JobDeps {
+  store: ObjectStore;
+  state: StateDb;
+  keyRing: KeyRing;
+  logger: Logger;
+  /** Directory holding pg_dump/pg_restore; found automatically when undefined. */
+  pgBinDir?: string;
+  now?: () => Date;
+}
+
+/** Who or what asked for a job; lands in manifests and the audit log. */
+export interface Trigger {
+  /** "cli:alice", "slack:U0123", "schedule". */
+  by: string;
+  via: 'cli' | 'slack' | 'schedule' | 'api';
+}
+
+/** Resolves when `signal` aborts; used to race long waits against cancellation. */
+export function linkedAbort(signal: AbortSignal | undefined): AbortController {
+  const controller = new AbortController();
+  if (signal?.aborted) controller.abort(signal.reason);
+  else signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  return controller;
+}

@@ -1,0 +1,30 @@
+import type { TestProject } from 'vitest/node';
+import { startPgCluster, type PgCluster } from '../../src/dev/pg-cluster.ts';
+import { startS3TestServer, type S3TestServer } from './s3-server.ts';
+
+/**
+ * Starts the real servers every test file shares: one throwaway PostgreSQL cluster (or the one
+ * in TEST_DATABASE_URL) and one S3-compatible server on loopback. Tests create their own
+ * databases and buckets inside them, so files can run in parallel.
+ */
+let pg: PgCluster | undefined;
+let s3: S3TestServer | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  [pg, s3] = await Promise.all([startPgCluster({ externalUrl: process.env.TEST_DATABASE_URL }), startS3TestServer()]);
+  project.provide('pgAdminUrl', pg.adminUrl);
+  project.provide('s3Endpoint', s3.endpoint);
+}
+
+export async function teardown(): Promise<void> {
+  await Promise.allSettled([pg?.stop(), s3?.stop()]);
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** postgres:// URL of a superuser on the shared test cluster (database "postgres"). */
+    pgAdminUrl: string;
+    /** http://127.0.0.1:PORT of the shared S3 test server (any access key/secret is accepted). */
+    s3Endpoint: string;
+  }
+}
