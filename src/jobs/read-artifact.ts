@@ -1,8 +1,8 @@
-import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Duplex, Readable } from 'node:stream';
 import type { Manifest } from '../catalog/manifest.ts';
 import { createDecryptStream } from '../crypto/decrypt-stream.ts';
 import { BantayError, ErrorCode } from '../errors.ts';
+import { chainStreams } from './chain-streams.ts';
 import type { JobDeps } from './job-context.ts';
 import type { ProgressReporter } from './progress.ts';
 import { createDigestCheck, StreamMeter } from './stream-meter.ts';
@@ -28,13 +28,11 @@ export async function openArtifact(
     );
   }
   const raw = await deps.store.get(manifest.artifact.key, { signal: options.signal });
-  const stages: NodeJS.ReadWriteStream[] = [
+  const stages: Duplex[] = [
     new StreamMeter((bytes) => options.reporter?.bytes?.(bytes, manifest.artifact.sizeBytes)),
     createDigestCheck(manifest.artifact, `The artifact of ${manifest.id}`),
   ];
   if (encryption) stages.push(createDecryptStream(deps.keyRing));
   stages.push(createDigestCheck({ sha256: manifest.artifact.plainSha256, sizeBytes: manifest.artifact.plainSizeBytes }, `The decrypted dump of ${manifest.id}`));
-  const out = new PassThrough();
-  pipeline([raw, ...stages, out] as NodeJS.ReadWriteStream[]).catch((err: Error) => out.destroy(err));
-  return out;
+  return chainStreams(raw, ...stages);
 }

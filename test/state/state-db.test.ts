@@ -1,0 +1,57 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { listAudit, recordAudit } from '../../src/state/audit-log.ts';
+import { finishJobRun, startJobRun } from '../../src/state/job-runs.ts';
+import { openStateDb, type StateDb } from '../../src/state/state-db.ts';
+import { createDatabase } from '../support/databases.ts';
+
+async function exercise(db: StateDb): Promise<void> {
+  await recordAudit(db, {
+    operationType: 'backup',
+    backupType: 'database',
+    status: 'succeeded',
+    filePath: 'backups/db-x/database.dump',
+    fileSize: 1234,
+    durationSeconds: 1.5,
+    performedBy: "cli:o'brien; DROP TABLE backup_audit; --",
+    backupId: 'db-20261126T020000Z-7f3a',
+    details: { label: 'x' },
+  });
+  const [row] = await listAudit(db, { backupId: 'db-20261126T020000Z-7f3a' });
+  expect(row).toMatchObject({ operationType: 'backup', status: 'succeeded', fileSize: '1234', performedBy: "cli:o'brien; DROP TABLE backup_audit; --" });
+  await startJobRun(db, { id: 'run-1', job: 'backup database', performedBy: 'cli:test' });
+  await finishJobRun(db, 'run-1', { status: 'failed', errorMessage: 'boom' });
+  const [run] = await db.query<{ status: string; error_message: string }>('SELECT status, error_message FROM job_runs WHERE id = $1', ['run-1']);
+  expect(run).toEqual({ status: 'failed', error_message: 'boom' });
+}
+
+describe('state database', () => {
+  it('embedded PGlite: migrates, audits, tracks job runs, survives reopening', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bantay-state-'));
+    const db = await openStateDb({ url: undefined, dataDir });
+    await exercise(db);
+    await db.close();
+    const again = await openStateDb({ url: undefined, dataDir });
+    expect(await listAudit(again)).toHaveLength(1);
+    await again.close();
+  });
+
+  it('embedded PGlite refuses a second open while the first holds the lock', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bantay-state-'));
+    const db = await openStateDb({ url: undefined, dataDir });
+    const { acquireDirLock } = await import('../../src/state/dir-lock.ts');
+    // Same process counts as alive, so a short wait must time out with a clear message.
+    await expect(acquireDirLock(join(dataDir, 'state.lock'), 300)).rejects.toThrow(/in use by another Bantay process/);
+    await db.close();
+  });
+
+  it('PostgreSQL via BANTAY_STATE_URL: same queries, concurrent openers migrate once', async () => {
+    const url = await createDatabase();
+    const [a, b] = await Promise.all([openStateDb({ url, dataDir: '/nonexistent' }), openStateDb({ url, dataDir: '/nonexistent' })]);
+    await exercise(a);
+    expect(await b.query('SELECT version FROM bantay_migrations')).not.toHaveLength(0);
+    await Promise.all([a.close(), b.close()]);
+  });
+});
