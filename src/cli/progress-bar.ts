@@ -20,6 +20,7 @@ export function createCliReporter(options: { tty: boolean; out: NodeJS.WriteStre
     phase(name, detail) {
       clear();
       phaseStart = Date.now();
+      lastLogged = phaseStart;
       logger.info(detail ? `${name}: ${detail}` : name);
     },
     bytes(done, total) {
