@@ -73,7 +73,7 @@ export class CliContext {
 function registerConfigSecrets(env: NodeJS.ProcessEnv, config: Config): void {
   registerUrlSecrets(config.databaseUrl);
   registerUrlSecrets(config.stateUrl);
-  for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'BANTAY_ENCRYPTION_KEY', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET']) {
+  for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'BANTAY_ENCRYPTION_KEY', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'BANTAY_ALERT_WEBHOOK_URL']) {
     registerSecret(env[name]);
   }
   for (const key of (env.BANTAY_DECRYPTION_KEYS ?? '').split(/[,\s]+/)) registerSecret(key);

@@ -2,8 +2,19 @@ import { Command, CommanderError } from 'commander';
 import { BantayError, ErrorCode } from '../errors.ts';
 import { BANTAY_VERSION } from '../version.ts';
 import { registerBackupCommands } from './commands/backup.ts';
+import { registerFilesBackupCommands } from './commands/backup-files.ts';
+import { registerExportUserCommand } from './commands/export-user.ts';
 import { registerCatalogCommands } from './commands/catalog.ts';
+import { registerConsoleCommand } from './commands/console.ts';
 import { registerExportSqlCommand } from './commands/export-sql.ts';
+import { registerServeCommand } from './commands/serve.ts';
+import { registerVerifyCommand } from './commands/verify.ts';
+import { registerRestoreCommand } from './commands/restore.ts';
+import { registerDrillCommand } from './commands/drill.ts';
+import { registerScheduleCommand } from './commands/schedule.ts';
+import { registerPruneCommand } from './commands/prune.ts';
+import { registerSyncCommand } from './commands/sync.ts';
+import { registerMonitorCommand } from './commands/monitor.ts';
 import { CliContext, type CliIo } from './context.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, reportError } from './report-error.ts';
 
@@ -46,8 +57,19 @@ BANTAY_ENCRYPTION_KEY, BANTAY_STATE_URL... See the README for the full list.
 Exit codes: 0 ok, 1 failed, 2 usage or configuration error.`,
   );
   registerBackupCommands(program, run);
+  registerFilesBackupCommands(program, run);
   registerCatalogCommands(program, run);
   registerExportSqlCommand(program, run);
+  registerServeCommand(program, run);
+  registerConsoleCommand(program, run);
+  registerExportUserCommand(program, run);
+  registerVerifyCommand(program, run);
+  registerRestoreCommand(program, run);
+  registerDrillCommand(program, run);
+  registerScheduleCommand(program, run);
+  registerPruneCommand(program, run);
+  registerSyncCommand(program, run);
+  registerMonitorCommand(program, run);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
     for (const sub of cmd.commands) sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

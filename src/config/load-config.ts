@@ -7,6 +7,7 @@ import type { StoreLocation } from '../storage/open-store.ts';
 import type { z } from 'zod';
 import { envSchema, type RawEnv } from './schema.ts';
 import { parseStoreLocation, type Problem } from './store-location.ts';
+import { parseOpsConfig, parseSecondaryStore, type OpsConfig } from './ops-config.ts';
 
 export interface Config {
   /** The FBMS database to protect. Optional here; commands that need it call requireDatabaseUrl. */
@@ -19,6 +20,62 @@ export interface Config {
   dataDir: string;
   pgBinDir: string | undefined;
   log: { level: string; format: 'json' | 'pretty' | undefined };
+  recovery: RecoveryConfig;
+  files: FilesConfig;
+  slack: SlackConfig;
+  /** BANTAY_SECONDARY_STORE: the off-site copy kept by `bantay sync`; undefined when not set. */
+  secondary: StoreLocation | undefined;
+  /** Schedule, retention, monitoring and the status page (docs/operations.md). */
+  ops: OpsConfig;
+}
+
+/** Settings of the Slack bot (bantay serve); `bantay serve` checks which ones it needs. */
+export interface SlackConfig {
+  botToken: string | undefined;
+  /** Set: Socket Mode. Unset: HTTP mode with signingSecret on httpPort. */
+  appToken: string | undefined;
+  signingSecret: string | undefined;
+  /** The #incidents channel id: progress, approvals and alerts go there. */
+  channel: string | undefined;
+  /** Web API base URL override (proxies, tests); Slack's own when undefined. */
+  apiUrl: string | undefined;
+  httpPort: number;
+  /** Slack user ids (U…/W…) and user group ids (S…). */
+  operators: string[];
+  approvers: string[];
+  approvalTtlSeconds: number;
+  alertWebhookUrl: string | undefined;
+}
+
+/** Settings of the application and uploads backups (docs/files.md). */
+export interface FilesConfig {
+  /** The FBMS application directory (absolute); required by `backup application`. */
+  appDir: string | undefined;
+  /** The FBMS uploads directory (absolute); required by `backup uploads`. */
+  uploadsDir: string | undefined;
+  /** Globs excluded from application backups (a glob without "/" matches a name at any depth). */
+  appExclude: string[];
+  /** A new uploads chain (full backup) starts when the current one is this many days old. */
+  uploadsChainDays: number;
+  /** IANA time zone for `restore --date` (which local day a backup belongs to). */
+  timeZone: string;
+}
+
+/** Settings of verify, restore and drill. */
+export interface RecoveryConfig {
+  /** Commands run (without a shell) around the swap of an in-place restore, e.g. "systemctl stop fbms". */
+  appStopCmd: string | undefined;
+  appStartCmd: string | undefined;
+  hookTimeoutSeconds: number;
+  /**
+   * pg_restore --jobs. Default 1: the artifact streams into pg_restore with no plaintext on disk,
+   * and on 2-core servers running PostgreSQL too, -j 2 measured no faster (docs/recovery.md).
+   */
+  restoreJobs: number;
+  rtoObjectiveSeconds: number;
+  rpoObjectiveSeconds: number;
+  /** Database Bantay connects to for CREATE/DROP/ALTER DATABASE (never the one it renames). */
+  maintenanceDb: string;
 }
 
 export interface LoadConfigOptions {
@@ -41,15 +98,47 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const keyRing = readKeyRing(raw, cwd, problems);
   checkPostgresUrl(raw.DATABASE_URL, 'DATABASE_URL', problems);
   checkPostgresUrl(raw.BANTAY_STATE_URL, 'BANTAY_STATE_URL', problems);
+  const secondary = parseSecondaryStore(raw, cwd, problems);
+  const ops = parseOpsConfig(raw, problems);
   if (problems.length > 0 || store === undefined || keyRing === undefined) throw configError(problems);
   return {
     databaseUrl: raw.DATABASE_URL,
     store,
+    secondary,
+    ops,
     keyRing,
     stateUrl: raw.BANTAY_STATE_URL,
     dataDir: resolve(cwd, raw.BANTAY_DATA_DIR),
     pgBinDir: raw.BANTAY_PG_BIN,
     log: { level: raw.BANTAY_LOG_LEVEL ?? 'info', format: raw.BANTAY_LOG_FORMAT as Config['log']['format'] },
+    files: {
+      appDir: raw.APP_DIR === undefined ? undefined : resolve(cwd, raw.APP_DIR),
+      uploadsDir: raw.UPLOADS_DIR === undefined ? undefined : resolve(cwd, raw.UPLOADS_DIR),
+      appExclude: raw.BANTAY_APP_EXCLUDE,
+      uploadsChainDays: raw.BANTAY_UPLOADS_CHAIN_DAYS,
+      timeZone: raw.BANTAY_TZ,
+    },
+    recovery: {
+      appStopCmd: raw.BANTAY_APP_STOP_CMD,
+      appStartCmd: raw.BANTAY_APP_START_CMD,
+      hookTimeoutSeconds: raw.BANTAY_HOOK_TIMEOUT,
+      restoreJobs: raw.BANTAY_RESTORE_JOBS,
+      rtoObjectiveSeconds: raw.BANTAY_RTO_OBJECTIVE,
+      rpoObjectiveSeconds: raw.BANTAY_RPO_OBJECTIVE,
+      maintenanceDb: raw.BANTAY_MAINTENANCE_DB,
+    },
+    slack: {
+      botToken: raw.SLACK_BOT_TOKEN,
+      appToken: raw.SLACK_APP_TOKEN,
+      signingSecret: raw.SLACK_SIGNING_SECRET,
+      channel: raw.SLACK_CHANNEL,
+      apiUrl: raw.SLACK_API_URL,
+      httpPort: raw.BANTAY_HTTP_PORT,
+      operators: raw.BANTAY_OPERATORS,
+      approvers: raw.BANTAY_APPROVERS,
+      approvalTtlSeconds: raw.BANTAY_APPROVAL_TTL,
+      alertWebhookUrl: raw.BANTAY_ALERT_WEBHOOK_URL,
+    },
   };
 }
 

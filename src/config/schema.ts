@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { opsEnvShape, opsSecretVariables } from './ops-schema.ts';
 
 /**
  * Every environment variable Bantay reads, in one zod schema. Values are strings from the
@@ -36,6 +37,34 @@ const positiveInt = (fallback: number, max: number) =>
       return n;
     });
 
+/** A duration like "4h", "90m", "3600s", "1d" or plain seconds ("3600"); converted to seconds. */
+const duration = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const match = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$/i.exec(v.trim());
+      const seconds = match ? Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[(match[2] ?? 's').toLowerCase() as 's'] : NaN;
+      if (!(seconds > 0)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a duration like 4h, 90m or 3600s' });
+        return z.NEVER;
+      }
+      return seconds;
+    });
+
+/** Comma- or space-separated Slack ids: users (U…/W…) and user groups (S…). */
+const slackIdList = optionalString.transform((v, ctx) => {
+  const ids = (v ?? '').split(/[,\s]+/).filter((s) => s !== '');
+  if (ids.some((id) => !/^[UWS][A-Z0-9]{2,}$/.test(id))) {
+    ctx.addIssue({ code: 'custom', message: 'must be Slack user ids (U0123ABCD) and/or user group ids (S0123ABCD), separated by commas' });
+    return z.NEVER;
+  }
+  return ids;
+});
+
+const httpUrl = optionalString.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), { message: 'must be an http:// or https:// URL' });
+
 export const envSchema = z.object({
   DATABASE_URL: optionalString,
   BANTAY_STORE: optionalString.transform((v) => v ?? './var/backups'),
@@ -63,6 +92,53 @@ export const envSchema = z.object({
   BANTAY_LOG_FORMAT: optionalString.refine((v) => v === undefined || v === 'json' || v === 'pretty', {
     message: 'must be json or pretty',
   }),
+  // Recovery (verify, restore, drill).
+  BANTAY_APP_STOP_CMD: optionalString,
+  BANTAY_APP_START_CMD: optionalString,
+  BANTAY_HOOK_TIMEOUT: positiveInt(120, 3600),
+  BANTAY_RESTORE_JOBS: positiveInt(1, 64),
+  BANTAY_RTO_OBJECTIVE: duration(4 * 3600),
+  BANTAY_RPO_OBJECTIVE: duration(3600),
+  BANTAY_MAINTENANCE_DB: optionalString
+    .refine((v) => v === undefined || /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(v), { message: 'must be a database name' })
+    .transform((v) => v ?? 'postgres'),
+  // Files: application and uploads backups (docs/files.md).
+  APP_DIR: optionalString,
+  UPLOADS_DIR: optionalString,
+  BANTAY_APP_EXCLUDE: optionalString.transform((v, ctx) => {
+    const globs = (v ?? 'node_modules,dist,logs,temp').split(',').map((g) => g.trim()).filter((g) => g !== '');
+    if (globs.some((g) => g.includes('\0') || g.split('/').includes('..'))) {
+      ctx.addIssue({ code: 'custom', message: 'must be comma-separated globs relative to APP_DIR, without ".." segments' });
+      return z.NEVER;
+    }
+    return globs;
+  }),
+  BANTAY_UPLOADS_CHAIN_DAYS: positiveInt(7, 366),
+  BANTAY_TZ: optionalString.transform((v, ctx) => {
+    const zone = v ?? 'Asia/Manila';
+    try {
+      new Intl.DateTimeFormat('en-CA', { timeZone: zone });
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be an IANA time zone such as Asia/Manila' });
+      return z.NEVER;
+    }
+    return zone;
+  }),
+  // Slack bot (bantay serve / bantay console).
+  SLACK_BOT_TOKEN: optionalString.refine((v) => v === undefined || v.startsWith('xoxb-'), { message: 'must be a bot token (starts with xoxb-)' }),
+  SLACK_APP_TOKEN: optionalString.refine((v) => v === undefined || v.startsWith('xapp-'), { message: 'must be an app-level token (starts with xapp-)' }),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_CHANNEL: optionalString.refine((v) => v === undefined || /^[CG][A-Z0-9]{2,}$/.test(v), {
+    message: 'must be a channel id like C0123ABCD (channel details > About), not a #name',
+  }),
+  SLACK_API_URL: httpUrl,
+  BANTAY_HTTP_PORT: positiveInt(3000, 65535),
+  BANTAY_OPERATORS: slackIdList,
+  BANTAY_APPROVERS: slackIdList,
+  BANTAY_APPROVAL_TTL: duration(30 * 60),
+  BANTAY_ALERT_WEBHOOK_URL: httpUrl,
+  // Operations: schedule, retention, secondary location, monitoring, status page (ops-schema.ts).
+  ...opsEnvShape,
 });
 
 export type RawEnv = z.output<typeof envSchema>;
@@ -78,4 +154,6 @@ export const secretVariables = [
   'SLACK_BOT_TOKEN',
   'SLACK_APP_TOKEN',
   'SLACK_SIGNING_SECRET',
+  'BANTAY_ALERT_WEBHOOK_URL',
+  ...opsSecretVariables,
 ] as const;

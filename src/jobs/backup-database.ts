@@ -21,6 +21,8 @@ export const ENCRYPTION_ALGORITHM = 'AES-256-GCM-STREAM-v1';
 export interface DatabaseBackupSpec {
   databaseUrl: string;
   label?: string;
+  /** Set membership and the emergency flag, copied into the manifest (backup full/pre-deploy/emergency). */
+  manifestExtras?: Pick<Manifest, 'setId' | 'setRole' | 'emergency'>;
   trigger: Trigger;
   signal?: AbortSignal;
 }
@@ -98,6 +100,7 @@ async function dumpToStore(
         encryption: deps.keyRing.primary ? { algorithm: ENCRYPTION_ALGORITHM, keyId: deps.keyRing.primary.id } : null,
       },
       tables,
+      ...spec.manifestExtras,
     };
     await writeManifest(deps.store, manifest, spec.signal);
     return manifest;

@@ -43,7 +43,9 @@ export function redactSecrets(text: string): string {
   return out;
 }
 
-const SECRET_KEY = /pass(word)?|secret|token|^key$|privatekey|encryptionkey|authorization|cookie/i;
+// Field names whose values are secrets. Anchored where a plain substring would also hit
+// harmless fields ("passed", "bypass", "keyId").
+const SECRET_KEY = /password|passwd|^pass$|^pwd$|secret|token|^key$|apikey|privatekey|encryptionkey|authorization|cookie/i;
 
 /** Deep copy of a log object with secret-named fields masked and every string scrubbed. */
 export function redactObject(value: unknown, depth = 0): unknown {

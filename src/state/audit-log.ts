@@ -53,7 +53,7 @@ export async function listAudit(db: Queryable, options: { limit?: number; backup
             performed_by AS "performedBy", backup_id AS "backupId", created_at AS "createdAt"
        FROM backup_audit
       WHERE ($1::text IS NULL OR backup_id = $1)
-      ORDER BY id DESC
+      ORDER BY backup_audit.id DESC
       LIMIT $2`,
     [options.backupId ?? null, options.limit ?? 50],
   );

@@ -38,16 +38,94 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
       CREATE INDEX job_runs_started_at ON job_runs (started_at DESC);
     `,
   },
+  {
+    version: 2,
+    name: 'drill reports',
+    sql: `
+      CREATE TABLE drill_reports (
+        id text PRIMARY KEY,
+        started_at timestamptz NOT NULL,
+        finished_at timestamptz NOT NULL,
+        passed boolean NOT NULL,
+        checks_passed integer NOT NULL,
+        checks_failed integer NOT NULL,
+        checks_skipped integer NOT NULL,
+        performed_by text NOT NULL,
+        store_key text,
+        report jsonb NOT NULL
+      );
+      CREATE INDEX drill_reports_started_at ON drill_reports (started_at DESC);
+    `,
+  },
+  {
+    version: 4,
+    name: 'slack bot approvals and request ids',
+    sql: `
+      CREATE TABLE approvals (
+        id text PRIMARY KEY,
+        kind text NOT NULL,
+        payload jsonb NOT NULL,
+        requested_by text NOT NULL,
+        reason text NOT NULL,
+        status text NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired')),
+        expires_at timestamptz NOT NULL,
+        decided_by text,
+        decided_at timestamptz,
+        channel text,
+        message_ts text,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX approvals_pending ON approvals (expires_at) WHERE status = 'pending';
+      CREATE TABLE bot_requests (
+        request_id text PRIMARY KEY,
+        kind text NOT NULL,
+        requested_by text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+  {
+    version: 5,
+    name: 'schedule leases and alert state',
+    sql: `
+      CREATE TABLE schedule_leases (
+        job text NOT NULL,
+        fire_at timestamptz NOT NULL,
+        owner text NOT NULL,
+        acquired_at timestamptz NOT NULL DEFAULT now(),
+        heartbeat timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL,
+        released_at timestamptz,
+        status text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'aborted', 'skipped', 'abandoned')),
+        error_message text,
+        PRIMARY KEY (job, fire_at)
+      );
+      CREATE INDEX schedule_leases_unreleased ON schedule_leases (job) WHERE released_at IS NULL;
+      CREATE TABLE alert_state (
+        key text PRIMARY KEY,
+        status text NOT NULL CHECK (status IN ('firing', 'resolved')),
+        severity text NOT NULL,
+        title text NOT NULL,
+        fingerprint text NOT NULL,
+        first_seen timestamptz NOT NULL,
+        last_seen timestamptz NOT NULL,
+        notified_at timestamptz,
+        resolved_at timestamptz
+      );
+    `,
+  },
 ];
 
 export async function applyMigrations(db: StateDb): Promise<void> {
-  await db.query(`CREATE TABLE IF NOT EXISTS bantay_migrations (
-    version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
   await db.transaction(async (tx) => {
-    // Serialise concurrent starters on a shared PostgreSQL (two replicas booting at once).
+    // Serialise concurrent starters on a shared PostgreSQL (two replicas booting at once). The
+    // lock comes first: CREATE TABLE IF NOT EXISTS itself races ("duplicate key ... pg_type").
     if (db.kind === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(74201)');
+    await tx.query(`CREATE TABLE IF NOT EXISTS bantay_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Set((await tx.query<{ version: number }>('SELECT version FROM bantay_migrations')).map((r) => r.version));
-    for (const m of MIGRATIONS) {
+    // By version, not array position: helpers append their versions independently, gaps allowed.
+    for (const m of [...MIGRATIONS].sort((x, y) => x.version - y.version)) {
       if (done.has(m.version)) continue;
       for (const statement of splitStatements(m.sql)) await tx.query(statement);
       await tx.query('INSERT INTO bantay_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);

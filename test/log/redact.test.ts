@@ -47,4 +47,11 @@ describe('createLogger', () => {
     expect(out).not.toContain('Zm9vYmFyYmF6cXV4cXV1eA==');
     expect(out).toContain('auth failed for postgres://fbms:***@db/fbms');
   });
+
+  it('does not mask harmless fields that merely contain a secret-like word', () => {
+    const { lines, logger } = capture();
+    logger.info({ passed: true, keyId: 'k1:0123456789abcdef', bypass: 'no', dbPassword: 'x1y2z3w4' }, 'checks');
+    const entry = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(entry).toMatchObject({ passed: true, keyId: 'k1:0123456789abcdef', bypass: 'no', dbPassword: '***' });
+  });
 });

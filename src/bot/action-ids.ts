@@ -1,0 +1,56 @@
+/**
+ * Every id the bot puts in a Block Kit payload and routes on: slash commands, view callback
+ * ids, block ids and action ids. One place, so handlers, builders, tests and the console
+ * never disagree about a string.
+ */
+export const SlashCommand = {
+  Backup: '/backup',
+  Restore: '/restore',
+  Verify: '/verify',
+  Drill: '/drill',
+  Backups: '/backups',
+} as const;
+
+export const ViewId = {
+  Backup: 'bantay_backup_confirm',
+  Restore: 'bantay_restore_confirm',
+  Verify: 'bantay_verify_confirm',
+  Drill: 'bantay_drill_confirm',
+  Notice: 'bantay_notice',
+} as const;
+
+export const ActionId = {
+  Approve: 'bantay_approval_approve',
+  Reject: 'bantay_approval_reject',
+  Retry: 'bantay_job_retry',
+  BackupKind: 'bantay_backup_kind',
+  BackupLabel: 'bantay_backup_label',
+  RestoreBackup: 'bantay_restore_backup',
+  RestoreTarget: 'bantay_restore_target',
+  RestoreTargetName: 'bantay_restore_target_name',
+  RestoreDate: 'bantay_restore_date',
+  RestoreReason: 'bantay_restore_reason',
+  RestoreConfirmName: 'bantay_restore_confirm_name',
+  VerifyBackup: 'bantay_verify_backup',
+} as const;
+
+/** Input blocks of the modals; view_submission state is keyed by block id, then action id. */
+export const BlockId = {
+  BackupKind: 'backup_kind',
+  BackupLabel: 'backup_label',
+  RestoreBackup: 'restore_backup',
+  RestoreTarget: 'restore_target',
+  RestoreTargetName: 'restore_target_name',
+  RestoreDate: 'restore_date',
+  RestoreReason: 'restore_reason',
+  RestoreConfirmName: 'restore_confirm_name',
+  VerifyBackup: 'verify_backup',
+  ApprovalActions: 'approval_actions',
+  JobActions: 'job_actions',
+} as const;
+
+/** Values of the restore target radio buttons. */
+export const RestoreTarget = {
+  New: 'new',
+  InPlace: 'in-place',
+} as const;

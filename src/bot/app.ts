@@ -1,0 +1,122 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, HTTPReceiver, SocketModeReceiver, type BlockAction, type CustomRoute, type Receiver, type ViewSubmitAction } from '@slack/bolt';
+import type { JobDeps } from '../jobs/job-context.ts';
+import type { Logger } from '../log/logger.ts';
+import { ActionId, SlashCommand, ViewId } from './action-ids.ts';
+import { boltLogger } from './bolt-logger.ts';
+import type { BotJobs } from './bot-jobs.ts';
+import { handleBackupCommand, handleBackupSubmission } from './commands/backup.ts';
+import { handleBackupsCommand } from './commands/backups.ts';
+import { handleDrillCommand, handleDrillSubmission } from './commands/drill.ts';
+import { handleRestoreCommand, handleRestoreSubmission } from './commands/restore.ts';
+import { handleVerifyCommand, handleVerifySubmission } from './commands/verify.ts';
+import { handleApproveAction, handleRejectAction, startApprovalExpiry } from './flows/approval.ts';
+import { handleRetryAction } from './flows/retry.ts';
+import { createBotServices, type BotServices, type BotSettings } from './services.ts';
+
+export type BotMode = { type: 'socket'; appToken: string } | { type: 'http'; signingSecret: string; port: number; host?: string };
+
+export interface BotAppOptions {
+  mode: BotMode;
+  botToken: string;
+  /** Web API base URL (SLACK_API_URL): a proxy, or the fake Slack API in tests and the console. */
+  apiUrl?: string;
+  settings: BotSettings;
+  deps: JobDeps;
+  jobs: BotJobs;
+  logger: Logger;
+  /** Extra HTTP routes served next to /slack/events in HTTP mode (health, metrics, status page). */
+  routes?: CustomRoute[];
+  /** The schedule's next runs, for App Home. */
+  nextRuns?: () => Array<{ job: string; at: Date }>;
+}
+
+export interface BotApp {
+  app: App;
+  services: BotServices;
+  /** Starts receiving; in HTTP mode resolves with the port actually bound. */
+  start(): Promise<{ port?: number }>;
+  /** Cancels running jobs, waits for their final messages, stops receiving. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The Bolt app: Socket Mode (no public URL; the app opens a WebSocket to Slack) or HTTP mode
+ * (Slack POSTs signed requests to /slack/events). Every handler acks first and does its work
+ * after, and jobs run off the request path in the JobRunner.
+ */
+export function createBotApp(o: BotAppOptions): BotApp {
+  const logger = boltLogger(o.logger);
+  const clientOptions = {
+    ...(o.apiUrl ? { slackApiUrl: o.apiUrl.endsWith('/') ? o.apiUrl : `${o.apiUrl}/` } : {}),
+    // A 429 comes back to the caller (who knows whether to wait) instead of pausing every
+    // other Slack call of the process; progress updates then skip, final messages wait.
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2000 },
+    timeout: 15_000,
+  };
+  const receiver: Receiver =
+    o.mode.type === 'socket'
+      ? new SocketModeReceiver({ appToken: o.mode.appToken, logger, installerOptions: { clientOptions } })
+      : new HTTPReceiver({
+          signingSecret: o.mode.signingSecret,
+          logger,
+          customRoutes: withHealthz(o.routes ?? []),
+        });
+  const app = new App({ token: o.botToken, receiver, logger, clientOptions });
+  const services = createBotServices({ client: app.client, settings: o.settings, deps: o.deps, jobs: o.jobs, logger: o.logger, nextRuns: o.nextRuns });
+  registerHandlers(app, services);
+  let stopExpiry: (() => void) | undefined;
+
+  return {
+    app,
+    services,
+    async start() {
+      stopExpiry = startApprovalExpiry(services);
+      services.catalog.refresh().catch(() => undefined);
+      if (o.mode.type === 'socket') {
+        await app.start();
+        o.logger.info('Slack bot connected in Socket Mode');
+        return {};
+      }
+      const server = (await app.start({ port: o.mode.port, host: o.mode.host })) as Server;
+      const port = (server.address() as AddressInfo).port;
+      o.logger.info({ port }, 'Slack bot listening for HTTP requests on /slack/events');
+      return { port };
+    },
+    async stop() {
+      stopExpiry?.();
+      services.home.stop();
+      await services.runner.stop();
+      await app.stop().catch((err: unknown) => o.logger.warn({ err }, 'error while stopping the Slack receiver'));
+    },
+  };
+}
+
+function registerHandlers(app: App, s: BotServices): void {
+  app.command(SlashCommand.Backup, handleBackupCommand(s));
+  app.command(SlashCommand.Restore, handleRestoreCommand(s));
+  app.command(SlashCommand.Verify, handleVerifyCommand(s));
+  app.command(SlashCommand.Drill, handleDrillCommand(s));
+  app.command(SlashCommand.Backups, handleBackupsCommand(s));
+  app.view<ViewSubmitAction>(ViewId.Backup, handleBackupSubmission(s));
+  app.view<ViewSubmitAction>(ViewId.Restore, handleRestoreSubmission(s));
+  app.view<ViewSubmitAction>(ViewId.Verify, handleVerifySubmission(s));
+  app.view<ViewSubmitAction>(ViewId.Drill, handleDrillSubmission(s));
+  app.action<BlockAction>(ActionId.Approve, handleApproveAction(s));
+  app.action<BlockAction>(ActionId.Reject, handleRejectAction(s));
+  app.action<BlockAction>(ActionId.Retry, handleRetryAction(s));
+  app.event('app_home_opened', async ({ event }) => {
+    if (event.tab === 'home') await s.home.opened(event.user);
+  });
+  app.error(async (err) => {
+    s.logger.error({ err }, 'unhandled error in a Slack handler');
+  });
+}
+
+/** `GET /healthz` for load balancers, unless the given routes already answer it. */
+function withHealthz(routes: CustomRoute[]): CustomRoute[] {
+  if (routes.some((r) => r.path === '/healthz')) return routes;
+  return [...routes, { path: '/healthz', method: ['GET'], handler: (_req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n') }];
+}

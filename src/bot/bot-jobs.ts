@@ -1,0 +1,227 @@
+import { basename, isAbsolute, resolve } from 'node:path';
+import { findBackup } from '../catalog/catalog.ts';
+import type { BackupKind } from '../catalog/backup-id.ts';
+import type { Manifest } from '../catalog/manifest.ts';
+import type { Config, FilesConfig } from '../config/load-config.ts';
+import { BantayError, ErrorCode } from '../errors.ts';
+import { runDatabaseBackup } from '../jobs/backup-database.ts';
+import { runEmergencyBackup, runFullBackupSet, runPreDeployBackup } from '../jobs/backup-set.ts';
+import { runDrill } from '../jobs/drill.ts';
+import { runApplicationBackup, runUploadsBackup } from '../jobs/files/backup-files.ts';
+import { restoreFilesBackup, type InPlaceTarget } from '../jobs/files/restore-files.ts';
+import { pickLastBackupOfDay } from '../jobs/files/select-by-date.ts';
+import { verifyFilesBackup } from '../jobs/files/verify-files.ts';
+import type { JobDeps, Trigger } from '../jobs/job-context.ts';
+import type { ProgressReporter } from '../jobs/progress.ts';
+import { restoreToNewDatabase } from '../jobs/restore-database.ts';
+import { restoreInPlace } from '../jobs/restore-in-place.ts';
+import { runHook } from '../jobs/run-hook.ts';
+import { verifyBackup } from '../jobs/verify-backup.ts';
+import { kindOfBackupRef, type BackupVariant, type BotJobSpec } from './job-spec.ts';
+import { backupResult, drillResult, filesRestoreResult, filesVerifyResult, restoreResult, setResult, verifyResult } from './job-results.ts';
+
+/**
+ * The jobs facade: maps what the bot was asked to do onto the same job functions the CLI
+ * runs, with dependencies built once at start. Jobs never learn about Slack; results come
+ * back as plain data the message builders render.
+ */
+export interface JobResult {
+  /** One sentence for the final message. */
+  headline: string;
+  /** False when the job ran but the answer is bad news (a failed verification or drill). */
+  ok: boolean;
+  fields: Array<[string, string]>;
+  /** Lines for the thread under the message, for the curious. */
+  details: string[];
+  backupId?: string;
+}
+
+export interface RunContext {
+  trigger: Trigger;
+  signal: AbortSignal;
+  reporter: ProgressReporter;
+}
+
+export interface BotJobs {
+  /** Why this job cannot run in this deployment (a missing setting), or undefined when it can. */
+  unavailable(spec: BotJobSpec): string | undefined;
+  run(spec: BotJobSpec, ctx: RunContext): Promise<JobResult>;
+  /** What an in-place restore of `kind` replaces, and the name typed to confirm it. */
+  live(kind: BackupKind): { what: string; confirmName: string } | undefined;
+  /** The live database's name. */
+  liveDatabaseName(): string | undefined;
+  /** "host/database" of the FBMS database, for confirmations (never credentials). */
+  describeSource(): string;
+  /** What a backup variant does, in one line, for its confirmation. */
+  describeBackup(spec: Extract<BotJobSpec, { type: 'backup' }>): string;
+  /** True when new backups are encrypted. */
+  encrypts(): boolean;
+  objectives(): { rtoSeconds: number; rpoSeconds: number };
+  /** The last uploads backup taken on `day` (YYYY-MM-DD) in BANTAY_TZ, like `restore --date`. */
+  uploadsBackupOfDay(manifests: readonly Manifest[], day: string): Manifest | undefined;
+}
+
+export type BotJobsConfig = Pick<Config, 'databaseUrl' | 'recovery'> & { files?: FilesConfig };
+
+const NO_FILES: FilesConfig = { appDir: undefined, uploadsDir: undefined, appExclude: [], uploadsChainDays: 7, timeZone: 'UTC' };
+
+/** What the runners need besides the job's own spec: built once by createBotJobs. */
+interface JobEnv {
+  deps: JobDeps;
+  recovery: BotJobsConfig['recovery'];
+  files: FilesConfig;
+  databaseUrl: () => string;
+}
+
+export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
+  const files = config.files ?? NO_FILES;
+  const env: JobEnv = { deps, recovery: config.recovery, files, databaseUrl: () => config.databaseUrl! };
+  const missing = (needs: Array<'db' | 'app' | 'uploads'>): string | undefined => {
+    const names = needs.filter((n) => (n === 'db' ? config.databaseUrl : n === 'app' ? files.appDir : files.uploadsDir) === undefined).map((n) => ({ db: 'DATABASE_URL', app: 'APP_DIR', uploads: 'UPLOADS_DIR' })[n]);
+    return names.length ? `This needs ${names.join(' and ')}, which ${names.length > 1 ? 'are' : 'is'} not set where the bot runs.` : undefined;
+  };
+
+  const jobs: BotJobs = {
+    unavailable(spec) {
+      switch (spec.type) {
+        case 'backup':
+          return missing(BACKUP_NEEDS[spec.variant]);
+        case 'drill':
+          return missing(['db']);
+        case 'verify':
+          return kindOfBackupRef(spec.backup) === 'database' ? missing(['db']) : undefined;
+        case 'restore': {
+          const kind = kindOfBackupRef(spec.backup);
+          if (kind === 'database') return missing(['db']);
+          return spec.target.mode === 'in-place' ? missing([kind === 'application' ? 'app' : 'uploads']) : undefined;
+        }
+      }
+    },
+    async run(spec, ctx) {
+      const reason = jobs.unavailable(spec);
+      if (reason !== undefined) throw new BantayError(ErrorCode.ConfigInvalid, reason);
+      switch (spec.type) {
+        case 'backup':
+          return runBackup(spec, env, ctx);
+        case 'verify':
+          return runVerify(spec.backup, env, ctx);
+        case 'restore':
+          return runRestore(spec, env, ctx);
+        case 'drill':
+          return drillResult(await runDrill({ ...dbCommon(env), objectives: jobs.objectives(), trigger: ctx.trigger, signal: ctx.signal }, deps, ctx.reporter));
+      }
+    },
+    live(kind) {
+      if (kind === 'database') {
+        const name = jobs.liveDatabaseName();
+        return name === undefined ? undefined : { what: `the live database \`${name}\``, confirmName: name };
+      }
+      const dir = kind === 'application' ? files.appDir : files.uploadsDir;
+      return dir === undefined ? undefined : { what: `the live ${kind} directory \`${dir}\``, confirmName: basename(dir) };
+    },
+    liveDatabaseName() {
+      if (config.databaseUrl === undefined) return undefined;
+      return decodeURIComponent(new URL(config.databaseUrl).pathname.slice(1)) || undefined;
+    },
+    describeSource() {
+      if (config.databaseUrl === undefined) return '(DATABASE_URL not set)';
+      const u = new URL(config.databaseUrl);
+      return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+    },
+    describeBackup(spec) {
+      const source = `a consistent \`pg_dump\` of \`${jobs.describeSource()}\` (FBMS keeps running)`;
+      const app = `a tar of \`${files.appDir ?? 'APP_DIR'}\`${files.appExclude.length ? ` without ${files.appExclude.slice(0, 6).join(', ')}` : ''}`;
+      const uploads = `the files of \`${files.uploadsDir ?? 'UPLOADS_DIR'}\` added or changed since the last uploads backup (a new full chain every ${files.uploadsChainDays} days)`;
+      switch (spec.variant) {
+        case 'database':
+          return source;
+        case 'emergency':
+          return `${source}, marked emergency`;
+        case 'application':
+          return app;
+        case 'uploads':
+          return uploads;
+        case 'full':
+          return `database (${source}), application (${app}) and uploads (a new full chain of \`${files.uploadsDir ?? 'UPLOADS_DIR'}\`), linked as one set`;
+        case 'pre-deploy':
+          return `database (${source}) and application (${app}), both labelled \`${spec.label ?? ''}\``;
+      }
+    },
+    encrypts: () => deps.keyRing.primary !== undefined,
+    uploadsBackupOfDay: (manifests, day) => pickLastBackupOfDay(manifests.filter((m) => m.kind === 'uploads'), day, files.timeZone),
+    objectives: () => ({ rtoSeconds: config.recovery.rtoObjectiveSeconds, rpoSeconds: config.recovery.rpoObjectiveSeconds }),
+  };
+  return jobs;
+}
+
+const BACKUP_NEEDS: Record<BackupVariant, Array<'db' | 'app' | 'uploads'>> = {
+  database: ['db'],
+  emergency: ['db'],
+  application: ['app'],
+  uploads: ['uploads'],
+  full: ['db', 'app', 'uploads'],
+  'pre-deploy': ['db', 'app'],
+};
+
+function dbCommon(env: JobEnv) {
+  return { databaseUrl: env.databaseUrl(), maintenanceDb: env.recovery.maintenanceDb, jobs: env.recovery.restoreJobs };
+}
+
+async function runBackup(spec: Extract<BotJobSpec, { type: 'backup' }>, env: JobEnv, { trigger, signal, reporter }: RunContext): Promise<JobResult> {
+  const { deps, files } = env;
+  switch (spec.variant) {
+    case 'database':
+      return backupResult(await runDatabaseBackup({ databaseUrl: env.databaseUrl(), label: spec.label, trigger, signal }, deps, reporter));
+    case 'emergency':
+      return backupResult(await runEmergencyBackup({ databaseUrl: env.databaseUrl(), trigger, signal }, deps, reporter));
+    case 'application':
+      return backupResult(await runApplicationBackup({ appDir: files.appDir!, exclude: files.appExclude, label: spec.label, trigger, signal }, deps, reporter));
+    case 'uploads':
+      return backupResult(await runUploadsBackup({ uploadsDir: files.uploadsDir!, chainDays: files.uploadsChainDays, label: spec.label, trigger, signal }, deps, reporter));
+    case 'full':
+      return setResult(
+        await runFullBackupSet({ databaseUrl: env.databaseUrl(), appDir: files.appDir!, uploadsDir: files.uploadsDir!, exclude: files.appExclude, chainDays: files.uploadsChainDays, label: spec.label, trigger, signal }, deps, reporter),
+      );
+    case 'pre-deploy':
+      return setResult(await runPreDeployBackup({ version: spec.label ?? '', databaseUrl: env.databaseUrl(), appDir: files.appDir!, exclude: files.appExclude, trigger, signal }, deps, reporter));
+  }
+}
+
+async function runVerify(backup: string, env: JobEnv, { trigger, signal, reporter }: RunContext): Promise<JobResult> {
+  if (kindOfBackupRef(backup) === 'database') return verifyResult(await verifyBackup({ ...dbCommon(env), backup, trigger, signal }, env.deps, reporter));
+  const manifest = await findBackup(env.deps.store, backup);
+  return filesVerifyResult(manifest.id, await verifyFilesBackup(manifest, env.deps, reporter, { signal }));
+}
+
+async function runRestore(spec: Extract<BotJobSpec, { type: 'restore' }>, env: JobEnv, { trigger, signal, reporter }: RunContext): Promise<JobResult> {
+  const { deps, files, recovery } = env;
+  const kind = kindOfBackupRef(spec.backup);
+  if (kind === 'database') {
+    const base = { ...dbCommon(env), backup: spec.backup, trigger, signal };
+    const hooks = { stop: recovery.appStopCmd, start: recovery.appStartCmd, timeoutSeconds: recovery.hookTimeoutSeconds };
+    return restoreResult(
+      spec.target.mode === 'in-place' ? await restoreInPlace({ ...base, hooks }, deps, reporter) : await restoreToNewDatabase({ ...base, target: spec.target.name, replace: false }, deps, reporter),
+    );
+  }
+  const manifest = await findBackup(deps.store, spec.backup);
+  const hook = (name: 'stop' | 'start', command: string | undefined) =>
+    command === undefined ? undefined : async () => void (await runHook(`app ${name}`, command, { timeoutSeconds: recovery.hookTimeoutSeconds, signal }));
+  const target: InPlaceTarget | { type: 'directory'; dir: string } =
+    spec.target.mode === 'in-place'
+      ? {
+          type: 'in-place',
+          liveDir: (kind === 'application' ? files.appDir : files.uploadsDir)!,
+          exclude: files.appExclude,
+          chainDays: files.uploadsChainDays,
+          beforeSwap: hook('stop', recovery.appStopCmd),
+          afterSwap: hook('start', recovery.appStartCmd),
+        }
+      : { type: 'directory', dir: filesTargetDir(spec.target.name, manifest.id) };
+  return filesRestoreResult(await restoreFilesBackup({ manifest, target, trigger, signal }, deps, reporter));
+}
+
+/** Where a files backup is restored when the person named no directory (or a relative one). */
+export function filesTargetDir(name: string, backupId: string): string {
+  const dir = name.trim() === '' ? `bantay-restore-${backupId}` : name.trim();
+  return isAbsolute(dir) ? dir : resolve(dir);
+}

@@ -1,0 +1,94 @@
+import { listBackups } from '../catalog/catalog.ts';
+import type { Manifest } from '../catalog/manifest.ts';
+import { latestVerification, type VerificationRecord } from '../catalog/verification.ts';
+import type { Logger } from '../log/logger.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+
+export interface CatalogEntry {
+  manifest: Manifest;
+  /** The newest verification record; undefined when never verified (or not looked up). */
+  verification?: VerificationRecord;
+}
+
+export interface CatalogSnapshot {
+  entries: CatalogEntry[];
+  loadedAt: Date;
+}
+
+/**
+ * The store's catalog as the bot sees it: listed in the background and kept for `ttlMs`, so a
+ * slash command can open its modal within Slack's 3-second trigger window even when listing
+ * a big bucket takes longer. Verification records are looked up for the newest backups only.
+ */
+export class CatalogCache {
+  #store: ObjectStore;
+  #logger: Logger;
+  #ttlMs: number;
+  #verifyLookups: number;
+  #snapshot: CatalogSnapshot | undefined;
+  #loading: Promise<CatalogSnapshot> | undefined;
+
+  constructor(options: { store: ObjectStore; logger: Logger; ttlMs?: number; verificationLookups?: number }) {
+    this.#store = options.store;
+    this.#logger = options.logger;
+    this.#ttlMs = options.ttlMs ?? 60_000;
+    this.#verifyLookups = options.verificationLookups ?? 100;
+  }
+
+  /** The last snapshot, even if stale; undefined before the first load finished. */
+  peek(): CatalogSnapshot | undefined {
+    return this.#snapshot;
+  }
+
+  /**
+   * A fresh snapshot when one can be had within `waitMs`; otherwise the stale one (or
+   * undefined). A refresh keeps going in the background either way.
+   */
+  async get(waitMs = 2000): Promise<CatalogSnapshot | undefined> {
+    if (this.#snapshot && Date.now() - this.#snapshot.loadedAt.getTime() < this.#ttlMs) return this.#snapshot;
+    const loading = this.refresh();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), waitMs);
+    });
+    const result = await Promise.race([loading.catch(() => undefined), timeout]);
+    clearTimeout(timer);
+    return result ?? this.#snapshot;
+  }
+
+  /** Forgets freshness (after a job wrote to the store) and reloads in the background. */
+  invalidate(): void {
+    if (this.#snapshot) this.#snapshot = { ...this.#snapshot, loadedAt: new Date(0) };
+    this.refresh().catch(() => undefined);
+  }
+
+  refresh(): Promise<CatalogSnapshot> {
+    this.#loading ??= this.#load().finally(() => {
+      this.#loading = undefined;
+    });
+    return this.#loading;
+  }
+
+  async #load(): Promise<CatalogSnapshot> {
+    try {
+      const manifests = await listBackups(this.#store, {}, (id, err) => this.#logger.warn({ err, backupId: id }, 'unreadable manifest'));
+      const entries: CatalogEntry[] = manifests.map((manifest) => ({ manifest }));
+      await mapLimit(entries.slice(0, this.#verifyLookups), 8, async (entry) => {
+        entry.verification = await latestVerification(this.#store, entry.manifest.id).catch(() => undefined);
+      });
+      this.#snapshot = { entries, loadedAt: new Date() };
+      return this.#snapshot;
+    } catch (err) {
+      this.#logger.warn({ err }, 'could not list the backup catalog');
+      throw err;
+    }
+  }
+}
+
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

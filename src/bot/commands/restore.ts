@@ -1,0 +1,111 @@
+import { isAbsolute } from 'node:path';
+import { parseRestoreTarget } from '../../jobs/restore-database.ts';
+import type { BotJobs } from '../bot-jobs.ts';
+import { ActionId, BlockId, RestoreTarget } from '../action-ids.ts';
+import type { CatalogEntry } from '../catalog-cache.ts';
+import { requestInPlaceApproval } from '../flows/approval.ts';
+import { parseRestoreArgs, type BotJobSpec, type RestoreTargetSpec } from '../job-spec.ts';
+import { buildNoticeView } from '../messages/modal.ts';
+import { buildRestoreModal, defaultRestoreName } from '../messages/restore-modal.ts';
+import type { BotServices } from '../services.ts';
+import { ackThen, authorize, decodeMetadata, encodeMetadata, newRequestId, parseOrUsage, replyEphemeral, type CommandArgs } from './common.ts';
+import { authorizeSubmission, startFromSubmission, type ViewArgs } from './start-job.ts';
+
+/** `/restore [id]`: the restore form, pre-filled with the backup when an id is given. */
+export function handleRestoreCommand(s: BotServices) {
+  return (args: CommandArgs) =>
+    ackThen(args, s, async () => {
+      const { user_id: userId, text, trigger_id: triggerId, channel_id: channelId } = args.command;
+      if (!(await authorize(s, userId, 'operator', { operationType: 'restore', what: 'request restores' }, args.respond))) return;
+      const parsed = parseOrUsage(() => parseRestoreArgs(text), '/restore');
+      if (typeof parsed === 'string') return replyEphemeral(args.respond, parsed);
+      const snapshot = await s.catalog.get(2000);
+      if (snapshot === undefined) return replyEphemeral(args.respond, 'The backup catalog is still loading; try again in a few seconds.');
+      if (parsed.backup !== undefined && !snapshot.entries.some((e) => e.manifest.id === parsed.backup)) {
+        return replyEphemeral(args.respond, `There is no backup \`${parsed.backup}\` in ${s.storeDescription}. \`/backups\` lists them.`);
+      }
+      if (snapshot.entries.length === 0) return replyEphemeral(args.respond, 'There are no backups to restore yet.');
+      const metadata = encodeMetadata({ requestId: newRequestId(), channelId });
+      const view = buildRestoreModal({ entries: snapshot.entries, selectedId: parsed.backup, live: (kind) => s.jobs.live(kind), metadata, now: s.now() });
+      await args.client.views.open({ trigger_id: triggerId, view: view as never });
+    });
+}
+
+interface RestoreForm {
+  backupId?: string;
+  date?: string;
+  target: string;
+  name?: string;
+  reason?: string;
+  confirm?: string;
+}
+
+function readForm(args: ViewArgs): RestoreForm {
+  const v = args.view.state.values;
+  const text = (block: string, action: string) => v[block]?.[action]?.value?.trim() || undefined;
+  return {
+    backupId: v[BlockId.RestoreBackup]?.[ActionId.RestoreBackup]?.selected_option?.value,
+    date: v[BlockId.RestoreDate]?.[ActionId.RestoreDate]?.selected_date ?? undefined,
+    target: v[BlockId.RestoreTarget]?.[ActionId.RestoreTarget]?.selected_option?.value ?? RestoreTarget.New,
+    name: text(BlockId.RestoreTargetName, ActionId.RestoreTargetName),
+    reason: text(BlockId.RestoreReason, ActionId.RestoreReason),
+    confirm: text(BlockId.RestoreConfirmName, ActionId.RestoreConfirmName),
+  };
+}
+
+/**
+ * Checks the form; returns the spec, or the per-field errors Slack shows under the inputs.
+ * `live` says what an in-place restore of each kind replaces and the name typed to confirm it.
+ */
+export function validateRestoreForm(f: RestoreForm, entry: CatalogEntry | undefined, live: BotJobs['live']): { spec: Extract<BotJobSpec, { type: 'restore' }> } | { errors: Record<string, string> } {
+  const errors: Record<string, string> = {};
+  if (f.backupId === undefined && f.date === undefined) errors[BlockId.RestoreBackup] = 'Pick a backup to restore.';
+  if (f.backupId !== undefined && f.date !== undefined) errors[BlockId.RestoreDate] = 'Pick a backup or a day, not both.';
+  if (f.backupId !== undefined && entry === undefined) errors[BlockId.RestoreBackup] = 'That backup is no longer in the store.';
+  if (f.backupId === undefined && f.date !== undefined && entry === undefined) errors[BlockId.RestoreDate] = 'There is no uploads backup from that day (BANTAY_TZ).';
+  if (f.reason === undefined || f.reason.length < 3) errors[BlockId.RestoreReason] = 'Say why: it goes into the audit log and the approval request.';
+  const kind = entry?.manifest.kind;
+  let target: RestoreTargetSpec = { mode: 'in-place' };
+  if (f.target === RestoreTarget.InPlace) {
+    const current = kind === undefined ? undefined : live(kind);
+    if (kind !== undefined && current === undefined) errors[BlockId.RestoreTarget] = `The live ${kind} location is not configured where the bot runs, so there is nothing to restore over.`;
+    else if (current !== undefined && f.confirm !== current.confirmName) errors[BlockId.RestoreConfirmName] = `Type ${current.confirmName} exactly to confirm an in-place restore.`;
+  } else if (kind === 'database') {
+    const liveName = live('database')?.confirmName;
+    try {
+      target = { mode: 'new', name: parseRestoreTarget(f.name ?? defaultRestoreName(liveName, entry!.manifest.createdAt), liveName ?? '') };
+    } catch (err) {
+      errors[BlockId.RestoreTargetName] = (err as Error).message.slice(0, 150);
+    }
+  } else {
+    if (f.name !== undefined && (!isAbsolute(f.name) || f.name.split(/[\\/]/).includes('..'))) errors[BlockId.RestoreTargetName] = 'Give an absolute directory path without .. (or leave it empty for bantay-restore-ID).';
+    target = { mode: 'new', name: f.name ?? '' };
+  }
+  if (Object.keys(errors).length > 0) return { errors };
+  return { spec: { type: 'restore', backup: entry!.manifest.id, target, reason: f.reason!, ...(f.date ? { date: f.date } : {}) } };
+}
+
+/** The submitted restore form: new targets start at once, in-place ones ask for approval. */
+export function handleRestoreSubmission(s: BotServices) {
+  return async (args: ViewArgs): Promise<void> => {
+    const meta = decodeMetadata(args.view.private_metadata);
+    const form = readForm(args);
+    const entries = (await s.catalog.get(1000))?.entries ?? [];
+    const ofDay = form.backupId === undefined && form.date !== undefined ? s.jobs.uploadsBackupOfDay(entries.map((e) => e.manifest), form.date) : undefined;
+    const entry = entries.find((e) => e.manifest.id === (form.backupId ?? ofDay?.id));
+    const checked = validateRestoreForm(form, entry, (kind) => s.jobs.live(kind));
+    if ('errors' in checked) {
+      await args.ack({ response_action: 'errors', errors: checked.errors });
+      return;
+    }
+    if (!(await authorizeSubmission(s, args, { operationType: 'restore', what: 'request restores', backupId: form.backupId }))) return;
+    const { spec } = checked;
+    if (spec.target.mode === 'new') return startFromSubmission(s, args, spec, meta.requestId);
+    const unavailable = s.jobs.unavailable(spec);
+    if (unavailable !== undefined || entry === undefined) {
+      await args.ack({ response_action: 'update', view: buildNoticeView('Not available', unavailable ?? 'Pick a backup for an in-place restore.') as never });
+      return;
+    }
+    await requestInPlaceApproval(s, args, spec, entry, meta.requestId);
+  };
+}

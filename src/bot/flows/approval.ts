@@ -1,0 +1,183 @@
+import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { recordAudit } from '../../state/audit-log.ts';
+import { claimRequest, createApproval, decideApproval, expireApprovals, getApproval, setApprovalMessage, type Approval } from '../approval-store.ts';
+import type { CatalogEntry } from '../catalog-cache.ts';
+import { authorize, busyText, refusalFor, replyEphemeral } from '../commands/common.ts';
+import type { ViewArgs } from '../commands/start-job.ts';
+import { errorToText } from '../errors-to-text.ts';
+import { parseJobSpec, type BotJobSpec } from '../job-spec.ts';
+import { buildApprovalDecidedMessage, buildApprovalRequestMessage, type ApprovalBackupFacts } from '../messages/approval-message.ts';
+import { mention } from '../messages/blocks.ts';
+import { buildNoticeView } from '../messages/modal.ts';
+import type { BotServices } from '../services.ts';
+import { slackErrorOf } from '../slack-api.ts';
+
+export type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
+
+/**
+ * Two-person approval of in-place restores. The request is a row in the state database and a
+ * message in the incidents channel; every decision is one conditional UPDATE (see
+ * approval-store.ts), so double clicks, Slack retries and racing approvers start one job.
+ */
+export async function requestInPlaceApproval(s: BotServices, args: ViewArgs, spec: Extract<BotJobSpec, { type: 'restore' }>, entry: CatalogEntry, requestId: string): Promise<void> {
+  const userId = args.body.user.id;
+  if (!(await claimRequest(s.state, requestId, 'approval', `slack:${userId}`))) {
+    await args.ack();
+    return;
+  }
+  const busy = s.runner.busyWith(spec);
+  if (busy) {
+    await args.ack({ response_action: 'update', view: buildNoticeView('Already running', busyText(busy)) as never });
+    return;
+  }
+  const m = entry.manifest;
+  const backup: ApprovalBackupFacts = {
+    id: m.id,
+    kind: m.kind,
+    createdAt: m.createdAt,
+    sizeBytes: m.artifact.sizeBytes,
+    encrypted: m.artifact.encryption !== null,
+    verification: entry.verification ? { passed: entry.verification.passed, at: entry.verification.verifiedAt } : null,
+  };
+  const approval = await createApproval(s.state, {
+    kind: 'restore-in-place',
+    payload: { spec, backup, live: s.jobs.live(m.kind)?.what ?? `the live ${m.kind}` },
+    requestedBy: userId,
+    reason: spec.reason,
+    ttlSeconds: s.settings.approvalTtlSeconds,
+    now: s.now(),
+  });
+  await audit(s, approval, 'requested', userId);
+  // Slack must have its answer within 3 seconds: wait for the post at most 2, then let it finish on its own.
+  const posting = s.chat
+    .postMessage({ channel: s.settings.channel, ...buildApprovalRequestMessage(approval, s.now()) })
+    .then(async ({ ts, channel }) => {
+      await setApprovalMessage(s.state, approval.id, channel, ts);
+      return 'posted' as const;
+    })
+    .catch(async (err: unknown) => {
+      // Nobody can approve what nobody sees: withdraw it rather than leave it waiting.
+      s.logger.error({ error: slackErrorOf(err), approvalId: approval.id }, 'could not post the approval request; withdrawn');
+      await decideApproval(s.state, approval.id, 'rejected', 'bantay', s.now()).catch(() => undefined);
+      return 'failed' as const;
+    });
+  const posted = await Promise.race([posting, new Promise<'slow'>((r) => setTimeout(() => r('slow'), 2000).unref())]);
+  const minutes = Math.max(1, Math.round(s.settings.approvalTtlSeconds / 60));
+  const text = {
+    posted: `:raised_hand: Approval requested in <#${s.settings.channel}>. A different approver must approve within ${minutes} min; nothing happens until then.`,
+    slow: `:raised_hand: Approval requested (\`${approval.id}\`); Slack is slow, so the request may take a moment to appear in <#${s.settings.channel}>. A different approver must approve within ${minutes} min.`,
+    failed: `:warning: The approval request could not be posted in <#${s.settings.channel}> (Slack error), so it was withdrawn and nothing will happen. Try again in a minute.`,
+  }[posted];
+  await args.ack({ response_action: 'update', view: buildNoticeView('Approval requested', text) as never });
+  s.home.refresh();
+}
+
+/** Approve: an approver who is not the requester; starts the restore exactly once. */
+export function handleApproveAction(s: BotServices) {
+  return async (args: ActionArgs): Promise<void> => {
+    await args.ack();
+    const userId = args.body.user.id;
+    const id = (args.action as ButtonAction).value ?? '';
+    try {
+      if (!(await authorize(s, userId, 'approver', { operationType: 'approval', what: 'approve in-place restores' }, args.respond))) return;
+      const current = await checkDecidable(s, args, id, userId);
+      if (current === undefined) return;
+      if (current.requestedBy === userId) {
+        await audit(s, current, 'refused', userId, { reason: 'self-approval' });
+        return replyEphemeral(args.respond, ':no_entry: You asked for this restore, so a *different* approver must approve it (two-person rule). This attempt was logged.');
+      }
+      const spec = { ...parseJobSpec(current.payload.spec), approvalId: id } as BotJobSpec;
+      const refusal = refusalFor(s, spec);
+      if (refusal !== undefined) return replyEphemeral(args.respond, `${refusal}\nThe request stays open: approve it again once that has finished.`);
+      const decided = await decideApproval(s.state, id, 'approved', userId, s.now());
+      if (decided === undefined) return replyEphemeral(args.respond, decidedText(await getApproval(s.state, id)));
+      await audit(s, decided, 'approved', userId);
+      const outcome = s.runner.start(spec, decided.requestedBy, { approvedBy: userId });
+      await updateApprovalMessage(s, decided, outcome.started ? undefined : `Approved, but it could not start: ${outcome.running.title} is running. Ask again with /restore when it has finished.`);
+      s.home.refresh();
+    } catch (err) {
+      await replyEphemeral(args.respond, errorToText(err, s.logger, { approvalId: id, userId })).catch(() => undefined);
+    }
+  };
+}
+
+/** Reject: any approver, or the requester withdrawing their own request. */
+export function handleRejectAction(s: BotServices) {
+  return async (args: ActionArgs): Promise<void> => {
+    await args.ack();
+    const userId = args.body.user.id;
+    const id = (args.action as ButtonAction).value ?? '';
+    try {
+      const current = await getApproval(s.state, id);
+      if (current?.requestedBy !== userId && !(await authorize(s, userId, 'approver', { operationType: 'approval', what: 'reject in-place restores' }, args.respond))) return;
+      if ((await checkDecidable(s, args, id, userId)) === undefined) return;
+      const decided = await decideApproval(s.state, id, 'rejected', userId, s.now());
+      if (decided === undefined) return replyEphemeral(args.respond, decidedText(await getApproval(s.state, id)));
+      await audit(s, decided, 'rejected', userId);
+      await updateApprovalMessage(s, decided);
+      s.home.refresh();
+    } catch (err) {
+      await replyEphemeral(args.respond, errorToText(err, s.logger, { approvalId: id, userId })).catch(() => undefined);
+    }
+  };
+}
+
+/** The pending request, or undefined after telling the clicker why it cannot be decided. */
+async function checkDecidable(s: BotServices, args: ActionArgs, id: string, userId: string): Promise<Approval | undefined> {
+  const current = await getApproval(s.state, id);
+  if (current === undefined || current.status !== 'pending') {
+    await replyEphemeral(args.respond, decidedText(current));
+    return undefined;
+  }
+  if (current.expiresAt.getTime() <= s.now().getTime()) {
+    await expireDueApprovals(s);
+    await audit(s, current, 'refused', userId, { reason: 'expired' });
+    await replyEphemeral(args.respond, ':hourglass: This request has expired, so nothing will happen. Ask again with `/restore`.');
+    return undefined;
+  }
+  return current;
+}
+
+function decidedText(a: Approval | undefined): string {
+  if (a === undefined) return 'This approval request does not exist (any more).';
+  if (a.status === 'expired') return ':hourglass: This request has expired. Ask again with `/restore`.';
+  return `This request was already ${a.status} by ${mention(a.decidedBy ?? '?')}. Nothing more to do.`;
+}
+
+/** Marks overdue requests expired and says so on their messages; run by a timer and on click. */
+export async function expireDueApprovals(s: BotServices): Promise<Approval[]> {
+  const expired = await expireApprovals(s.state, s.now());
+  for (const a of expired) {
+    await audit(s, a, 'expired', 'bantay');
+    await updateApprovalMessage(s, a);
+  }
+  if (expired.length > 0) s.home.refresh();
+  return expired;
+}
+
+export function startApprovalExpiry(s: BotServices): () => void {
+  const timer = setInterval(() => {
+    expireDueApprovals(s).catch((err: unknown) => s.logger.warn({ err }, 'approval expiry check failed'));
+  }, s.settings.expiryCheckMs ?? 15_000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+async function updateApprovalMessage(s: BotServices, a: Approval, note?: string): Promise<void> {
+  if (a.channel === null || a.messageTs === null) return;
+  await s.chat
+    .update({ channel: a.channel, ts: a.messageTs, ...buildApprovalDecidedMessage(a, s.now(), note) })
+    .catch((err: unknown) => s.logger.warn({ error: slackErrorOf(err), approvalId: a.id }, 'could not update the approval message'));
+}
+
+async function audit(s: BotServices, a: Approval, status: string, by: string, extra: Record<string, unknown> = {}): Promise<void> {
+  const spec = a.payload.spec as { backup?: string } | undefined;
+  await recordAudit(s.state, {
+    operationType: 'approval',
+    backupType: 'database',
+    status,
+    performedBy: by === 'bantay' ? 'bantay' : `slack:${by}`,
+    backupId: spec?.backup,
+    details: { approvalId: a.id, kind: a.kind, requestedBy: `slack:${a.requestedBy}`, reason: a.reason, ...extra },
+  }).catch((err: unknown) => s.logger.error({ err }, 'could not audit an approval step'));
+}

@@ -1,0 +1,90 @@
+import type { webApi } from '@slack/bolt';
+import { formatDuration } from '../cli/format.ts';
+import type { Logger } from '../log/logger.ts';
+import { listSavedDrillReports } from '../state/drill-reports.ts';
+import type { StateDb } from '../state/state-db.ts';
+import { listPendingApprovals } from './approval-store.ts';
+import type { CatalogCache, CatalogEntry } from './catalog-cache.ts';
+import type { JobRunner } from './job-runner.ts';
+import { buildHomeView, type HomeSnapshot } from './messages/home-view.ts';
+import { slackErrorOf } from './slack-api.ts';
+
+export interface HomeSources {
+  catalog: CatalogCache;
+  runner: JobRunner;
+  state: StateDb;
+  storeDescription: string;
+  /** The schedule's next runs, when a schedule is configured. */
+  nextRuns?: () => Array<{ job: string; at: Date }>;
+}
+
+/** Reads everything the dashboard shows; each source failing alone leaves its section empty. */
+export async function gatherHomeSnapshot(src: HomeSources, now = new Date()): Promise<HomeSnapshot> {
+  const [catalog, approvals, drills] = await Promise.all([
+    src.catalog.get(1500),
+    listPendingApprovals(src.state, now).catch(() => []),
+    listSavedDrillReports(src.state, 1).catch(() => []),
+  ]);
+  const latest: Partial<Record<'database' | 'application' | 'uploads', CatalogEntry>> | undefined = catalog ? {} : undefined;
+  for (const e of catalog?.entries ?? []) latest![e.manifest.kind] ??= e;
+  const drill = drills[0]?.report;
+  return {
+    now,
+    storeDescription: src.storeDescription,
+    latest,
+    storage: catalog ? { bytes: catalog.entries.reduce((n, e) => n + e.manifest.artifact.sizeBytes, 0), backups: catalog.entries.length } : undefined,
+    running: src.runner.running().map((j) => ({ title: j.title, requestedBy: j.requestedBy, startedAt: j.startedAt, phase: j.phase(), link: j.link })),
+    approvals,
+    lastDrill: drill
+      ? {
+          at: new Date(drill.finishedAt),
+          passed: drill.passed,
+          durationSeconds: drill.durationSeconds,
+          summary: drill.items.map((i) => `${i.kind}: ${i.status}${i.rtoSeconds !== null ? `, RTO ${formatDuration(i.rtoSeconds)}` : ''}${i.rpoSeconds !== null ? `, RPO ${formatDuration(i.rpoSeconds)}` : ''}`).join(' · ') || 'no backups drilled',
+          counts: drill.counts,
+        }
+      : undefined,
+    nextRuns: src.nextRuns?.(),
+  };
+}
+
+/**
+ * Publishes the App Home tab: to a user when they open it, and again to everyone who opened
+ * it recently whenever something changes (debounced, so a burst of changes is one publish).
+ */
+export class HomePublisher {
+  #viewers = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly o: { client: Pick<webApi.WebClient, 'views'>; sources: HomeSources; logger: Logger; debounceMs?: number; maxViewers?: number },
+  ) {}
+
+  async opened(userId: string): Promise<void> {
+    this.#viewers.delete(userId);
+    this.#viewers.set(userId, Date.now());
+    while (this.#viewers.size > (this.o.maxViewers ?? 50)) this.#viewers.delete(this.#viewers.keys().next().value!);
+    await this.#publish([userId]);
+  }
+
+  /** Something changed: republish for recent viewers soon. */
+  refresh(): void {
+    if (this.#timer || this.#viewers.size === 0) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#publish([...this.#viewers.keys()]).catch(() => undefined);
+    }, this.o.debounceMs ?? 2000);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+
+  async #publish(users: string[]): Promise<void> {
+    const view = buildHomeView(await gatherHomeSnapshot(this.o.sources));
+    for (const user_id of users) {
+      await this.o.client.views.publish({ user_id, view: view as never }).catch((err: unknown) => this.o.logger.warn({ error: slackErrorOf(err), user_id }, 'could not publish App Home'));
+    }
+  }
+}

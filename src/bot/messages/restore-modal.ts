@@ -1,0 +1,112 @@
+import { formatAge, formatBytes } from '../../cli/format.ts';
+import { ActionId, BlockId, RestoreTarget, ViewId } from '../action-ids.ts';
+import type { BotJobs } from '../bot-jobs.ts';
+import type { CatalogEntry } from '../catalog-cache.ts';
+import { context, plain, section, truncate, type Block } from './blocks.ts';
+import { modal, type ModalView } from './modal.ts';
+
+const KIND_LABEL = { database: 'Database', application: 'Application files', uploads: 'Uploads' } as const;
+const MAX_OPTIONS = 100;
+
+export interface RestoreModalInput {
+  entries: CatalogEntry[];
+  selectedId?: string;
+  /** What an in-place restore of each kind replaces, and the name typed to confirm it. */
+  live: BotJobs['live'];
+  metadata: string;
+  now: Date;
+}
+
+type Option = { text: ReturnType<typeof plain>; value: string; description: ReturnType<typeof plain> };
+
+/** One select option: id as the text, the facts a person picks by as the description. */
+export function backupOption(e: CatalogEntry, now: Date): Option {
+  const m = e.manifest;
+  const v = e.verification;
+  const verified = v === undefined ? 'not verified' : v.passed ? 'verified ✓' : 'verify FAILED ✗';
+  const description = `${formatAge(new Date(m.createdAt), now)} · ${formatBytes(m.artifact.sizeBytes)} · ${m.artifact.encryption ? 'encrypted' : 'UNENCRYPTED'} · ${verified}`;
+  return { text: plain(truncate(`${m.id}${m.label ? ` (${m.label})` : ''}`, 75)), value: m.id, description: plain(truncate(description, 75)) };
+}
+
+/**
+ * The restore form: backup (newest first, grouped by kind; Slack's select filters as you
+ * type), target, reason, and the live database's name typed to confirm an in-place restore.
+ * Slack allows 100 options; older backups are still restorable with `/restore ID`.
+ */
+export function buildRestoreModal(i: RestoreModalInput): ModalView {
+  const shown = i.entries.slice(0, MAX_OPTIONS);
+  const groups = (['database', 'application', 'uploads'] as const)
+    .map((kind) => ({ label: plain(KIND_LABEL[kind]), options: shown.filter((e) => e.manifest.kind === kind).map((e) => backupOption(e, i.now)) }))
+    .filter((g) => g.options.length > 0);
+  const selected = shown.find((e) => e.manifest.id === i.selectedId);
+  const liveDb = i.live('database')?.confirmName;
+  const kinds = [...new Set(shown.map((e) => e.manifest.kind))];
+  const confirmNames = kinds.map((k) => ({ k, live: i.live(k) })).filter((x) => x.live !== undefined).map((x) => `${x.k}: ${x.live!.confirmName}`);
+  const hasUploads = shown.some((e) => e.manifest.kind === 'uploads');
+  const blocks: Block[] = [
+    {
+      type: 'input',
+      block_id: BlockId.RestoreBackup,
+      optional: hasUploads,
+      label: plain('Backup to restore'),
+      hint: plain(i.entries.length > MAX_OPTIONS ? `Newest ${MAX_OPTIONS} of ${i.entries.length} shown; type to filter, or use /restore ID for an older one.` : 'Newest first; type to filter.'),
+      element: { type: 'static_select', action_id: ActionId.RestoreBackup, placeholder: plain('Pick a backup'), option_groups: groups, ...(selected ? { initial_option: backupOption(selected, i.now) } : {}) },
+    },
+  ];
+  if (hasUploads) {
+    blocks.push({
+      type: 'input',
+      block_id: BlockId.RestoreDate,
+      optional: true,
+      label: plain('Or uploads as of a day'),
+      hint: plain('Uploads only: the last uploads backup of that day is used, like --date.'),
+      element: { type: 'datepicker', action_id: ActionId.RestoreDate },
+    });
+  }
+  const newOption = { text: plain('A new database (or directory)'), value: RestoreTarget.New, description: plain('Safe: the live data is not touched') };
+  blocks.push(
+    {
+      type: 'input',
+      block_id: BlockId.RestoreTarget,
+      label: plain('Restore into'),
+      element: {
+        type: 'radio_buttons',
+        action_id: ActionId.RestoreTarget,
+        initial_option: newOption,
+        options: [newOption, { text: plain(kinds.length === 1 && kinds[0] === 'database' ? `In place: replace ${truncate(liveDb ?? 'the live database', 40)}` : 'In place: replace the live data'), value: RestoreTarget.InPlace, description: plain('Needs a second approver; the current one is kept') }],
+      },
+    },
+    {
+      type: 'input',
+      block_id: BlockId.RestoreTargetName,
+      optional: true,
+      label: plain('New database name, or target directory'),
+      hint: plain(`Empty: ${liveDb ?? 'fbms'}_restore_YYYYMMDD_HHMM (the backup's date) for a database, bantay-restore-ID for files. Ignored in place.`),
+      element: { type: 'plain_text_input', action_id: ActionId.RestoreTargetName, max_length: 255 },
+    },
+    {
+      type: 'input',
+      block_id: BlockId.RestoreReason,
+      label: plain('Reason'),
+      hint: plain('Required. Goes into the audit log and the approval request.'),
+      element: { type: 'plain_text_input', action_id: ActionId.RestoreReason, multiline: true, min_length: 3, max_length: 500 },
+    },
+    {
+      type: 'input',
+      block_id: BlockId.RestoreConfirmName,
+      optional: true,
+      label: plain(confirmNames.length === 1 ? `In place only: type ${truncate(liveDb ?? confirmNames[0]!, 60)} to confirm` : 'In place only: type the live name to confirm'),
+      ...(confirmNames.length > 1 ? { hint: plain(truncate(confirmNames.join(' · '), 150)) } : {}),
+      element: { type: 'plain_text_input', action_id: ActionId.RestoreConfirmName, max_length: 128 },
+    },
+    context('A new-database restore starts when you press Restore. An in-place restore posts an approval request in the incidents channel first; it runs only after a different approver approves it.'),
+  );
+  if (groups.length === 0) return modal({ callbackId: ViewId.Restore, title: 'Restore', close: 'Close', blocks: [section('There are no backups in the store yet.')] });
+  return modal({ callbackId: ViewId.Restore, title: 'Restore a backup', submit: 'Restore', metadata: i.metadata, blocks });
+}
+
+/** The default new database name: the live name plus the backup's UTC date and time. */
+export function defaultRestoreName(live: string | undefined, createdAt: string): string {
+  const stamp = createdAt.replace(/[-:]/g, '').replace('T', '_').slice(0, 13);
+  return `${(live ?? 'fbms').slice(0, 40)}_restore_${stamp}`.toLowerCase();
+}

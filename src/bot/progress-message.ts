@@ -1,0 +1,138 @@
+import type { ProgressReporter } from '../jobs/progress.ts';
+import type { Logger } from '../log/logger.ts';
+import type { SlackMessage } from './messages/blocks.ts';
+import { retryAfterOf, slackErrorOf, type ChatApi } from './slack-api.ts';
+
+/** What a job has reported so far; the renderer turns it into a message. */
+export interface ProgressState {
+  startedAt: number;
+  phase: string;
+  detail?: string;
+  phaseStartedAt: number;
+  bytes?: number;
+  total?: number;
+  warnings: string[];
+}
+
+export interface ProgressMessageOptions {
+  chat: ChatApi;
+  channel: string;
+  render: (state: ProgressState, now: number) => SlackMessage;
+  logger: Logger;
+  /** At most one Slack call per this many ms for this message. Default 3000. */
+  intervalMs?: number;
+  clock?: () => number;
+  /** Called once the message exists (its ts), e.g. to link to it. */
+  onPosted?: (ts: string) => void;
+}
+
+const MAX_FINAL_WAIT_MS = 5 * 60_000;
+
+/**
+ * One Slack message that follows a job, updated in place. The contract that keeps jobs safe
+ * from Slack: the reporter only records state (synchronous, no I/O, no awaiting Slack); a
+ * timer sends the latest state at most once per interval (bursts coalesce, the newest state
+ * wins); a failed or rate-limited call is logged and skipped, and a 429's Retry-After delays
+ * the next send. Only `finish` insists, and it runs after the job has ended.
+ */
+export class ProgressMessage {
+  readonly reporter: ProgressReporter;
+  #o: Required<Omit<ProgressMessageOptions, 'onPosted'>> & Pick<ProgressMessageOptions, 'onPosted'>;
+  #state: ProgressState;
+  #ts: string | undefined;
+  #dirty = true;
+  #inFlight: Promise<void> | undefined;
+  #notBefore = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #finished = false;
+
+  constructor(options: ProgressMessageOptions) {
+    this.#o = { intervalMs: 3000, clock: Date.now, ...options };
+    const now = this.#o.clock();
+    this.#state = { startedAt: now, phase: 'starting', phaseStartedAt: now, warnings: [] };
+    this.reporter = {
+      phase: (name, detail) => this.#record({ phase: name, detail, phaseStartedAt: this.#o.clock(), bytes: undefined, total: undefined }),
+      bytes: (done, total) => this.#record({ bytes: done, total }),
+      warn: (message) => this.#record({ warnings: [...this.#state.warnings, message].slice(-5) }),
+    };
+  }
+
+  get ts(): string | undefined {
+    return this.#ts;
+  }
+
+  get state(): Readonly<ProgressState> {
+    return this.#state;
+  }
+
+  /** Posts the first message right away and starts the update timer. */
+  start(): void {
+    const tick = Math.max(50, Math.min(250, Math.floor(this.#o.intervalMs / 4)));
+    this.#timer = setInterval(() => this.#tick(), tick);
+    this.#timer.unref();
+    this.#tick();
+  }
+
+  /**
+   * Stops live updates and delivers `final`, retrying (honouring Retry-After) for up to five
+   * minutes. Resolves with the message ts, or undefined when Slack never took it.
+   */
+  async finish(final: SlackMessage): Promise<string | undefined> {
+    this.#finished = true;
+    clearInterval(this.#timer);
+    await this.#inFlight;
+    const deadline = this.#o.clock() + MAX_FINAL_WAIT_MS;
+    for (let attempt = 1; ; attempt += 1) {
+      const wait = Math.max(0, this.#notBefore - this.#o.clock());
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      try {
+        await this.#send(final);
+        return this.#ts;
+      } catch (err) {
+        const retryAfter = retryAfterOf(err);
+        this.#notBefore = this.#o.clock() + (retryAfter !== undefined ? retryAfter * 1000 : Math.min(30_000, 1000 * 2 ** attempt));
+        this.#o.logger.warn({ channel: this.#o.channel, attempt, retryAfter, error: slackErrorOf(err) }, 'could not post the final job message; retrying');
+        if (this.#notBefore > deadline) {
+          this.#o.logger.error({ channel: this.#o.channel }, 'gave up posting the final job message');
+          return this.#ts;
+        }
+      }
+    }
+  }
+
+  #record(change: Partial<ProgressState>): void {
+    if (this.#finished) return;
+    this.#state = { ...this.#state, ...change };
+    this.#dirty = true;
+  }
+
+  #tick(): void {
+    if (this.#finished || !this.#dirty || this.#inFlight || this.#o.clock() < this.#notBefore) return;
+    this.#dirty = false;
+    const message = this.#o.render(this.#state, this.#o.clock());
+    this.#inFlight = this.#send(message)
+      .then(() => {
+        this.#notBefore = this.#o.clock() + this.#o.intervalMs;
+      })
+      .catch((err: unknown) => {
+        // Skip this state; the next tick sends whatever is newest by then.
+        this.#dirty = true;
+        const retryAfter = retryAfterOf(err);
+        this.#notBefore = this.#o.clock() + (retryAfter !== undefined ? retryAfter * 1000 : this.#o.intervalMs * 2);
+        this.#o.logger.warn({ channel: this.#o.channel, retryAfter, error: slackErrorOf(err) }, 'progress update skipped');
+      })
+      .finally(() => {
+        this.#inFlight = undefined;
+      });
+  }
+
+  async #send(message: SlackMessage): Promise<void> {
+    if (this.#ts === undefined) {
+      const { ts } = await this.#o.chat.postMessage({ channel: this.#o.channel, ...message });
+      this.#ts = ts;
+      this.#o.onPosted?.(ts);
+    } else {
+      await this.#o.chat.update({ channel: this.#o.channel, ts: this.#ts, ...message });
+    }
+  }
+}

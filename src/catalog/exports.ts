@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { z } from 'zod';
+import { BantayError, ErrorCode, isBantayError } from '../errors.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { printable } from './backup-id.ts';
+
+/**
+ * User-data exports (Data Privacy Act requests, migrations) live under `exports/<exportId>/`,
+ * apart from backups: `listBackups` never sees them and retention of backups never prunes them.
+ * Like a backup, an export exists when its manifest does; the manifest is written last.
+ */
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const exportManifestSchema = z.object({
+  formatVersion: z.literal(1),
+  exportId: z.string(),
+  kind: z.literal('user-data'),
+  /** The FBMS user id as stored in the database (its text form). */
+  userId: z.string(),
+  createdAt: z.string(),
+  durationSeconds: z.number(),
+  trigger: z.object({ by: z.string(), via: z.enum(['cli', 'slack', 'schedule', 'api']) }),
+  source: z.object({ host: z.string(), port: z.number().optional(), database: z.string() }),
+  /** Rows per CSV file in the archive. */
+  rows: z.record(z.string(), z.number()),
+  artifact: z.object({
+    key: z.string(),
+    format: z.literal('tar.gz'),
+    sizeBytes: z.number(),
+    sha256,
+    plainSizeBytes: z.number(),
+    plainSha256: sha256,
+    encryption: z.object({ algorithm: z.string(), keyId: z.string() }).nullable(),
+  }),
+});
+
+export type ExportManifest = z.infer<typeof exportManifestSchema>;
+
+const EXPORT_ID = /^exp-\d{8}T\d{6}Z-[0-9a-f]{4}$/;
+
+export function newExportId(at: Date = new Date()): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return `exp-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export function parseExportId(value: string): string {
+  const trimmed = value.trim();
+  if (!EXPORT_ID.test(trimmed)) throw new BantayError(ErrorCode.InvalidInput, `"${printable(trimmed)}" is not an export id (expected exp-20261126T020000Z-7f3a)`);
+  return trimmed;
+}
+
+export function exportManifestKey(exportId: string): string {
+  return `exports/${exportId}/manifest.json`;
+}
+
+export function exportArtifactKey(exportId: string, encrypted: boolean): string {
+  return `exports/${exportId}/user-data.tar.gz${encrypted ? '.enc' : ''}`;
+}
+
+export async function writeExportManifest(store: ObjectStore, manifest: ExportManifest, signal?: AbortSignal): Promise<void> {
+  const body = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+  await store.put(exportManifestKey(manifest.exportId), Readable.from([body]), { signal, contentType: 'application/json' });
+}
+
+export async function readExportManifest(store: ObjectStore, exportId: string): Promise<ExportManifest> {
+  parseExportId(exportId);
+  let raw: string;
+  try {
+    raw = await text(await store.get(exportManifestKey(exportId)));
+  } catch (err) {
+    if (isBantayError(err) && err.code === ErrorCode.NotFound) throw new BantayError(ErrorCode.NotFound, `No export ${exportId} in ${store.description}`, { cause: err });
+    throw err;
+  }
+  const parsed = exportManifestSchema.safeParse(JSON.parse(raw));
+  if (!parsed.success || parsed.data.exportId !== exportId) throw new BantayError(ErrorCode.Integrity, `The manifest of export ${exportId} is malformed`);
+  return parsed.data;
+}

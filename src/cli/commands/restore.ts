@@ -1,0 +1,149 @@
+import type { Command } from 'commander';
+import { parseBackupId } from '../../catalog/backup-id.ts';
+import { readManifest } from '../../catalog/catalog.ts';
+import { BantayError, ErrorCode } from '../../errors.ts';
+import { runCleanup, type CleanupReport } from '../../jobs/cleanup-leftovers.ts';
+import { describeDatabaseUrl } from '../../jobs/pg/connection.ts';
+import { restoreToNewDatabase, type RestoreResult } from '../../jobs/restore-database.ts';
+import { planInPlaceRestore, restoreInPlace, type InPlacePlan } from '../../jobs/restore-in-place.ts';
+import type { CliContext } from '../context.ts';
+import { formatDuration } from '../format.ts';
+import { createCliReporter } from '../progress-bar.ts';
+import { readConfirmation, recoveryBase, renderChecks, TEMP_FILE_NOTE } from '../recovery.ts';
+
+type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
+
+interface RestoreOptions {
+  targetDb?: string;
+  replace?: boolean;
+  inPlace?: boolean;
+  yes?: boolean;
+  dryRun?: boolean;
+  cleanup?: boolean;
+  jobs?: string;
+  json?: boolean;
+}
+
+export function registerRestoreCommand(program: Command, run: Run): void {
+  program
+    .command('restore')
+    .description('restore a database backup into a new database (--target-db) or over the live FBMS database (--in-place)')
+    .argument('[id]', 'backup id (see bantay list)')
+    .option('--target-db <name>', 'restore into a new database with this name')
+    .option('--replace', 'with --target-db: replace an existing database of that name')
+    .option('--in-place', 'restore over the live database in DATABASE_URL; the current one is kept, renamed')
+    .option('--yes', 'with --in-place: do not ask for the database name as confirmation')
+    .option('--dry-run', 'with --in-place: print the steps and change nothing')
+    .option('--cleanup', 'clean up after interrupted runs: stale scratch databases, temp files, a live database left closed')
+    .option('--jobs <n>', 'pg_restore parallel jobs (default BANTAY_RESTORE_JOBS)')
+    .option('--json', 'print the result as one JSON object on stdout')
+    .action((id: string | undefined, opts: RestoreOptions) =>
+      run(async (ctx) => {
+        const mode = chooseMode(id, opts);
+        if (mode === 'cleanup') return cleanup(ctx, opts);
+        if (mode === 'in-place' && opts.dryRun) return dryRun(ctx, id!, opts);
+        const reporter = createCliReporter({ tty: ctx.io.stderr.isTTY === true && !opts.json, out: ctx.io.stderr, logger: ctx.logger });
+        let result: RestoreResult;
+        try {
+          result = mode === 'in-place' ? await inPlace(ctx, id!, opts, reporter) : await toNew(ctx, id!, opts, reporter);
+        } finally {
+          reporter.done();
+        }
+        ctx.io.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : `${renderRestore(result, ctx)}\n`);
+      }),
+    );
+}
+
+function chooseMode(id: string | undefined, opts: RestoreOptions): 'cleanup' | 'in-place' | 'new' {
+  const modes = [opts.cleanup, opts.inPlace, opts.targetDb !== undefined].filter(Boolean).length;
+  if (modes !== 1) throw new BantayError(ErrorCode.Usage, 'Choose exactly one of --target-db NAME, --in-place or --cleanup');
+  if (opts.cleanup) {
+    if (id !== undefined) throw new BantayError(ErrorCode.Usage, '--cleanup takes no backup id');
+    return 'cleanup';
+  }
+  if (id === undefined) throw new BantayError(ErrorCode.Usage, 'Name the backup to restore (see bantay list)');
+  if (opts.replace && !opts.targetDb) throw new BantayError(ErrorCode.Usage, '--replace only goes with --target-db');
+  if ((opts.yes || opts.dryRun) && !opts.inPlace) throw new BantayError(ErrorCode.Usage, '--yes and --dry-run only go with --in-place');
+  return opts.inPlace ? 'in-place' : 'new';
+}
+
+async function toNew(ctx: CliContext, id: string, opts: RestoreOptions, reporter: ReturnType<typeof createCliReporter>): Promise<RestoreResult> {
+  const spec = { backup: id, target: opts.targetDb!, replace: opts.replace === true, ...recoveryBase(ctx, opts) };
+  return restoreToNewDatabase(spec, await ctx.deps(), reporter);
+}
+
+async function inPlace(ctx: CliContext, id: string, opts: RestoreOptions, reporter: ReturnType<typeof createCliReporter>): Promise<RestoreResult> {
+  const { base, plan, createdAt } = await planFor(ctx, id, opts);
+  if (!opts.yes) await confirm(ctx, plan, createdAt);
+  const { recovery } = ctx.config;
+  const hooks = { stop: recovery.appStopCmd, start: recovery.appStartCmd, timeoutSeconds: recovery.hookTimeoutSeconds };
+  return restoreInPlace({ backup: plan.backupId, hooks, ...base }, await ctx.deps(), reporter);
+}
+
+async function dryRun(ctx: CliContext, id: string, opts: RestoreOptions): Promise<void> {
+  const { plan, createdAt } = await planFor(ctx, id, opts);
+  ctx.io.stdout.write(opts.json ? `${JSON.stringify(plan)}\n` : `${renderPlan(plan, createdAt)}\n(dry run: nothing was changed)\n`);
+}
+
+async function planFor(ctx: CliContext, id: string, opts: RestoreOptions) {
+  const base = recoveryBase(ctx, opts);
+  const { recovery } = ctx.config;
+  const live = describeDatabaseUrl(base.databaseUrl).database;
+  if (id.trim() === 'latest') throw new BantayError(ErrorCode.InvalidInput, 'An in-place restore needs an explicit backup id, not "latest" (see bantay list)');
+  const manifest = await readManifest(ctx.store, parseBackupId(id));
+  const plan = planInPlaceRestore({ backupId: manifest.id, live, at: new Date(), jobs: base.jobs, stopCommand: recovery.appStopCmd, startCommand: recovery.appStartCmd });
+  return { base, plan, createdAt: manifest.createdAt };
+}
+
+/** Typed confirmation: the person must type the live database's name. */
+async function confirm(ctx: CliContext, plan: InPlacePlan, createdAt: string): Promise<void> {
+  ctx.io.stderr.write(`${renderPlan(plan, createdAt)}\n`);
+  const answer = await readConfirmation(`Type the name of the live database (${plan.live}) to restore over it: `, ctx.io.stderr);
+  if (answer === undefined) {
+    throw new BantayError(ErrorCode.Usage, 'An in-place restore needs typed confirmation: run it in a terminal, or pass --yes');
+  }
+  if (answer !== plan.live) throw new BantayError(ErrorCode.Usage, `"${answer.slice(0, 64)}" is not ${plan.live}; nothing was changed`);
+}
+
+function renderPlan(plan: InPlacePlan, createdAt: string): string {
+  const steps = plan.steps.map((s, i) => `  ${i + 1}. ${s.description}`);
+  return [`In-place restore of ${plan.live} from ${plan.backupId} (taken ${createdAt}):`, ...steps].join('\n');
+}
+
+function renderRestore(r: RestoreResult, ctx: CliContext): string {
+  const rows = r.checks.filter((c) => c.name.startsWith('rows ')).reduce((sum, c) => sum + (typeof c.actual === 'number' ? c.actual : 0), 0);
+  const lines = [
+    `Restored ${r.backupId} into ${r.target} (${r.mode}): verified, ${rows} rows. Measured RTO ${formatDuration(r.rtoSeconds)}` +
+      (r.downtimeSeconds !== undefined ? `, downtime ${formatDuration(r.downtimeSeconds)}` : ''),
+    renderChecks(r.checks),
+  ];
+  if (r.usedTempFile) lines.push(TEMP_FILE_NOTE);
+  if (r.safetyBackupId) lines.push(`Safety backup taken before: ${r.safetyBackupId} (label pre-restore)`);
+  if (r.keptAs) {
+    lines.push(
+      `The previous database is kept as ${r.keptAs}. Once the application works, drop it with this SQL,`,
+      `connected to the ${ctx.config.recovery.maintenanceDb} database:  DROP DATABASE "${r.keptAs}";`,
+      `To roll back instead, see "Rolling back an in-place restore" in docs/recovery.md.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function cleanup(ctx: CliContext, opts: RestoreOptions): Promise<void> {
+  const base = recoveryBase(ctx, opts);
+  const { recovery } = ctx.config;
+  const report = await runCleanup({ ...base, startCommand: recovery.appStartCmd, hookTimeoutSeconds: recovery.hookTimeoutSeconds }, await ctx.deps());
+  ctx.io.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${renderCleanup(report)}\n`);
+}
+
+function renderCleanup(r: CleanupReport & { startedApplication: boolean }): string {
+  const lines = [
+    r.droppedDatabases.length ? `Dropped ${r.droppedDatabases.length} leftover database(s): ${r.droppedDatabases.join(', ')}` : 'No leftover databases.',
+    ...(r.removedTempFiles.length ? [`Removed ${r.removedTempFiles.length} leftover temp file(s).`] : []),
+    ...r.reopenedDatabases.map((d) => `Reopened ${d} to connections (an in-place restore was interrupted before its swap; ${d} holds its previous data).`),
+  ];
+  for (const live of r.interruptedInPlace) {
+    lines.push(r.startedApplication ? `Ran BANTAY_APP_START_CMD after the interrupted restore of ${live}.` : `If the application was stopped for the interrupted restore of ${live}, start it again.`);
+  }
+  return lines.join('\n');
+}

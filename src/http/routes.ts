@@ -1,0 +1,115 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log/logger.ts';
+import type { Queryable } from '../state/state-db.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { checkToken } from './auth.ts';
+import { checkReadiness } from './health.ts';
+import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.ts';
+import { buildStatusPage } from './status-page.ts';
+import type { StatusSource } from './status-data.ts';
+
+/** The shape of Bolt's `customRoutes` entries, so the same routes serve in Bolt or on their own. */
+export interface OpsRoute {
+  path: string;
+  method: string | string[];
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+export interface OpsRouteDeps {
+  state: Queryable;
+  /** The primary store (readiness lists it). */
+  store: ObjectStore;
+  status: StatusSource;
+  logger: Logger;
+  /** Guards /status, and /metrics when metricsToken is unset. Unset: both answer 503. */
+  statusToken: string | undefined;
+  /** A separate token for Prometheus; the status token is accepted for /metrics as well. */
+  metricsToken?: string;
+}
+
+/**
+ * GET /healthz (process up), /readyz (state database and primary store reachable), /metrics
+ * (Prometheus text) and /status (HTML for people). The first two are unauthenticated and say
+ * nothing beyond ok / not ready; the last two need a token and are refused (503) when no
+ * token is configured, so backup details are never public by accident.
+ */
+export function createOpsRoutes(deps: OpsRouteDeps): OpsRoute[] {
+  const guarded = (tokens: Array<string | undefined>, serve: (res: ServerResponse) => Promise<void>) => (req: IncomingMessage, res: ServerResponse) => {
+    const configured = tokens.filter((t): t is string => t !== undefined);
+    if (configured.length === 0) return send(res, 503, 'text/plain; charset=utf-8', 'disabled: set BANTAY_STATUS_TOKEN to enable this page\n');
+    if (!configured.some((t) => checkToken(req, t) === 'ok')) {
+      return send(res, 401, 'text/plain; charset=utf-8', 'unauthorized\n', { 'WWW-Authenticate': 'Basic realm="Bantay status", charset="UTF-8"' });
+    }
+    serve(res).catch((err: unknown) => {
+      deps.logger.error({ err, path: req.url?.split('?')[0] }, 'ops endpoint failed');
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error (see the Bantay log)\n');
+    });
+  };
+  return [
+    { path: '/healthz', method: 'GET', handler: (_req, res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n') },
+    {
+      path: '/readyz',
+      method: 'GET',
+      handler: (_req, res) => {
+        void checkReadiness({ state: deps.state, store: deps.store, logger: deps.logger }).then(({ ready }) =>
+          send(res, ready ? 200 : 503, 'text/plain; charset=utf-8', ready ? 'ready\n' : 'not ready\n'),
+        );
+      },
+    },
+    {
+      path: '/metrics',
+      method: 'GET',
+      handler: guarded([deps.metricsToken, deps.statusToken], async (res) => send(res, 200, METRICS_CONTENT_TYPE, renderMetrics(await deps.status.get()))),
+    },
+    {
+      path: '/status',
+      method: 'GET',
+      handler: guarded([deps.statusToken], async (res) => send(res, 200, 'text/html; charset=utf-8', buildStatusPage(await deps.status.get()))),
+    },
+  ];
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    'Content-Type': contentType,
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    ...headers,
+  });
+  res.end(body);
+}
+
+export interface OpsHttpServer {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `routes` with plain node:http, for `bantay serve` without Bolt's HTTP server (no Slack,
+ * or Socket Mode without customRoutes) and for tests. Unknown paths answer 404.
+ */
+export async function startOpsHttpServer(options: { port: number; host?: string; routes: OpsRoute[] }): Promise<OpsHttpServer> {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const route = options.routes.find((r) => r.path === path && [r.method].flat().some((m) => m.toUpperCase() === req.method));
+    if (route) route.handler(req, res);
+    else send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,203 @@
+import { createReadStream } from 'node:fs';
+import { rm, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { ROOT_PATH, type FileRecord, type IndexRecord, type TreeEntry, type TreeState } from '../../catalog/file-index.ts';
+import { compressionPays, shouldTryCompression } from './compression.ts';
+import { gzipIfSmaller, gzipToTempFile, hashOpenFile, openLiveFile, readExactly, type FileMeta } from './file-content.ts';
+import { decideFile, deletionsSince, dirOrSymlinkChanged } from './incremental-plan.ts';
+import { mapOrdered } from './map-ordered.ts';
+import { encodeTarHeader, PAX_COMPRESSION, TAR_END, tarPadding } from './tar-format.ts';
+import type { WalkedEntry, WalkedFile } from './tree-walk.ts';
+
+/** Files up to this size are read whole (ahead of time, PREFETCH at once); larger ones stream. */
+export const SMALL_FILE_MAX = 2 * 1024 * 1024;
+const PREFETCH = 8;
+
+export interface ArchiveOptions {
+  root: string;
+  backupId: string;
+  /** The parent's tree for an incremental; undefined for a full backup. */
+  previous: TreeState | undefined;
+  /** When the parent backup started (ms), for the racy-file rule of incremental-plan.ts. */
+  parentStartedMs?: number;
+  /** Private scratch directory for gzipping large files. */
+  tempDir: string;
+}
+
+/** Filled in while the archive streams; complete once `chunks` has ended. */
+export interface ArchiveOutcome {
+  records: IndexRecord[];
+  storedFiles: number;
+  /** Uncompressed bytes of the files whose content is in this archive. */
+  storedBytes: number;
+  compressedFiles: number;
+  treeFiles: number;
+  treeBytes: number;
+  deletions: number;
+}
+
+type Prepared =
+  | { kind: 'vanished' }
+  | { kind: 'seen'; entry: TreeEntry }
+  | { kind: 'record'; record: TreeEntry; header: boolean }
+  | { kind: 'memory'; record: FileRecord; data: Buffer; compressed: boolean }
+  | { kind: 'large'; walked: WalkedFile; previous: FileRecord | undefined; handle: FileHandle; meta: FileMeta };
+
+/**
+ * The tar stream of a files backup (docs/files-format.md) from a tree walk, and the index records
+ * describing it. A full backup (no `previous`) archives every entry; an incremental archives
+ * only content that changed (incremental-plan.ts) and records metadata changes and deletions.
+ * Memory stays bounded: at most PREFETCH small files are held at once, large ones stream.
+ */
+export function archiveTree(walk: AsyncIterable<WalkedEntry>, options: ArchiveOptions): { chunks: AsyncGenerator<Buffer>; outcome: ArchiveOutcome } {
+  const outcome: ArchiveOutcome = { records: [], storedFiles: 0, storedBytes: 0, compressedFiles: 0, treeFiles: 0, treeBytes: 0, deletions: 0 };
+  const chunks = async function* (): AsyncGenerator<Buffer> {
+    const seen = new Set<string>();
+    let temps = 0;
+    for await (const item of mapOrdered(walk, PREFETCH, (entry) => prepare(entry, options), dispose)) {
+      if (item.kind === 'vanished') continue;
+      let present: TreeEntry;
+      let record = item.kind !== 'seen';
+      if (item.kind === 'seen') {
+        present = item.entry;
+      } else if (item.kind === 'record') {
+        present = item.record;
+        if (item.header) yield entryHeader(item.record);
+      } else if (item.kind === 'memory') {
+        present = item.record;
+        yield* emitMemory(item);
+        countStored(outcome, item.record, item.compressed);
+      } else {
+        const done = yield* emitLarge(item, options, join(options.tempDir, `${(temps += 1)}.gz`));
+        present = done.record;
+        record = !done.unchanged;
+        if (done.stored) countStored(outcome, done.record, done.compressed);
+      }
+      if (record) outcome.records.push(present);
+      seen.add(present.path);
+      if (present.type === 'file') {
+        outcome.treeFiles += 1;
+        outcome.treeBytes += present.size;
+      }
+    }
+    if (options.previous !== undefined) {
+      const deleted = deletionsSince(options.previous, seen);
+      outcome.records.push(...deleted);
+      outcome.deletions = deleted.length;
+    }
+    yield TAR_END;
+  };
+  return { chunks: chunks(), outcome };
+}
+
+async function prepare(entry: WalkedEntry, options: ArchiveOptions): Promise<Prepared> {
+  const previous = options.previous?.get(entry.path);
+  if (entry.type !== 'file') {
+    const changed = options.previous === undefined || dirOrSymlinkChanged(entry, previous);
+    return changed ? { kind: 'record', record: entry, header: entry.path !== ROOT_PATH } : { kind: 'seen', entry: previous! };
+  }
+  const decision = options.previous === undefined ? 'store' : decideFile(entry, previous, options.parentStartedMs);
+  const previousFile = previous?.type === 'file' ? previous : undefined;
+  if (decision === 'unchanged') return { kind: 'seen', entry: previousFile! };
+  if (decision === 'metadata') return { kind: 'record', record: { ...previousFile!, mode: entry.mode }, header: false };
+  const opened = await openLiveFile(join(options.root, entry.path));
+  if (opened === undefined) return { kind: 'vanished' };
+  const checkAgainst = decision === 'check' ? previousFile : undefined;
+  if (opened.meta.size > SMALL_FILE_MAX) return { kind: 'large', walked: entry, previous: checkAgainst, ...opened };
+  let data: Buffer;
+  try {
+    data = await opened.handle.readFile();
+  } finally {
+    await opened.handle.close();
+  }
+  const meta = { ...opened.meta, size: data.length };
+  const sha256 = createHash('sha256').update(data).digest('hex');
+  if (checkAgainst !== undefined && checkAgainst.sha256 === sha256) return sameContent(checkAgainst, fileRecord(entry.path, meta, sha256, checkAgainst.in));
+  const compressed = shouldTryCompression(entry.path, data.length) ? await gzipIfSmaller(data) : undefined;
+  return { kind: 'memory', record: fileRecord(entry.path, meta, sha256, options.backupId), data: compressed ?? data, compressed: compressed !== undefined };
+}
+
+/** Same content as before: nothing to record unless metadata moved (a touch, a chmod). */
+function sameContent(previous: FileRecord, now: FileRecord): Prepared {
+  const unchanged = previous.size === now.size && previous.mode === now.mode && previous.mtimeUs === now.mtimeUs;
+  return unchanged ? { kind: 'seen', entry: previous } : { kind: 'record', record: now, header: false };
+}
+
+async function dispose(item: Prepared): Promise<void> {
+  if (item.kind === 'large') await item.handle.close().catch(() => undefined);
+}
+
+function* emitMemory(item: { record: FileRecord; data: Buffer; compressed: boolean }): Generator<Buffer> {
+  yield fileHeader(item.record, item.data.length, item.compressed);
+  yield item.data;
+  yield tarPadding(item.data.length);
+}
+
+interface LargeOutcome {
+  record: FileRecord;
+  stored: boolean;
+  compressed: boolean;
+  /** Same content and metadata as the parent's record: nothing to record. */
+  unchanged: boolean;
+}
+
+/** Streams a large file: hash check first for a changed candidate, gzip through a temp file when it pays. */
+async function* emitLarge(
+  item: Extract<Prepared, { kind: 'large' }>,
+  options: ArchiveOptions,
+  tempPath: string,
+): AsyncGenerator<Buffer, LargeOutcome> {
+  const { handle, meta, walked } = item;
+  const describe = join(options.root, walked.path);
+  try {
+    if (item.previous !== undefined) {
+      const sha256 = await hashOpenFile(handle, meta.size, describe);
+      if (sha256 === item.previous.sha256) {
+        const same = sameContent(item.previous, fileRecord(walked.path, meta, sha256, item.previous.in));
+        return { record: same.kind === 'seen' ? item.previous : fileRecord(walked.path, meta, sha256, item.previous.in), stored: false, compressed: false, unchanged: same.kind === 'seen' };
+      }
+    }
+    if (shouldTryCompression(walked.path, meta.size)) {
+      const { sha256, compressedSize } = await gzipToTempFile(handle, meta.size, tempPath, describe);
+      if (compressionPays(meta.size, compressedSize)) {
+        const record = fileRecord(walked.path, meta, sha256, options.backupId);
+        yield fileHeader(record, compressedSize, true);
+        yield* createReadStream(tempPath) as AsyncIterable<Buffer>;
+        yield tarPadding(compressedSize);
+        return { record, stored: true, compressed: true, unchanged: false };
+      }
+    }
+    const hash = createHash('sha256');
+    yield fileHeader({ path: walked.path, mode: meta.mode, mtimeUs: meta.mtimeUs }, meta.size, false);
+    for await (const chunk of readExactly(handle, meta.size, describe)) {
+      hash.update(chunk);
+      yield chunk;
+    }
+    yield tarPadding(meta.size);
+    return { record: fileRecord(walked.path, meta, hash.digest('hex'), options.backupId), stored: true, compressed: false, unchanged: false };
+  } finally {
+    await handle.close().catch(() => undefined);
+    await rm(tempPath, { force: true });
+  }
+}
+
+function fileRecord(path: string, meta: FileMeta, sha256: string, source: string): FileRecord {
+  return { path, type: 'file', size: meta.size, mode: meta.mode, mtimeUs: meta.mtimeUs, sha256, in: source };
+}
+
+function fileHeader(file: { path: string; mode: number; mtimeUs: number }, storedSize: number, compressed: boolean): Buffer {
+  return encodeTarHeader({ path: file.path, mode: file.mode, mtimeMs: file.mtimeUs / 1000, type: 'file', size: storedSize, attributes: compressed ? { [PAX_COMPRESSION]: 'gzip' } : undefined });
+}
+
+function entryHeader(entry: TreeEntry): Buffer {
+  if (entry.type === 'symlink') return encodeTarHeader({ path: entry.path, type: 'symlink', size: 0, mode: 0o777, mtimeMs: entry.mtimeUs / 1000, linkpath: entry.target });
+  if (entry.type === 'dir') return encodeTarHeader({ path: entry.path, type: 'dir', size: 0, mode: entry.mode, mtimeMs: entry.mtimeUs / 1000 });
+  throw new Error('entryHeader is for directories and symlinks');
+}
+
+function countStored(outcome: ArchiveOutcome, record: FileRecord, compressed: boolean): void {
+  outcome.storedFiles += 1;
+  outcome.storedBytes += record.size;
+  if (compressed) outcome.compressedFiles += 1;
+}

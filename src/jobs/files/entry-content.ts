@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import type { FileRecord } from '../../catalog/file-index.ts';
+import { BantayError, ErrorCode } from '../../errors.ts';
+import { UnsafeArchiveError } from './safe-path.ts';
+import { PAX_COMPRESSION } from './tar-format.ts';
+import type { TarEntry } from './tar-reader.ts';
+
+/**
+ * The original content of an archive entry: its data as stored, or gunzipped when the entry is
+ * marked `BANTAY.compression=gzip`. Output beyond `expectedSize` (the index's size) is an error
+ * at once, so a damaged or hostile entry cannot fill the disk (a "gzip bomb").
+ */
+export async function* entryContent(entry: TarEntry, expectedSize: number, where: string): AsyncGenerator<Buffer> {
+  const compression = entry.attributes.get(PAX_COMPRESSION);
+  if (compression === undefined) {
+    if (entry.size !== expectedSize) throw contentMismatch(where, entry.path, `${entry.size} bytes stored, the index says ${expectedSize}`);
+    yield* entry.body();
+    return;
+  }
+  if (compression !== 'gzip') throw new UnsafeArchiveError(where, entry.path, `unknown compression ${compression}`);
+  const gunzip = createGunzip();
+  const feeding = pipeline(Readable.from(entry.body()), gunzip);
+  feeding.catch(() => undefined);
+  let total = 0;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > expectedSize) throw contentMismatch(where, entry.path, `it decompresses to more than the ${expectedSize} bytes the index says`);
+      yield chunk;
+    }
+    await feeding;
+  } finally {
+    gunzip.destroy();
+  }
+}
+
+/** Incremental SHA-256 and size of content, compared with its index record at the end. */
+export class ContentCheck {
+  readonly #hash = createHash('sha256');
+  #size = 0;
+
+  update(chunk: Buffer): void {
+    this.#hash.update(chunk);
+    this.#size += chunk.length;
+  }
+
+  /** Undefined when the content matches `record`, else why not. */
+  mismatch(record: FileRecord): string | undefined {
+    const sha256 = this.#hash.digest('hex');
+    if (this.#size !== record.size) return `${this.#size} bytes, the index says ${record.size}`;
+    if (sha256 !== record.sha256) return `SHA-256 ${sha256.slice(0, 12)}…, the index says ${record.sha256.slice(0, 12)}…`;
+    return undefined;
+  }
+}
+
+export function contentMismatch(where: string, path: string, reason: string): BantayError {
+  return new BantayError(ErrorCode.Integrity, `${where}: ${JSON.stringify(path)} does not match the file index (${reason})`);
+}

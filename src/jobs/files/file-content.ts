@@ -1,0 +1,90 @@
+import { constants, createWriteStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { createGzip, gzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { BantayError, ErrorCode, wrapError } from '../../errors.ts';
+import { compressionPays, GZIP_LEVEL } from './compression.ts';
+
+/**
+ * Reading live files for a backup. Files are opened with O_NOFOLLOW (a file swapped for a symlink
+ * after the walk is not followed) and described by fstat of the open descriptor, so size, mode
+ * and mtime always belong to the bytes read. A file that vanished or stopped being a regular file
+ * since the walk reads as `undefined`; one that shrinks while being streamed is an error.
+ */
+export interface FileMeta {
+  size: number;
+  mode: number;
+  mtimeUs: number;
+}
+
+const gzipAsync = promisify(gzip);
+const CHUNK = 256 * 1024;
+
+export async function openLiveFile(absPath: string): Promise<{ handle: FileHandle; meta: FileMeta } | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(absPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ELOOP') return undefined;
+    throw wrapError(ErrorCode.Internal, `Cannot open ${absPath}`, err);
+  }
+  const info = await handle.stat({ bigint: true });
+  if (!info.isFile()) {
+    await handle.close();
+    return undefined;
+  }
+  return { handle, meta: { size: Number(info.size), mode: Number(info.mode) & 0o777, mtimeUs: Number(info.mtimeNs / 1000n) } };
+}
+
+/** The gzip of `data` when it pays (see compression.ts), else undefined. Runs on the thread pool. */
+export async function gzipIfSmaller(data: Buffer): Promise<Buffer | undefined> {
+  const compressed = await gzipAsync(data, { level: GZIP_LEVEL });
+  return compressionPays(data.length, compressed.length) ? compressed : undefined;
+}
+
+/**
+ * Exactly `size` bytes of an open file, in fresh buffers, from offset 0. A file that ends early
+ * changed under us: the archive header already promised `size` bytes, so that is an error.
+ */
+export async function* readExactly(handle: FileHandle, size: number, describe: string): AsyncGenerator<Buffer> {
+  let position = 0;
+  while (position < size) {
+    const buffer = Buffer.allocUnsafe(Math.min(CHUNK, size - position));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) {
+      throw new BantayError(ErrorCode.Internal, `${describe} shrank while it was being backed up (expected ${size} bytes, got ${position}); run the backup again`);
+    }
+    position += bytesRead;
+    yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+  }
+}
+
+/** SHA-256 of the first `size` bytes of an open file. */
+export async function hashOpenFile(handle: FileHandle, size: number, describe: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of readExactly(handle, size, describe)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/**
+ * Gzips the first `size` bytes of an open file into `tempPath`, hashing the original on the way.
+ * Used for large compressible files, whose compressed size must be known before their header.
+ */
+export async function gzipToTempFile(handle: FileHandle, size: number, tempPath: string, describe: string): Promise<{ sha256: string; compressedSize: number }> {
+  const hash = createHash('sha256');
+  const source = Readable.from(
+    (async function* () {
+      for await (const chunk of readExactly(handle, size, describe)) {
+        hash.update(chunk);
+        yield chunk;
+      }
+    })(),
+  );
+  const out = createWriteStream(tempPath, { flags: 'wx', mode: 0o600 });
+  await pipeline(source, createGzip({ level: GZIP_LEVEL }), out);
+  return { sha256: hash.digest('hex'), compressedSize: out.bytesWritten };
+}

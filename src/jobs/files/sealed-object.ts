@@ -1,0 +1,102 @@
+import type { Duplex, Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createDecryptStream } from '../../crypto/decrypt-stream.ts';
+import { createEncryptStream } from '../../crypto/encrypt-stream.ts';
+import { BantayError, ErrorCode } from '../../errors.ts';
+import { chainStreams } from '../chain-streams.ts';
+import { linkedAbort, type JobDeps } from '../job-context.ts';
+import { createDigestCheck, StreamMeter } from '../stream-meter.ts';
+
+/**
+ * Objects written and read the way the database job handles its dump: plaintext metered
+ * (SHA-256, size), encrypted with the primary key when one is configured, stored bytes metered
+ * again, and on reading checked against both digests with every chunk authenticated. Used for
+ * the files archive, the file index and user-data exports.
+ */
+export interface SealedObject {
+  key: string;
+  sizeBytes: number;
+  sha256: string;
+  plainSizeBytes: number;
+  plainSha256: string;
+}
+
+export interface PutSealedOptions {
+  signal?: AbortSignal;
+  /** Stored bytes so far, for progress. */
+  onBytes?: (stored: number) => void;
+  contentType?: string;
+}
+
+/**
+ * Streams `source` (piped through `stages`) into the store under `key`. Resolves once the store
+ * committed every byte; on any failure nothing is left under the key and the first error wins.
+ */
+export async function putSealed(
+  source: Readable,
+  stages: Duplex[],
+  key: string,
+  deps: Pick<JobDeps, 'store' | 'keyRing'>,
+  options: PutSealedOptions = {},
+): Promise<SealedObject> {
+  const plain = new StreamMeter();
+  const stored = new StreamMeter(options.onBytes);
+  const all: Array<Readable | Duplex> = [source, ...stages, plain];
+  if (deps.keyRing.primary) all.push(createEncryptStream(deps.keyRing.primary));
+  all.push(stored);
+  const abort = linkedAbort(options.signal);
+  const body = stored as Transform;
+  let first: { error: unknown } | undefined;
+  const onFail = (err: unknown): never => {
+    first ??= { error: err };
+    abort.abort();
+    body.destroy(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  };
+  const piping = pipeline(all, { signal: abort.signal }).catch(onFail);
+  const putting = deps.store.put(key, body, { signal: abort.signal, contentType: options.contentType ?? 'application/octet-stream' }).catch(onFail);
+  await Promise.allSettled([piping, putting]);
+  // The first failure is the cause; the other side only saw the resulting abort.
+  if (first !== undefined) throw first.error;
+  return { key, sizeBytes: stored.bytes, sha256: stored.digest(), plainSizeBytes: plain.bytes, plainSha256: plain.digest() };
+}
+
+export interface SealedRef {
+  key: string;
+  sizeBytes: number;
+  sha256: string;
+  /** Checked after decryption when known. */
+  plain?: { sizeBytes: number; sha256: string };
+  /** Key id it was encrypted with, or null when stored in the clear. */
+  keyId: string | null;
+  /** How errors name it: "the archive of upl-…". */
+  describe: string;
+}
+
+/**
+ * The plaintext of a sealed object as a stream that errors (never ends cleanly) when the stored
+ * bytes, the decryption or the plaintext digest do not match. Consumers must read to the end.
+ */
+export async function openSealed(
+  ref: SealedRef,
+  deps: Pick<JobDeps, 'store' | 'keyRing'>,
+  options: { signal?: AbortSignal; onBytes?: (stored: number) => void } = {},
+): Promise<Readable> {
+  if (ref.keyId !== null && deps.keyRing.find(ref.keyId) === undefined) {
+    const configured = deps.keyRing.ids();
+    throw new BantayError(
+      ErrorCode.KeyMissing,
+      `${capitalize(ref.describe)} is encrypted with key ${ref.keyId}, which is not configured ` +
+        `(configured: ${configured.length ? configured.join(', ') : 'none'}); add it to BANTAY_DECRYPTION_KEYS`,
+    );
+  }
+  const raw = await deps.store.get(ref.key, { signal: options.signal });
+  const stages: Duplex[] = [new StreamMeter(options.onBytes), createDigestCheck(ref, capitalize(ref.describe))];
+  if (ref.keyId !== null) stages.push(createDecryptStream(deps.keyRing));
+  if (ref.plain) stages.push(createDigestCheck(ref.plain, `The decrypted content of ${ref.describe}`));
+  return chainStreams(raw, ...stages);
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -1,0 +1,170 @@
+import { Header } from 'tar';
+import { BantayError, ErrorCode } from '../../errors.ts';
+import { unsafeModeReason, unsafePathReason, unsafeSymlinkReason, UnsafeArchiveError } from './safe-path.ts';
+import { BLOCK, decodePaxRecords, paddedSize, type TarEntryType } from './tar-format.ts';
+
+/**
+ * A pull-based tar reader that accepts only what Bantay writes: regular files, directories and
+ * symlinks, with PAX extended headers. Every other type (hard links, devices, FIFOs, GNU long
+ * names, global headers, sparse files) and every unsafe path, mode or symlink target makes it
+ * throw UnsafeArchiveError before the entry is yielded, so consumers never see one.
+ *
+ * Contract: consume (or ignore) one entry's `body()` before asking for the next; whatever is
+ * left unread is skipped. The source is read to its very end (through the end-of-archive
+ * marker and any zero padding after it), so integrity checks upstream of it always run.
+ */
+export interface TarEntry {
+  path: string;
+  type: TarEntryType;
+  /** Bytes of entry data (the stored size: compressed size for gzip entries). */
+  size: number;
+  mode: number;
+  mtimeMs: number;
+  linkpath: string | undefined;
+  /** PAX records other than the standard ones (e.g. BANTAY.compression). */
+  attributes: ReadonlyMap<string, string>;
+  body(): AsyncGenerator<Buffer>;
+}
+
+const MAX_PAX_BYTES = 1024 * 1024;
+const STANDARD_PAX = new Set(['path', 'linkpath', 'size', 'mtime', 'atime', 'ctime', 'uid', 'gid', 'uname', 'gname', 'charset', 'comment', 'hdrcharset']);
+
+export async function* readTarEntries(source: AsyncIterable<Buffer>, where: string): AsyncGenerator<TarEntry> {
+  const reader = new ByteReader(source[Symbol.asyncIterator](), where);
+  let pax = new Map<string, string>();
+  for (;;) {
+    const block = await reader.read(BLOCK);
+    if (block.every((b) => b === 0)) {
+      await reader.drainZeros();
+      return;
+    }
+    const header = new Header(block);
+    if (!header.cksumValid) throw integrity(where, 'a tar header has a bad checksum');
+    if (header.typeKey === 'x') {
+      pax = new Map([...pax, ...(await readPax(reader, header.size ?? 0, where))]);
+      continue;
+    }
+    const entry = describeEntry(header, pax, where);
+    pax = new Map();
+    let remaining = entry.size;
+    yield {
+      ...entry,
+      body: async function* () {
+        for await (const piece of reader.take(remaining)) {
+          remaining -= piece.length;
+          yield piece;
+        }
+      },
+    };
+    await reader.skip(remaining + paddedSize(entry.size) - entry.size);
+  }
+}
+
+async function readPax(reader: ByteReader, size: number, where: string): Promise<Map<string, string>> {
+  if (size > MAX_PAX_BYTES) throw integrity(where, `a PAX header of ${size} bytes is too large`);
+  const body = await reader.read(paddedSize(size));
+  const records = decodePaxRecords(body.subarray(0, size));
+  if (records === undefined) throw integrity(where, 'a PAX header is malformed');
+  for (const key of records.keys()) {
+    if (key.startsWith('GNU.sparse')) throw new UnsafeArchiveError(where, records.get('path') ?? '?', 'sparse files are not supported');
+  }
+  return records;
+}
+
+function describeEntry(header: Header, pax: Map<string, string>, where: string): Omit<TarEntry, 'body'> {
+  const rawPath = pax.get('path') ?? header.path ?? '';
+  const type = entryType(header, rawPath, where);
+  const path = type === 'dir' ? rawPath.replace(/\/$/, '') : rawPath;
+  const pathReason = unsafePathReason(path);
+  if (pathReason !== undefined) throw new UnsafeArchiveError(where, rawPath, pathReason);
+  const mode = (header.mode ?? 0) & 0o7777;
+  const modeReason = unsafeModeReason(mode);
+  if (modeReason !== undefined) throw new UnsafeArchiveError(where, path, modeReason);
+  const size = pax.has('size') ? Number(pax.get('size')) : (header.size ?? 0);
+  if (!Number.isSafeInteger(size) || size < 0) throw integrity(where, `entry ${JSON.stringify(path)} has an invalid size`);
+  if (type !== 'file' && size !== 0) throw new UnsafeArchiveError(where, path, `a ${type} entry with data`);
+  const linkpath = type === 'symlink' ? (pax.get('linkpath') ?? header.linkpath ?? '') : undefined;
+  if (linkpath !== undefined) {
+    const linkReason = unsafeSymlinkReason(path, linkpath);
+    if (linkReason !== undefined) throw new UnsafeArchiveError(where, path, linkReason);
+  }
+  const paxMtime = pax.has('mtime') ? Number(pax.get('mtime')) * 1000 : NaN;
+  const mtimeMs = Number.isFinite(paxMtime) ? paxMtime : (header.mtime?.getTime() ?? 0);
+  const attributes = new Map([...pax].filter(([key]) => !STANDARD_PAX.has(key)));
+  return { path, type, size, mode, mtimeMs, linkpath, attributes };
+}
+
+function entryType(header: Header, path: string, where: string): TarEntryType {
+  switch (header.typeKey) {
+    case '0':
+    case '':
+      return 'file';
+    case '5':
+      return 'dir';
+    case '2':
+      return 'symlink';
+    case '1':
+      throw new UnsafeArchiveError(where, path, 'hard links are not allowed');
+    default:
+      throw new UnsafeArchiveError(where, path, `entry type ${header.type} is not allowed`);
+  }
+}
+
+function integrity(where: string, message: string): BantayError {
+  return new BantayError(ErrorCode.Integrity, `${where}: ${message}`);
+}
+
+/** Exact-size reads over an async iterator of chunks; a short source is an Integrity error. */
+class ByteReader {
+  readonly #source: AsyncIterator<Buffer>;
+  readonly #where: string;
+  #buffer: Buffer = Buffer.alloc(0);
+  #offset = 0;
+
+  constructor(source: AsyncIterator<Buffer>, where: string) {
+    this.#source = source;
+    this.#where = where;
+  }
+
+  async #fill(): Promise<boolean> {
+    const next = await this.#source.next();
+    if (next.done) return false;
+    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as Uint8Array);
+    this.#buffer = this.#offset < this.#buffer.length ? Buffer.concat([this.#buffer.subarray(this.#offset), chunk]) : chunk;
+    this.#offset = 0;
+    return true;
+  }
+
+  async read(length: number): Promise<Buffer> {
+    while (this.#buffer.length - this.#offset < length) {
+      if (!(await this.#fill())) throw integrity(this.#where, 'the archive is truncated');
+    }
+    const out = this.#buffer.subarray(this.#offset, this.#offset + length);
+    this.#offset += length;
+    return out;
+  }
+
+  async *take(length: number): AsyncGenerator<Buffer> {
+    let left = length;
+    while (left > 0) {
+      if (this.#offset >= this.#buffer.length && !(await this.#fill())) throw integrity(this.#where, 'the archive is truncated');
+      const piece = this.#buffer.subarray(this.#offset, this.#offset + Math.min(left, this.#buffer.length - this.#offset));
+      this.#offset += piece.length;
+      left -= piece.length;
+      yield piece;
+    }
+  }
+
+  async skip(length: number): Promise<void> {
+    for await (const _ of this.take(length)) void _;
+  }
+
+  /** Reads to the end of the source; anything but zeros after the end marker is refused. */
+  async drainZeros(): Promise<void> {
+    for (;;) {
+      if (!this.#buffer.subarray(this.#offset).every((b) => b === 0)) throw integrity(this.#where, 'data after the end-of-archive marker');
+      this.#offset = this.#buffer.length;
+      if (!(await this.#fill())) return;
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import type { Manifest } from '../../catalog/manifest.ts';
+import type { ScheduleConfig } from '../../schedule/schedule-config.ts';
+import type { StateDb } from '../../state/state-db.ts';
+import type { ObjectStore } from '../../storage/object-store.ts';
+import type { Alert, AlertSink } from '../alert-sink.ts';
+import type { JobDeps } from '../job-context.ts';
+import { gatherOpsSnapshot, toMonitorInput, type OpsSnapshot } from '../ops-snapshot.ts';
+import { applyAlertActions, decideAlerts, loadAlertState } from './alert-state.ts';
+import { runChecks, type MonitorThresholds, type Problem } from './checks.ts';
+
+export interface MonitorSpec {
+  schedule: ScheduleConfig;
+  timezone: string;
+  thresholds: MonitorThresholds;
+  /**
+   * Where alerts go. With a sink, alert state is kept in the state database (alert once, stay
+   * quiet, resolve); without one (the CLI) nothing is recorded and every problem is returned.
+   */
+  sink?: AlertSink;
+}
+
+export type MonitorDeps = Pick<JobDeps, 'store' | 'logger' | 'now'> & {
+  state: StateDb;
+  secondary?: ObjectStore;
+  manifestCache?: Map<string, Manifest>;
+};
+
+export interface MonitorResult {
+  snapshot: OpsSnapshot;
+  /** Every problem found now, notified or not. */
+  problems: Problem[];
+  /** Alerts delivered by this run (new, changed and resolved). */
+  sent: Alert[];
+  /** Alerts the sink refused; retried on the next run. */
+  failed: Array<{ alert: Alert; error: string }>;
+}
+
+/**
+ * One monitoring pass: gather (stores, state), check (pure), then alert through the sink with
+ * alert state. Never throws for a problem it finds (an unreachable store is a problem, not an
+ * error); it throws only when the state database itself fails.
+ */
+export async function runMonitor(spec: MonitorSpec, deps: MonitorDeps): Promise<MonitorResult> {
+  const snapshot = await gatherOpsSnapshot({ store: deps.store, secondary: deps.secondary, state: deps.state, now: deps.now, manifestCache: deps.manifestCache });
+  const problems = runChecks(toMonitorInput(snapshot, spec));
+  if (!spec.sink) return { snapshot, problems, sent: [], failed: [] };
+  const actions = decideAlerts(await loadAlertState(deps.state), problems);
+  const outcome = await applyAlertActions(deps.state, spec.sink, actions, snapshot.takenAt);
+  for (const f of outcome.failed) deps.logger.error({ err: f.error, key: f.alert.dedupeKey }, 'could not deliver an alert; retrying on the next run');
+  deps.logger.info({ problems: problems.length, sent: outcome.sent.length }, 'monitoring pass finished');
+  return {
+    snapshot,
+    problems,
+    sent: outcome.sent,
+    failed: outcome.failed.map((f) => ({ alert: f.alert, error: f.error instanceof Error ? f.error.message : String(f.error) })),
+  };
+}

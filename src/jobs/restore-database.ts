@@ -1,0 +1,189 @@
+import { printable } from '../catalog/backup-id.ts';
+import { findBackup } from '../catalog/catalog.ts';
+import type { Manifest } from '../catalog/manifest.ts';
+import { writeVerification, type Check } from '../catalog/verification.ts';
+import { BantayError, ErrorCode, isAbortError, isBantayError, wrapError } from '../errors.ts';
+import { recordAudit } from '../state/audit-log.ts';
+import { BANTAY_VERSION } from '../version.ts';
+import { cleanupLeftovers, replaceMarker } from './cleanup-leftovers.ts';
+import type { JobDeps, Trigger } from './job-context.ts';
+import { describeDatabaseUrl } from './pg/connection.ts';
+import { databaseExists, dropDatabase, nameWithSuffix, openAdminSession, parseDatabaseName, runAtomically, type AdminSession } from './pg/database-admin.ts';
+import { closeForSwap, reopenLive, swapDatabases } from './pg/swap-database.ts';
+import { silentReporter, type ProgressReporter } from './progress.ts';
+import { restoreCopy, type RestoredCopy } from './restore-copy.ts';
+import { failureReasons } from './restore-checks.ts';
+import { assertDatabaseBackup } from './verify-backup.ts';
+
+export interface RestoreSpec {
+  /** A backup id ("latest" is accepted for a new database, refused in place). */
+  backup: string;
+  /** The FBMS database; restores happen on its server. */
+  databaseUrl: string;
+  maintenanceDb: string;
+  jobs: number;
+  tmpDir?: string;
+  trigger: Trigger;
+  signal?: AbortSignal;
+}
+
+export interface RestoreResult {
+  backupId: string;
+  target: string;
+  mode: 'new' | 'replace' | 'in-place';
+  /** The checks the restored copy passed before it took the target name. */
+  checks: Check[];
+  /** Measured RTO: wall time from the start to a restored, verified database under the target name. */
+  rtoSeconds: number;
+  /** Restore and check of the copy alone. */
+  restoreSeconds: number;
+  durationSeconds: number;
+  usedTempFile: boolean;
+  /** In place: the name the previous live database keeps until you drop it. */
+  keptAs?: string;
+  /** In place: the catalogued backup taken just before, labelled pre-restore. */
+  safetyBackupId?: string;
+  /** In place: seconds between stopping and starting the application (or closing and reopening the database). */
+  downtimeSeconds?: number;
+}
+
+const RESERVED = /^bantay_(verify|restore)_/;
+
+/** A target name from a user: valid, not reserved for scratch databases, not the live FBMS. */
+export function parseRestoreTarget(value: string, liveDatabase: string): string {
+  const name = parseDatabaseName(value);
+  if (RESERVED.test(name)) throw new BantayError(ErrorCode.InvalidInput, `Database names starting with bantay_verify_ or bantay_restore_ are reserved for Bantay's scratch databases`);
+  if (name === liveDatabase) {
+    throw new BantayError(ErrorCode.InvalidInput, `${name} is the live FBMS database (DATABASE_URL); to restore over it use --in-place, which keeps the current one`);
+  }
+  return name;
+}
+
+/**
+ * Restores a database backup into a new database on the FBMS server: restore into a scratch
+ * database, check it against the manifest, and only then rename it to the target (atomically),
+ * so the target name never holds a half-restored or unverified database. An existing target
+ * is refused unless `replace`, which swaps the new copy in and then drops the old one.
+ */
+export async function restoreToNewDatabase(spec: RestoreSpec & { target: string; replace: boolean }, deps: JobDeps, reporter: ProgressReporter = silentReporter): Promise<RestoreResult> {
+  const started = Date.now();
+  const manifest = await findBackup(deps.store, spec.backup, spec.backup === 'latest' ? 'database' : undefined);
+  assertDatabaseBackup(manifest);
+  const live = describeDatabaseUrl(spec.databaseUrl).database;
+  const audit = auditor(deps, spec.trigger, manifest.id, printable(spec.target));
+  let session: AdminSession | undefined;
+  try {
+    const target = parseRestoreTarget(spec.target, live);
+    session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
+    const exists = await databaseExists(session.client, target);
+    if (exists && !spec.replace) {
+      throw new BantayError(ErrorCode.InvalidInput, `Database ${target} already exists; choose another --target-db, or pass --replace to replace it`);
+    }
+    await audit('restore', 'started', { mode: exists ? 'replace' : 'new' });
+    await cleanupLeftovers(session, { tmpDir: spec.tmpDir });
+    const marker = exists ? replaceMarker(target) : `bantay:restore:${target}`;
+    const copy = await restoreCheckedCopy(manifest, session, deps, { ...spec, like: live, marker }, reporter);
+    reporter.phase?.('renaming', `${copy.scratch.name} -> ${target}`);
+    await putInPlace(session, copy, target, exists);
+    const seconds = (Date.now() - started) / 1000;
+    const result: RestoreResult = { backupId: manifest.id, target, mode: exists ? 'replace' : 'new', checks: copy.checks, rtoSeconds: seconds, restoreSeconds: copy.seconds, durationSeconds: seconds, usedTempFile: copy.usedTempFile };
+    await audit('restore', 'succeeded', { mode: result.mode, rtoSeconds: result.rtoSeconds }, seconds);
+    return result;
+  } catch (err) {
+    const error = asRestoreError(err);
+    const status = error.code === ErrorCode.InvalidInput ? 'refused' : 'failed';
+    await audit('restore', status, { error: error.message }, (Date.now() - started) / 1000).catch(() => undefined);
+    throw error;
+  } finally {
+    await session?.close();
+  }
+}
+
+/** Renames the verified copy to `target` (or swaps it in over an existing one); drops the copy if that fails. */
+async function putInPlace(session: AdminSession, copy: RestoredCopy, target: string, exists: boolean): Promise<void> {
+  copy.scratch.protect();
+  try {
+    await (exists ? replaceDatabase(session, target, copy.scratch.name) : renameDatabase(session, copy.scratch.name, target));
+  } catch (err) {
+    await copy.scratch.drop().catch(() => undefined);
+    throw err;
+  }
+  await copy.scratch.release();
+}
+
+/**
+ * restoreCopy, plus a verification record in the catalog; a copy that fails its checks is
+ * dropped and the restore refused with the reasons: nothing unverified ever takes a real name.
+ */
+export async function restoreCheckedCopy(
+  manifest: Manifest,
+  session: AdminSession,
+  deps: JobDeps,
+  options: Pick<RestoreSpec, 'jobs' | 'tmpDir' | 'signal' | 'trigger'> & { like: string; marker: string },
+  reporter: ProgressReporter,
+): Promise<RestoredCopy> {
+  const copy = await restoreCopy(manifest, session, deps, { purpose: 'restore', ...options, reporter });
+  try {
+    await writeVerification(deps.store, {
+      formatVersion: 1,
+      backupId: manifest.id,
+      source: 'restore',
+      verifiedAt: new Date().toISOString(),
+      passed: copy.passed,
+      durationSeconds: copy.seconds,
+      checks: copy.checks,
+      performedBy: options.trigger.by,
+      tools: { bantay: BANTAY_VERSION, pg_restore: copy.pgRestoreVersion },
+    });
+    if (!copy.passed) {
+      throw new BantayError(ErrorCode.Integrity, `Backup ${manifest.id} failed verification after restoring it; nothing was put in place`, {
+        details: failureReasons(copy.checks),
+      });
+    }
+    return copy;
+  } catch (err) {
+    await copy.scratch.drop().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function renameDatabase(session: AdminSession, from: string, to: string): Promise<void> {
+  const { client } = session;
+  const [a, b] = [client.escapeIdentifier(from), client.escapeIdentifier(to)];
+  await runAtomically(client, [`ALTER DATABASE ${a} RENAME TO ${b}`, `COMMENT ON DATABASE ${b} IS NULL`]);
+}
+
+/** Swaps the new copy in under `target` (atomically, as in place), then drops the old one. */
+async function replaceDatabase(session: AdminSession, target: string, incoming: string): Promise<void> {
+  const names = { live: target, incoming, keepAs: nameWithSuffix(target, `_replaced_${Date.now().toString(36)}`) };
+  try {
+    await closeForSwap(session.client, names);
+    await swapDatabases(session.client, names);
+  } catch (err) {
+    await reopenLive(session.client, target).catch(() => undefined);
+    throw err;
+  }
+  await dropDatabase(session.client, names.keepAs);
+}
+
+/** Keeps the details (e.g. "the live database was not changed") when turning a cancel into one message. */
+export function asRestoreError(err: unknown): BantayError {
+  if (!isAbortError(err)) return wrapError(ErrorCode.Internal, 'Restore failed', err);
+  return new BantayError(ErrorCode.Aborted, 'Restore cancelled', { cause: err, details: isBantayError(err) ? err.details : [] });
+}
+
+/** Audit rows for every step of a restore, each with who asked. */
+export function auditor(deps: JobDeps, trigger: Trigger, backupId: string, target: string) {
+  return async (step: string, status: 'started' | 'succeeded' | 'failed' | 'refused', details: Record<string, unknown> = {}, durationSeconds?: number) => {
+    await recordAudit(deps.state, {
+      operationType: 'restore',
+      backupType: 'database',
+      status,
+      backupId,
+      durationSeconds,
+      errorMessage: typeof details.error === 'string' ? details.error : undefined,
+      performedBy: trigger.by,
+      details: { step, target, via: trigger.via, ...details },
+    });
+  };
+}

@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import { findBackup } from '../catalog/catalog.ts';
+import type { Manifest } from '../catalog/manifest.ts';
+import { writeVerification, type VerificationRecord } from '../catalog/verification.ts';
+import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
+import { recordAudit } from '../state/audit-log.ts';
+import { finishJobRun, startJobRun } from '../state/job-runs.ts';
+import { BANTAY_VERSION } from '../version.ts';
+import { cleanupLeftovers, isCleanupWorthReporting } from './cleanup-leftovers.ts';
+import type { JobDeps, Trigger } from './job-context.ts';
+import { describeDatabaseUrl } from './pg/connection.ts';
+import { openAdminSession, type AdminSession } from './pg/database-admin.ts';
+import { silentReporter, type ProgressReporter } from './progress.ts';
+import { restoreCopy } from './restore-copy.ts';
+import { failureReasons } from './restore-checks.ts';
+
+export interface VerifySpec {
+  /** A backup id, or "latest" for the newest database backup. */
+  backup: string;
+  /** The FBMS database: scratch databases are created on its server, with its encoding. */
+  databaseUrl: string;
+  maintenanceDb: string;
+  /** pg_restore --jobs (see pg-restore.ts for what more than 1 costs). */
+  jobs: number;
+  tmpDir?: string;
+  trigger: Trigger;
+  signal?: AbortSignal;
+}
+
+export interface VerifyResult extends VerificationRecord {
+  /** Where the record was stored, next to the manifest. */
+  recordKey: string;
+  scratchDatabase: string;
+  /** Wall time to a restored and checked copy (restore + counts). */
+  restoreSeconds: number;
+  usedTempFile: boolean;
+}
+
+/**
+ * Verifies a database backup the only way that proves anything: restores it into a scratch
+ * database with a unique name, checks integrity, pg_restore errors, exact row counts and the
+ * FBMS sanity checks, then drops the scratch database (on every path). A backup that fails is
+ * a result, not an exception: the result says why, and it is recorded in the catalog and the
+ * audit log either way. Throws only when the verify itself could not run.
+ */
+export async function verifyBackup(spec: VerifySpec, deps: JobDeps, reporter: ProgressReporter = silentReporter): Promise<VerifyResult> {
+  const manifest = await findBackup(deps.store, spec.backup, spec.backup === 'latest' ? 'database' : undefined);
+  assertDatabaseBackup(manifest);
+  const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
+  try {
+    return await verifyManifest(manifest, session, { ...spec, source: 'verify' }, deps, reporter);
+  } finally {
+    await session.close();
+  }
+}
+
+export function assertDatabaseBackup(manifest: Manifest): void {
+  if (manifest.kind !== 'database') {
+    throw new BantayError(ErrorCode.InvalidInput, `${manifest.id} is not a database backup (kind ${manifest.kind}); only database backups can be verified and restored this way`);
+  }
+}
+
+/** verifyBackup on an open admin session, for callers verifying several backups (drill). */
+export async function verifyManifest(
+  manifest: Manifest,
+  session: AdminSession,
+  spec: Omit<VerifySpec, 'backup' | 'maintenanceDb'> & { source: VerificationRecord['source'] },
+  deps: JobDeps,
+  reporter: ProgressReporter,
+): Promise<VerifyResult> {
+  const started = deps.now?.() ?? new Date();
+  const runId = `verify-${manifest.id}-${randomBytes(3).toString('hex')}`;
+  await startJobRun(deps.state, { id: runId, job: 'verify database', performedBy: spec.trigger.by });
+  try {
+    const leftovers = await cleanupLeftovers(session, { tmpDir: spec.tmpDir });
+    if (isCleanupWorthReporting(leftovers)) reporter.warn?.(`Cleaned up after an interrupted Bantay run: ${[...leftovers.droppedDatabases, ...leftovers.removedTempFiles].join(', ')}`);
+    const like = describeDatabaseUrl(spec.databaseUrl).database;
+    const copy = await restoreCopy(manifest, session, deps, { purpose: 'verify', like, jobs: spec.jobs, tmpDir: spec.tmpDir, signal: spec.signal, reporter });
+    reporter.phase?.('cleaning up', `dropping ${copy.scratch.name}`);
+    await copy.scratch.drop();
+    const finished = deps.now?.() ?? new Date();
+    const record: VerificationRecord = {
+      formatVersion: 1,
+      backupId: manifest.id,
+      source: spec.source,
+      verifiedAt: finished.toISOString(),
+      passed: copy.passed,
+      durationSeconds: (finished.getTime() - started.getTime()) / 1000,
+      checks: copy.checks,
+      performedBy: spec.trigger.by,
+      tools: { bantay: BANTAY_VERSION, pg_restore: copy.pgRestoreVersion },
+    };
+    reporter.phase?.('recording', `verification of ${manifest.id}: ${record.passed ? 'passed' : 'FAILED'}`);
+    const recordKey = await writeVerification(deps.store, record);
+    await recordOutcome(deps, runId, record, { recordKey, scratchDatabase: copy.scratch.name, via: spec.trigger.via });
+    return { ...record, recordKey, scratchDatabase: copy.scratch.name, restoreSeconds: copy.seconds, usedTempFile: copy.usedTempFile };
+  } catch (err) {
+    throw await recordFailure(deps, runId, manifest.id, spec.trigger, started, err);
+  }
+}
+
+/** A verify that could not run (as opposed to a backup that failed it): job run and audit say why. */
+async function recordFailure(deps: JobDeps, runId: string, backupId: string, trigger: Trigger, started: Date, err: unknown): Promise<BantayError> {
+  const error = isAbortError(err) ? new BantayError(ErrorCode.Aborted, 'Verify cancelled', { cause: err }) : wrapError(ErrorCode.Internal, 'Verify failed', err);
+  await finishJobRun(deps.state, runId, { status: 'failed', errorMessage: error.message }).catch(() => undefined);
+  await recordAudit(deps.state, {
+    operationType: 'verify',
+    backupType: 'database',
+    status: 'failed',
+    backupId,
+    durationSeconds: ((deps.now?.() ?? new Date()).getTime() - started.getTime()) / 1000,
+    errorMessage: error.message,
+    performedBy: trigger.by,
+    details: { completed: false, via: trigger.via },
+  }).catch((e: unknown) => deps.logger.error({ err: e }, 'could not write the audit row'));
+  return error;
+}
+
+async function recordOutcome(deps: JobDeps, runId: string, record: VerificationRecord, extra: { recordKey: string; scratchDatabase: string; via: string }): Promise<void> {
+  const reasons = failureReasons(record.checks);
+  await finishJobRun(deps.state, runId, record.passed ? { status: 'succeeded', backupId: record.backupId } : { status: 'failed', backupId: record.backupId, errorMessage: reasons.join('; ') });
+  await recordAudit(deps.state, {
+    operationType: 'verify',
+    backupType: 'database',
+    status: record.passed ? 'succeeded' : 'failed',
+    filePath: extra.recordKey,
+    backupId: record.backupId,
+    durationSeconds: record.durationSeconds,
+    errorMessage: record.passed ? undefined : reasons.join('; ').slice(0, 2000),
+    performedBy: record.performedBy,
+    details: { completed: true, passed: record.passed, checks: record.checks.length, failed: reasons, scratchDatabase: extra.scratchDatabase, via: extra.via },
+  });
+  const log = { backupId: record.backupId, passed: record.passed, durationSeconds: record.durationSeconds };
+  if (record.passed) deps.logger.info(log, 'backup verified');
+  else deps.logger.warn({ ...log, reasons }, 'backup FAILED verification');
+}

@@ -1,0 +1,131 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SlashCommand } from '../../src/bot/action-ids.ts';
+import type { OpenedView, PostedMessage } from '../../src/bot/dev/simulated-slack.ts';
+import type { Manifest } from '../../src/catalog/manifest.ts';
+import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
+import { listAudit } from '../../src/state/audit-log.ts';
+import { adminUrl, checksumsOf, createFbmsDatabase, databaseExists, dropDatabase, sql } from '../support/databases.ts';
+import { APPROVER_A, APPROVER_B, CHANNEL, nextReply, openModal, OPERATOR, startTestBot, STRANGER, textOf, waitForMessage, type TestBot } from './harness.ts';
+
+let source: { url: string; name: string };
+let t: TestBot;
+
+beforeAll(async () => {
+  source = await createFbmsDatabase({ scale: 0.1 });
+});
+afterAll(async () => {
+  const leftovers = await sql<{ datname: string }>(adminUrl(), 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${source.name}%`]);
+  for (const { datname } of leftovers) await dropDatabase(datname);
+});
+afterEach(async () => {
+  expect(t.api.violations()).toEqual([]);
+  await t.stop();
+});
+
+async function withBackup(options: Parameters<typeof startTestBot>[0] = {}): Promise<Manifest> {
+  t = await startTestBot({ databaseUrl: source.url, ...options });
+  const manifest = await runDatabaseBackup({ databaseUrl: source.url, trigger: { by: 'cli:test', via: 'cli' } }, t.deps);
+  await t.bot.services.catalog.refresh();
+  return manifest;
+}
+
+/** Submits the restore form in place and resolves with the approval message it posted. */
+async function requestInPlace(requester: string, backupId: string): Promise<PostedMessage> {
+  const view: OpenedView = await openModal(t, requester, SlashCommand.Restore, backupId);
+  const since = t.api.nextSeq;
+  const reply = await t.slack.submitView(requester, view, { restore_target: 'in-place', restore_reason: 'bad import wiped the sales of Nov 25', restore_confirm_name: source.name });
+  expect(JSON.stringify(reply.body)).toMatch(/Approval requested/);
+  return waitForMessage(t, (c) => /Approval needed/.test(textOf(c)), since);
+}
+
+describe('/restore in place with two-person approval', () => {
+  it('modal, confirmation by name, self-approval refused, stranger refused, a second approver approves once, the restore runs', async () => {
+    const backup = await withBackup();
+    const view = await openModal(t, APPROVER_A, SlashCommand.Restore, backup.id);
+    expect(JSON.stringify(view.blocks)).toContain(backup.id);
+    const bad = await t.slack.submitView(APPROVER_A, view, { restore_target: 'in-place', restore_reason: 'bad import', restore_confirm_name: 'fbms_typo' });
+    expect(bad.body).toMatchObject({ response_action: 'errors', errors: { restore_confirm_name: expect.stringContaining(source.name) } });
+    const noReason = await t.slack.submitView(APPROVER_A, view, { restore_target: 'in-place', restore_confirm_name: source.name });
+    expect(noReason.body).toMatchObject({ response_action: 'errors', errors: { restore_reason: expect.any(String) } });
+
+    const request = await requestInPlace(APPROVER_A, backup.id);
+    const requestText = JSON.stringify(request.blocks);
+    expect(requestText).toContain(`<@${APPROVER_A}>`);
+    expect(requestText).toContain(backup.id);
+    expect(requestText).toMatch(/bad import wiped the sales/);
+    expect(requestText).toMatch(/Expires/);
+    expect(requestText).toMatch(/never verified/);
+
+    let since = t.api.nextSeq;
+    await t.slack.clickButton(APPROVER_A, request, 'bantay_approval_approve');
+    expect(await nextReply(t, since)).toMatch(/different\* approver/);
+    since = t.api.nextSeq;
+    await t.slack.clickButton(STRANGER, request, 'bantay_approval_approve');
+    expect(await nextReply(t, since)).toMatch(/only approvers/);
+    expect(t.bot.services.runner.running()).toEqual([]);
+
+    since = t.api.nextSeq;
+    const clicks = await Promise.all([t.slack.clickButton(APPROVER_B, request, 'bantay_approval_approve'), t.slack.clickButton(APPROVER_B, request, 'bantay_approval_approve', { retryNum: 1 })]);
+    expect(clicks.map((c) => c.status)).toEqual([200, 200]);
+    const decided = await waitForMessage(t, (c) => c.method === 'chat.update' && c.args.ts === request.ts && /Approved/.test(textOf(c)), since);
+    expect(JSON.stringify(decided.blocks)).toContain(`<@${APPROVER_B}>`);
+    expect(JSON.stringify(decided.blocks)).not.toContain('bantay_approval_approve');
+    expect(await nextReply(t, since)).toMatch(/already approved/);
+
+    const final = await waitForMessage(t, (c) => /restored from/.test(textOf(c)), since, 60_000);
+    expect(JSON.stringify(final.blocks)).toMatch(/pre_restore/);
+    expect(JSON.stringify(final.blocks)).toContain(`approved by <@${APPROVER_B}>`);
+    await t.bot.services.runner.idle();
+    expect(t.api.callsOf('chat.postMessage').filter((c) => c.seq >= since && /IN-PLACE restore/.test(textOf(c)) && c.args.thread_ts === undefined)).toHaveLength(1);
+
+    const audit = await listAudit(t.deps.state, { limit: 100 });
+    const approvals = audit.filter((r) => r.operationType === 'approval').map((r) => `${r.status} ${r.performedBy}`);
+    expect(approvals).toEqual(expect.arrayContaining([`requested slack:${APPROVER_A}`, `refused slack:${APPROVER_A}`, `refused slack:${STRANGER}`, `approved slack:${APPROVER_B}`]));
+    expect(audit.find((r) => r.operationType === 'restore' && r.status === 'succeeded')).toMatchObject({ performedBy: `slack:${APPROVER_A}` });
+  });
+
+  it('rejection by an approver from a user group updates the message and runs nothing', async () => {
+    const backup = await withBackup({ settings: { approvers: [APPROVER_A, 'S0APPROVERS'] }, userGroups: { S0APPROVERS: [APPROVER_B] } });
+    const request = await requestInPlace(OPERATOR, backup.id);
+    const since = t.api.nextSeq;
+    await t.slack.clickButton(APPROVER_B, request, 'bantay_approval_reject');
+    const decided = await waitForMessage(t, (c) => c.method === 'chat.update' && c.args.ts === request.ts && /Rejected/.test(textOf(c)), since);
+    expect(JSON.stringify(decided.blocks)).toContain(`<@${APPROVER_B}>`);
+    const late = t.api.nextSeq;
+    await t.slack.clickButton(APPROVER_A, request, 'bantay_approval_approve');
+    expect(await nextReply(t, late)).toMatch(/already rejected/);
+    expect(t.bot.services.runner.running()).toEqual([]);
+    expect((await listAudit(t.deps.state)).find((r) => r.status === 'rejected')).toMatchObject({ operationType: 'approval', performedBy: `slack:${APPROVER_B}` });
+  });
+
+  it('an unanswered request expires, says so, and cannot be approved afterwards', async () => {
+    const backup = await withBackup({ settings: { approvalTtlSeconds: 1, expiryCheckMs: 100 } });
+    const request = await requestInPlace(OPERATOR, backup.id);
+    expect(JSON.stringify(request.blocks)).toMatch(/Expires/);
+    const expired = await waitForMessage(t, (c) => c.method === 'chat.update' && c.args.ts === request.ts && /Expired/.test(textOf(c)), 0, 10_000);
+    expect(JSON.stringify(expired.blocks)).not.toContain('bantay_approval_approve');
+    const since = t.api.nextSeq;
+    await t.slack.clickButton(APPROVER_A, request, 'bantay_approval_approve');
+    expect(await nextReply(t, since)).toMatch(/expired/);
+    expect(t.bot.services.runner.running()).toEqual([]);
+    expect((await listAudit(t.deps.state)).some((r) => r.operationType === 'approval' && r.status === 'expired')).toBe(true);
+  });
+});
+
+describe('/restore into a new database', () => {
+  it('needs no approval: runs at once into the default name derived from the backup date', async () => {
+    const backup = await withBackup();
+    const view = await openModal(t, OPERATOR, SlashCommand.Restore, backup.id);
+    const since = t.api.nextSeq;
+    const reply = await t.slack.submitView(OPERATOR, view, { restore_reason: 'compare with yesterday' });
+    expect(JSON.stringify(reply.body)).toMatch(/started/);
+    const final = await waitForMessage(t, (c) => /restored into/.test(textOf(c)), since, 60_000);
+    const target = /restored into `([a-z0-9_]+)`/.exec(JSON.stringify(final.blocks))?.[1];
+    expect(target).toMatch(new RegExp(`^${source.name}_restore_\\d{8}_\\d{4}$`));
+    expect(await databaseExists(target!)).toBe(true);
+    const restoredUrl = new URL(source.url);
+    restoredUrl.pathname = `/${target}`;
+    expect(await checksumsOf(restoredUrl.toString())).toEqual(await checksumsOf(source.url));
+    expect(t.api.callsOf('chat.postMessage').some((c) => c.args.channel === CHANNEL && /Approval needed/.test(textOf(c)))).toBe(false);
+  });
+});

@@ -1,0 +1,155 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { x as extractTar } from 'tar';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readExportManifest } from '../../src/catalog/exports.ts';
+import { exportUserData, openUserExport } from '../../src/jobs/export/export-user.ts';
+import { USER_TABLES, writeUserTableCsv } from '../../src/jobs/export/user-data-csv.ts';
+import type { JobDeps } from '../../src/jobs/job-context.ts';
+import { listAudit } from '../../src/state/audit-log.ts';
+import { createFbmsDatabase, dropDatabase, sql } from '../support/databases.ts';
+import { cliTrigger, makeDeps, tempDir } from '../support/job-deps.ts';
+
+let source: { url: string; name: string };
+let deps: JobDeps;
+let close: () => Promise<void>;
+let userId: string;
+const trickyName = 'Dela Cruz, "Juan"\nIkalawang linya ñ';
+
+beforeAll(async () => {
+  [source, { deps, close }] = await Promise.all([createFbmsDatabase({ scale: 0.2 }), makeDeps()]);
+  userId = (await sql<{ id: string }>(source.url, 'SELECT min(id)::text AS id FROM users'))[0]!.id;
+  await sql(source.url, "INSERT INTO customers (name, email, tags, created_by) VALUES ($1, '', '{a,\"b c\"}', $2)", [trickyName, userId]);
+});
+afterAll(async () => {
+  await close();
+  await dropDatabase(source.name);
+});
+
+/** RFC 4180 parsing, enough to read the export back: rows of fields, null for empty unquoted fields. */
+function parseCsv(text: string): Array<Array<string | null>> {
+  const rows: Array<Array<string | null>> = [];
+  let row: Array<string | null> = [];
+  let i = 0;
+  while (i < text.length) {
+    let value: string | null;
+    if (text[i] === '"') {
+      let end = i + 1;
+      value = '';
+      for (;;) {
+        const q = text.indexOf('"', end);
+        value += text.slice(end, q);
+        if (text[q + 1] === '"') {
+          value += '"';
+          end = q + 2;
+        } else {
+          i = q + 1;
+          break;
+        }
+      }
+    } else {
+      const end = text.slice(i).search(/,|\r\n/);
+      const raw = end < 0 ? text.slice(i) : text.slice(i, i + end);
+      value = raw === '' ? null : raw;
+      i += raw.length;
+    }
+    row.push(value);
+    if (text.startsWith('\r\n', i)) {
+      rows.push(row);
+      row = [];
+      i += 2;
+    } else {
+      i += 1;
+    }
+  }
+  return rows;
+}
+
+async function counts(id: string) {
+  const [row] = await sql<{ customers: string; sales: string; items: string }>(
+    source.url,
+    `SELECT (SELECT count(*) FROM customers WHERE created_by = $1) AS customers, (SELECT count(*) FROM sales WHERE created_by = $1) AS sales,
+            (SELECT count(*) FROM sale_items si JOIN sales s ON s.id = si.sale_id WHERE s.created_by = $1) AS items`,
+    [id],
+  );
+  return { 'customers.csv': Number(row!.customers), 'sales.csv': Number(row!.sales), 'sale_items.csv': Number(row!.items) };
+}
+
+describe('export-user', () => {
+  it("exports the user's customers, sales and items as CSV in an encrypted tar.gz with a manifest, and audits it", async () => {
+    const manifest = await exportUserData({ databaseUrl: source.url, userId, trigger: cliTrigger }, deps);
+    expect(manifest).toMatchObject({ kind: 'user-data', userId, rows: await counts(userId) });
+    expect(manifest.artifact.key).toMatch(/^exports\/exp-\d{8}T\d{6}Z-[0-9a-f]{4}\/user-data\.tar\.gz\.enc$/);
+    expect(manifest.artifact.encryption).not.toBeNull();
+    expect(await readExportManifest(deps.store, manifest.exportId)).toEqual(manifest);
+
+    const dir = tempDir('bantay-export-');
+    mkdirSync(join(dir, 'x'));
+    await pipeline(await openUserExport(manifest, deps), extractTar({ cwd: join(dir, 'x') }));
+    const inner = JSON.parse(readFileSync(join(dir, 'x/manifest.json'), 'utf8')) as { userId: string; files: Record<string, { rows: number; sha256: string }> };
+    expect(inner.userId).toBe(userId);
+    for (const table of USER_TABLES) {
+      const bytes = readFileSync(join(dir, 'x', table.file));
+      expect(inner.files[table.file]).toMatchObject({ rows: manifest.rows[table.file], sha256: createHash('sha256').update(bytes).digest('hex') });
+      expect(parseCsv(bytes.toString('utf8'))).toHaveLength(manifest.rows[table.file]! + 1);
+    }
+    const customers = parseCsv(readFileSync(join(dir, 'x/customers.csv'), 'utf8'));
+    const header = customers[0]!;
+    expect(header).toEqual(expect.arrayContaining(['id', 'name', 'email', 'tags', 'created_by']));
+    const tricky = customers.find((r) => r[header.indexOf('name')] === trickyName)!;
+    expect(tricky[header.indexOf('email')]).toBe('');
+    expect(tricky[header.indexOf('phone')]).toBeNull();
+    expect(tricky[header.indexOf('tags')]).toBe('{a,"b c"}');
+    expect(customers.slice(1).every((r) => r[header.indexOf('created_by')] === userId)).toBe(true);
+
+    const [audit] = (await listAudit(deps.state, { limit: 50 })).filter((a) => a.operationType === 'export' && a.status === 'succeeded');
+    expect(audit).toMatchObject({ backupType: 'user-data', filePath: manifest.artifact.key, performedBy: 'cli:test' });
+  });
+
+  it('pages through large results without losing or repeating rows', async () => {
+    const client = new pg.Client({ connectionString: source.url });
+    await client.connect();
+    const dir = tempDir('bantay-export-');
+    try {
+      const items = USER_TABLES.find((t) => t.file === 'sale_items.csv')!;
+      const small = await writeUserTableCsv(client, items, userId, join(dir, 'small.csv'), 7);
+      const whole = await writeUserTableCsv(client, items, userId, join(dir, 'whole.csv'), 100_000);
+      expect(small.rows).toBeGreaterThan(14);
+      expect(small).toEqual(whole);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it.each([
+    ['1; DROP TABLE users; --', /No FBMS user has the id "1; DROP TABLE users; --"/],
+    ["' OR '1'='1", /No FBMS user/],
+    ["1' --", /No FBMS user/],
+    ['1 OR 1=1', /No FBMS user/],
+    ['１', /No FBMS user/],
+    ['$1', /No FBMS user/],
+    ['Robert\'); DROP TABLE customers;--', /No FBMS user/],
+    ['', /user id is empty/],
+    ['1\u0000', /not a user id/],
+  ])('a hostile id %j does no harm and exports nothing', async (hostile, message) => {
+    const before = await sql<{ users: string; customers: string }>(source.url, 'SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM customers) AS customers');
+    const keysBefore = await exportKeys();
+    await expect(exportUserData({ databaseUrl: source.url, userId: hostile, trigger: cliTrigger }, deps)).rejects.toThrow(message);
+    expect(await sql(source.url, 'SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM customers) AS customers')).toEqual(before);
+    expect(await exportKeys()).toEqual(keysBefore);
+  });
+
+  it('audits refused exports as failed', async () => {
+    const failed = (await listAudit(deps.state, { limit: 50 })).filter((a) => a.operationType === 'export' && a.status === 'failed');
+    expect(failed.length).toBeGreaterThanOrEqual(9);
+  });
+});
+
+async function exportKeys(): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of deps.store.list('exports/')) keys.push(o.key);
+  return keys;
+}
