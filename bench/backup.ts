@@ -452,7 +452,7 @@ function formatTable(rows: string[][]): string {
 
 const fmt = (n: number | undefined, digits = 2): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
 
-function printReport(rows: Row[], options: Options): { verdicts: Array<{ target: string; pass: boolean; detail: string }> } {
+function printReport(rows: Row[]): { verdicts: Array<{ target: string; pass: boolean; detail: string }> } {
   const header = ['db size', 'variant', 'median s', 'min s', 'max s', 'job s', 'ratio', 'dump MB', 'MB/s', 'RSS MB (med)', 'RSS MB (max)', 'CPU s', 'other load'];
   const table = [header];
   for (const r of rows) {
@@ -521,7 +521,6 @@ function printReport(rows: Row[], options: Options): { verdicts: Array<{ target:
     verdicts.push({ target: 'RSS not growing with size', pass: false, detail: 'needs two sizes (--sizes A,B)' });
   }
   for (const v of verdicts) console.log(`${v.pass ? 'PASS' : 'FAIL'}  ${v.target}: ${v.detail}`);
-  void options;
   return { verdicts };
 }
 
@@ -612,7 +611,7 @@ async function main(): Promise<number> {
   }
 
   const rows = summarize(results, databases, variants);
-  const { verdicts } = printReport(rows, options);
+  const { verdicts } = printReport(rows);
   const summary = {
     bench: 'backup',
     date: new Date().toISOString(),

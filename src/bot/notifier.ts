@@ -46,14 +46,17 @@ export function createNotifier(options: NotifierOptions): Notifier {
   const doFetch = options.fetch ?? fetch;
   const seen = new Map<string, { text: string; at: number }>();
 
+  // An alert counts as seen only once Slack took it: a failed post must not make the retry
+  // look like a duplicate (monitoring re-sends undelivered alerts on its next run).
   const isDuplicate = (alert: Alert): boolean => {
     if (alert.dedupeKey === undefined) return false;
     const now = clock();
     for (const [key, v] of seen) if (now - v.at >= windowMs) seen.delete(key);
     const previous = seen.get(alert.dedupeKey);
-    if (previous && previous.text === alert.text) return true;
-    seen.set(alert.dedupeKey, { text: alert.text, at: now });
-    return false;
+    return previous !== undefined && previous.text === alert.text;
+  };
+  const markSeen = (alert: Alert): void => {
+    if (alert.dedupeKey !== undefined) seen.set(alert.dedupeKey, { text: alert.text, at: clock() });
   };
 
   const postWebhook = async (alert: Alert): Promise<void> => {
@@ -80,6 +83,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
       const webhook = postWebhook(alert);
       try {
         const { ts } = await options.chat.postMessage({ channel: options.channel, ...buildAlertMessage(alert) });
+        markSeen(alert);
         return { posted: true, ts };
       } catch (err) {
         options.logger.error({ error: slackErrorOf(err), title: alert.title }, 'could not post an alert to Slack');

@@ -45,6 +45,11 @@ export function summarizeManifest(m: Manifest) {
     trigger: m.trigger,
     tables: m.tables ? Object.keys(m.tables).length : null,
     rows: m.tables ? Object.values(m.tables).reduce((a, b) => a + b, 0) : null,
+    files: m.files ?? null,
+    chain: m.chain ?? null,
+    setId: m.setId ?? null,
+    setRole: m.setRole ?? null,
+    emergency: m.emergency === true,
   };
 }
 

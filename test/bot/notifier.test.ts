@@ -33,6 +33,25 @@ describe('Notifier', () => {
     expect(posts.map((p) => p.text)).toEqual(['CRITICAL: Backup overdue', 'CRITICAL: Backup overdue', 'CRITICAL: Backup overdue', 'CRITICAL: Backup overdue']);
   });
 
+  it('an alert Slack did not take is not a duplicate: the retry posts it', async () => {
+    let down = true;
+    const posts: string[] = [];
+    const chat: ChatApi = {
+      async postMessage(args) {
+        if (down) throw Object.assign(new Error('slack down'), { data: { error: 'service_unavailable' } });
+        posts.push(args.text);
+        return { ts: '1.0', channel: args.channel };
+      },
+      async update() {},
+    };
+    const sink = alertSinkOf(createNotifier({ chat, channel: 'C1', logger: silentLogger }));
+    const alert = { severity: 'critical' as const, title: 'Backup overdue', text: '26 h', dedupeKey: 'stale:database' };
+    await expect(sink.send(alert)).rejects.toThrow(/not delivered/);
+    down = false;
+    await sink.send(alert);
+    expect(posts).toEqual(['CRITICAL: Backup overdue']);
+  });
+
   it('also sends the alert as JSON to the webhook, and never throws when Slack is down', async () => {
     const received: unknown[] = [];
     const server = createServer((req, res) => {

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
@@ -33,6 +34,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const name of [source.name, stateDb, ...created]) await dropDatabase(name);
+  await rm(cwd, { recursive: true, force: true });
 });
 
 describe('bantay verify', () => {

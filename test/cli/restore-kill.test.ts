@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,12 +20,13 @@ let stateDb: string;
 let env: Record<string, string>;
 let backupId: string;
 let backupChecksums: Awaited<ReturnType<typeof checksumsOf>>;
+let dir: string;
 
 beforeAll(async () => {
   live = await createFbmsDatabase({ scale: 0.2 });
   const stateUrl = await createDatabase();
   stateDb = new URL(stateUrl).pathname.slice(1);
-  const dir = tempDir();
+  dir = tempDir();
   env = {
     PATH: process.env.PATH ?? '',
     DATABASE_URL: live.url,
@@ -46,6 +48,7 @@ afterAll(async () => {
   const rows = await sql<{ datname: string }>(adminUrl(), 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${live.name}%`]);
   for (const r of rows) await dropDatabase(r.datname);
   await dropDatabase(stateDb);
+  await rm(dir, { recursive: true, force: true });
 });
 
 async function cli(args: string[]) {

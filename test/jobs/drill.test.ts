@@ -1,4 +1,4 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,18 +18,21 @@ import { flipByte, recoveryOptions } from '../support/recovery.ts';
 
 let source: { url: string; name: string };
 let shared: Awaited<ReturnType<typeof makeDeps>>;
+const dirs: string[] = [];
 beforeAll(async () => {
   source = await createFbmsDatabase({ scale: 0.2 });
   shared = await makeDeps();
 });
 afterAll(async () => {
   await shared.close();
+  for (const dir of [shared.dir, ...dirs]) await rm(dir, { recursive: true, force: true });
   await dropDatabase(source.name);
 });
 
 /** Each test gets its own store (the drill looks at everything in it); the state database is shared. */
 function freshEnv() {
   const dir = tempDir();
+  dirs.push(dir);
   return { dir, deps: { ...shared.deps, store: createLocalStore(join(dir, 'store')) } };
 }
 

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/catalog/manifest.ts';
@@ -25,6 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await env.close();
+  await rm(env.dir, { recursive: true, force: true });
   for (const name of [source.name, ...created]) await dropDatabase(name);
 });
 

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -39,6 +40,12 @@ let backupChecksums: Awaited<ReturnType<typeof checksumsOf>>;
 let env: Awaited<ReturnType<typeof makeDeps>>;
 let backup: Manifest;
 const role = uniqueName('fbms_app');
+const dirs: string[] = [];
+const hookDir = () => {
+  const dir = tempDir();
+  dirs.push(dir);
+  return dir;
+};
 
 beforeAll(async () => {
   live = await createFbmsDatabase({ scale: 0.2 });
@@ -49,6 +56,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await env.close();
+  for (const dir of [env.dir, ...dirs]) await rm(dir, { recursive: true, force: true });
   const rows = await sql<{ datname: string }>(adminUrl(), 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${live.name}%`]);
   for (const r of rows) await dropDatabase(r.datname);
   await sql(adminUrl(), `DROP ROLE IF EXISTS ${role}`);
@@ -82,7 +90,7 @@ describe('restoreInPlace', () => {
       await c.connect();
     }
     await busy.query('BEGIN; SELECT count(*) FROM public.sales');
-    const dir = tempDir();
+    const dir = hookDir();
     const result = await restoreInPlace(spec({ stop: `touch ${join(dir, 'stopped')}`, start: `touch ${join(dir, 'started')}` }), env.deps);
 
     expect(result).toMatchObject({ backupId: backup.id, target: live.name, mode: 'in-place' });
@@ -115,7 +123,7 @@ describe('restoreInPlace', () => {
 
   it('leaves the live database unchanged, open and restarted when a step before the swap fails', async () => {
     const before = await checksumsOf(live.url);
-    const dir = tempDir();
+    const dir = hookDir();
     const failing = restoreInPlace(spec({ stop: 'false', start: `touch ${join(dir, 'started')}` }), env.deps);
     await expect(failing).rejects.toMatchObject({ code: ErrorCode.Tool, message: expect.stringMatching(/stop hook "false" exited with status 1/) });
     const err = (await failing.catch((e: unknown) => e)) as { details: string[] };

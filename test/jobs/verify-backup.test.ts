@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await env.close();
+  await rm(env.dir, { recursive: true, force: true });
   await dropDatabase(source.name);
 });
 
@@ -68,6 +70,7 @@ describe('verifyBackup', () => {
       expect((await latestVerification(store, m.id))?.passed).toBe(true);
     } finally {
       await s3.close();
+      await rm(s3.dir, { recursive: true, force: true });
     }
   });
 

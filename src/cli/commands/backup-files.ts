@@ -106,16 +106,8 @@ export function requireUploadsDir(config: Config): string {
 }
 
 /** The stable JSON of any backup: the common summary plus files, chain and set fields. */
-export function summarizeAnyManifest(m: Manifest) {
-  return {
-    ...summarizeManifest(m),
-    files: m.files ?? null,
-    chain: m.chain ?? null,
-    setId: m.setId ?? null,
-    setRole: m.setRole ?? null,
-    emergency: m.emergency === true,
-  };
-}
+/** Kept for callers that predate summarizeManifest covering files backups. */
+export const summarizeAnyManifest = summarizeManifest;
 
 export function describeManifest(m: Manifest): string {
   const encryption = m.artifact.encryption ? `encrypted (key ${m.artifact.encryption.keyId})` : 'NOT ENCRYPTED';

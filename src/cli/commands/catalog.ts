@@ -62,18 +62,32 @@ function renderList(manifests: Manifest[]): string {
   return table(rows);
 }
 
+function describeSource(m: Manifest): string {
+  if (m.source.path !== undefined) return `${m.source.host}:${m.source.path}`;
+  return `${m.source.host}${m.source.port ? `:${m.source.port}` : ''}/${m.source.database ?? ''} (PostgreSQL ${m.source.serverVersion ?? '?'})`;
+}
+
 function renderShow(m: Manifest): string {
   const lines = [
     `Backup      ${m.id}`,
     `Kind        ${m.kind}${m.label ? ` (label ${m.label})` : ''}`,
     `Created     ${m.createdAt} (${formatAge(new Date(m.createdAt))}), took ${formatDuration(m.durationSeconds)}`,
-    `Source      ${m.source.host}${m.source.port ? `:${m.source.port}` : ''}/${m.source.database ?? ''} (PostgreSQL ${m.source.serverVersion ?? '?'})`,
+    `Source      ${describeSource(m)}`,
     `Artifact    ${m.artifact.key}, ${formatBytes(m.artifact.sizeBytes)} (${m.artifact.format})`,
     `SHA-256     ${m.artifact.sha256}`,
     `Encryption  ${m.artifact.encryption ? `${m.artifact.encryption.algorithm}, key ${m.artifact.encryption.keyId}` : 'NONE - this backup is not encrypted'}`,
     `Trigger     ${m.trigger.by} via ${m.trigger.via}`,
     `Tools       ${Object.entries(m.tools).map(([k, v]) => `${k} ${v}`).join(', ')}`,
   ];
+  if (m.files) {
+    const f = m.files;
+    lines.push(`Files       ${f.storedFiles ?? f.count} stored of ${f.treeFiles ?? f.count} in the tree (${formatBytes(f.totalBytes)}), index ${f.key}`);
+  }
+  if (m.chain) {
+    lines.push(`Chain       ${m.chain.parentId === null ? 'full backup, starts chain' : `incremental #${m.chain.sequence} on ${m.chain.parentId}`} ${m.chain.chainId}, ${m.chain.deletions} deletions`);
+  }
+  if (m.setId) lines.push(`Set         ${m.setId} (${m.setRole ?? 'part'})`);
+  if (m.emergency) lines.push('Emergency   yes');
   if (m.tables) {
     lines.push('', table([['TABLE', 'ROWS'], ...Object.entries(m.tables).map(([t, n]) => [t, String(n)])]));
   }
