@@ -4,8 +4,14 @@ import type { JobDeps, Trigger } from '../jobs/job-context.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { registerSecret, registerUrlSecrets } from '../log/redact.ts';
 import { openStateDb, type StateDb } from '../state/state-db.ts';
+import { BantayError, ErrorCode } from '../errors.ts';
+import { createFallbackStore } from '../storage/fallback-store.ts';
+import { openSecondaryStore } from '../storage/open-secondary.ts';
 import { openStore } from '../storage/open-store.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+
+/** Where verify, restore and drill read backups from (--from). */
+export type ReadLocation = 'primary' | 'secondary' | 'auto';
 
 export interface CliIo {
   stdout: NodeJS.WriteStream;
@@ -42,6 +48,35 @@ export class CliContext {
   async state(): Promise<StateDb> {
     this.#state ??= await openStateDb({ url: this.config.stateUrl, dataDir: this.config.dataDir });
     return this.#state;
+  }
+
+  /**
+   * The store to read backups from. 'auto' (the default) reads the primary and, when a
+   * secondary is configured and the primary cannot be reached, falls back to the secondary with
+   * a warning: the data-center-outage case. Writes through it still go to the primary only.
+   */
+  readStore(from: ReadLocation = 'auto'): ObjectStore {
+    const secondary = this.config.secondary;
+    const primary = openStore(this.config.store);
+    if (from === 'primary' || (from === 'auto' && secondary === undefined)) return primary;
+    if (secondary === undefined) {
+      throw new BantayError(ErrorCode.Usage, '--from secondary needs BANTAY_SECONDARY_STORE to be configured');
+    }
+    if (from === 'secondary') return openSecondaryStore(secondary);
+    return createFallbackStore({
+      primary,
+      secondary: openSecondaryStore(secondary),
+      onFallback: (warning) => this.logger.warn(warning),
+    });
+  }
+
+  /**
+   * For verify, restore and drill (--from): from now on `store` and `deps()` read through
+   * `readStore(from)`. Their few writes (verification records, drill reports, the pre-restore
+   * safety backup) go where that store writes: the primary, or the secondary when chosen.
+   */
+  useReadLocation(from: ReadLocation): void {
+    this.#store = this.readStore(from);
   }
 
   async deps(): Promise<JobDeps> {

@@ -4,7 +4,7 @@ import { requireDatabaseUrl } from '../config/load-config.ts';
 import { BantayError, ErrorCode } from '../errors.ts';
 import { renderCheck } from '../jobs/drill-report-text.ts';
 import type { Check } from '../catalog/verification.ts';
-import type { CliContext } from './context.ts';
+import type { CliContext, ReadLocation } from './context.ts';
 
 /** --jobs N, else BANTAY_RESTORE_JOBS. */
 export function parseJobsOption(value: string | undefined, fallback: number): number {
@@ -13,6 +13,15 @@ export function parseJobsOption(value: string | undefined, fallback: number): nu
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new BantayError(ErrorCode.Usage, `--jobs must be a whole number from 1 to 64`);
   return n;
 }
+
+/** Parses --from primary|secondary|auto (default auto: primary, falling back to the secondary). */
+export function parseFromOption(value: string | undefined): ReadLocation {
+  if (value === undefined || value === 'auto') return 'auto';
+  if (value === 'primary' || value === 'secondary') return value;
+  throw new BantayError(ErrorCode.Usage, '--from must be primary, secondary or auto');
+}
+
+export const FROM_OPTION_HELP = 'read backups from the primary or secondary store (default: primary, falling back to the secondary when the primary is unreachable)';
 
 /** What verify, restore and drill share: where to restore, how, and who asked. */
 export function recoveryBase(ctx: CliContext, opts: { jobs?: string }) {

@@ -91,7 +91,7 @@ export async function verifyManifest(
       tools: { bantay: BANTAY_VERSION, pg_restore: copy.pgRestoreVersion },
     };
     reporter.phase?.('recording', `verification of ${manifest.id}: ${record.passed ? 'passed' : 'FAILED'}`);
-    const recordKey = await writeVerification(deps.store, record);
+    const recordKey = await storeRecord(deps, record, reporter);
     await recordOutcome(deps, runId, record, { recordKey, scratchDatabase: copy.scratch.name, via: spec.trigger.via });
     return { ...record, recordKey, scratchDatabase: copy.scratch.name, restoreSeconds: copy.seconds, usedTempFile: copy.usedTempFile };
   } catch (err) {
@@ -114,6 +114,22 @@ async function recordFailure(deps: JobDeps, runId: string, backupId: string, tri
     details: { completed: false, via: trigger.via },
   }).catch((e: unknown) => deps.logger.error({ err: e }, 'could not write the audit row'));
   return error;
+}
+
+/**
+ * The verification record is evidence next to the backup, but the result itself is already
+ * known: when the store refuses the write (e.g. the primary is down and reads fell back to the
+ * secondary), warn and go on; the audit log still has the outcome.
+ */
+async function storeRecord(deps: JobDeps, record: VerificationRecord, reporter: ProgressReporter): Promise<string> {
+  try {
+    return await writeVerification(deps.store, record);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    reporter.warn?.(`Could not store the verification record in ${deps.store.description} (${reason}); the result is in the audit log only.`);
+    deps.logger.warn({ err, backupId: record.backupId }, 'verification record not stored');
+    return '(not stored)';
+  }
 }
 
 async function recordOutcome(deps: JobDeps, runId: string, record: VerificationRecord, extra: { recordKey: string; scratchDatabase: string; via: string }): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseBackupId } from '../../catalog/backup-id.ts';
+import { isBackupId, kindOfId, parseBackupId } from '../../catalog/backup-id.ts';
 import { readManifest } from '../../catalog/catalog.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { runCleanup, type CleanupReport } from '../../jobs/cleanup-leftovers.ts';
@@ -9,11 +9,15 @@ import { planInPlaceRestore, restoreInPlace, type InPlacePlan } from '../../jobs
 import type { CliContext } from '../context.ts';
 import { formatDuration } from '../format.ts';
 import { createCliReporter } from '../progress-bar.ts';
-import { readConfirmation, recoveryBase, renderChecks, TEMP_FILE_NOTE } from '../recovery.ts';
+import { FROM_OPTION_HELP, parseFromOption, readConfirmation, recoveryBase, renderChecks, TEMP_FILE_NOTE } from '../recovery.ts';
+import { runFilesRestoreCommand } from './restore-files.ts';
 
 type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
 interface RestoreOptions {
+  to?: string;
+  date?: string;
+  from?: string;
   targetDb?: string;
   replace?: boolean;
   inPlace?: boolean;
@@ -27,9 +31,12 @@ interface RestoreOptions {
 export function registerRestoreCommand(program: Command, run: Run): void {
   program
     .command('restore')
-    .description('restore a database backup into a new database (--target-db) or over the live FBMS database (--in-place)')
+    .description('restore a backup: a database into a new database (--target-db) or over the live one (--in-place); files into a new directory (--to) or over the live one (--in-place)')
     .argument('[id]', 'backup id (see bantay list)')
-    .option('--target-db <name>', 'restore into a new database with this name')
+    .option('--target-db <name>', 'database backups: restore into a new database with this name')
+    .option('--to <dir>', 'application/uploads backups: restore into this new directory (default ./bantay-restore-<id>)')
+    .option('--date <YYYY-MM-DD>', 'uploads: the last uploads backup of that day (BANTAY_TZ), instead of an id')
+    .option('--from <where>', FROM_OPTION_HELP)
     .option('--replace', 'with --target-db: replace an existing database of that name')
     .option('--in-place', 'restore over the live database in DATABASE_URL; the current one is kept, renamed')
     .option('--yes', 'with --in-place: do not ask for the database name as confirmation')
@@ -39,6 +46,11 @@ export function registerRestoreCommand(program: Command, run: Run): void {
     .option('--json', 'print the result as one JSON object on stdout')
     .action((id: string | undefined, opts: RestoreOptions) =>
       run(async (ctx) => {
+        ctx.useReadLocation(parseFromOption(opts.from));
+        if (isFilesRestore(id, opts)) {
+          const { to, inPlace, date, yes, json } = opts;
+          return runFilesRestoreCommand(ctx, id, { to, inPlace, date, yes, json });
+        }
         const mode = chooseMode(id, opts);
         if (mode === 'cleanup') return cleanup(ctx, opts);
         if (mode === 'in-place' && opts.dryRun) return dryRun(ctx, id!, opts);
@@ -52,6 +64,12 @@ export function registerRestoreCommand(program: Command, run: Run): void {
         ctx.io.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : `${renderRestore(result, ctx)}\n`);
       }),
     );
+}
+
+/** Files backups (by id kind, --to or --date) go to the files restore; the rest is database. */
+function isFilesRestore(id: string | undefined, opts: RestoreOptions): boolean {
+  if (opts.to !== undefined || opts.date !== undefined) return true;
+  return id !== undefined && isBackupId(id) && kindOfId(id) !== 'database';
 }
 
 function chooseMode(id: string | undefined, opts: RestoreOptions): 'cleanup' | 'in-place' | 'new' {

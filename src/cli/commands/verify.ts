@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
+import { kindOfId, parseBackupId, parseKind, type BackupKind } from '../../catalog/backup-id.ts';
+import { findBackup } from '../../catalog/catalog.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { failureReasons } from '../../jobs/restore-checks.ts';
 import { verifyBackup, type VerifyResult } from '../../jobs/verify-backup.ts';
 import type { CliContext } from '../context.ts';
 import { formatDuration } from '../format.ts';
 import { createCliReporter } from '../progress-bar.ts';
-import { recoveryBase, renderChecks, TEMP_FILE_NOTE } from '../recovery.ts';
+import { FROM_OPTION_HELP, parseFromOption, recoveryBase, renderChecks, TEMP_FILE_NOTE } from '../recovery.ts';
+import { runFilesVerifyCommand } from './restore-files.ts';
 
 type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
@@ -13,11 +16,21 @@ export function registerVerifyCommand(program: Command, run: Run): void {
   program
     .command('verify')
     .description('restore a database backup into a scratch database and check it against its manifest')
-    .argument('<id>', 'backup id, or "latest" (newest database backup)')
+    .argument('<id>', 'backup id, or "latest" (newest database backup; see --kind)')
+    .option('--kind <kind>', 'with latest: the newest backup of this kind (database, application, uploads)')
+    .option('--from <where>', FROM_OPTION_HELP)
     .option('--jobs <n>', 'pg_restore parallel jobs (default BANTAY_RESTORE_JOBS)')
     .option('--json', 'print the result as one JSON object on stdout')
-    .action((id: string, opts: { jobs?: string; json?: boolean }) =>
+    .action((id: string, opts: { kind?: string; from?: string; jobs?: string; json?: boolean }) =>
       run(async (ctx) => {
+        ctx.useReadLocation(parseFromOption(opts.from));
+        const target = await resolveVerifyTarget(ctx, id, opts.kind);
+        if (target.kind !== 'database') {
+          // Files backups: every file's hash against the index, the whole chain for uploads.
+          await runFilesVerifyCommand(ctx, target.id, { json: opts.json });
+          return;
+        }
+        id = target.id;
         const base = recoveryBase(ctx, opts);
         const reporter = createCliReporter({ tty: ctx.io.stderr.isTTY === true && !opts.json, out: ctx.io.stderr, logger: ctx.logger });
         let result: VerifyResult;
@@ -32,6 +45,16 @@ export function registerVerifyCommand(program: Command, run: Run): void {
         }
       }),
     );
+}
+
+/** "latest" (of --kind, default database) or an id, with the kind it names. */
+async function resolveVerifyTarget(ctx: CliContext, id: string, kind: string | undefined): Promise<{ id: string; kind: BackupKind }> {
+  if (id === 'latest') {
+    const wanted = kind === undefined ? 'database' : parseKind(kind);
+    return { id: (await findBackup(ctx.store, 'latest', wanted)).id, kind: wanted };
+  }
+  if (kind !== undefined) throw new BantayError(ErrorCode.Usage, '--kind only goes with latest');
+  return { id, kind: kindOfId(parseBackupId(id)) };
 }
 
 function renderVerify(r: VerifyResult): string {
