@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { createBotJobs } from '../../bot/bot-jobs.ts';
-import { runConsole } from '../../bot/console/console-session.ts';
 import type { CliContext } from '../context.ts';
 
 type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
@@ -23,6 +21,9 @@ export function registerConsoleCommand(program: Command, run: Run): void {
         // The terminal is the console's screen: only warnings and errors go to the log there.
         const logger = ctx.io.env.BANTAY_LOG_LEVEL ? ctx.logger : ctx.logger.child({}, { level: 'warn' });
         const deps = { ...(await ctx.deps()), logger };
+        // Loaded on use so other commands start without Bolt.
+        const { createBotJobs } = await import('../../bot/bot-jobs.ts');
+        const { runConsole } = await import('../../bot/console/console-session.ts');
         await runConsole({
           input: process.stdin,
           output: ctx.io.stdout,
