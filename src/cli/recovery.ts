@@ -35,7 +35,7 @@ export function recoveryBase(ctx: CliContext, opts: { jobs?: string }) {
   };
 }
 
-/** Said whenever --jobs > 1 put the plaintext dump on disk (docs/recovery.md explains why). */
+/** Said whenever --jobs > 1 put the plaintext dump on disk (the README ("Recovery") explains why). */
 export const TEMP_FILE_NOTE = 'pg_restore ran in parallel from a temporary copy of the decrypted dump (BANTAY_DATA_DIR/tmp, mode 0600), deleted when it finished.';
 
 export function renderChecks(checks: readonly Check[]): string {

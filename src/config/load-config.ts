@@ -25,7 +25,7 @@ export interface Config {
   slack: SlackConfig;
   /** BANTAY_SECONDARY_STORE: the off-site copy kept by `bantay sync`; undefined when not set. */
   secondary: StoreLocation | undefined;
-  /** Schedule, retention, monitoring and the status page (docs/operations.md). */
+  /** Schedule, retention, monitoring and the status page (the README ("Operations")). */
   ops: OpsConfig;
 }
 
@@ -47,7 +47,7 @@ export interface SlackConfig {
   alertWebhookUrl: string | undefined;
 }
 
-/** Settings of the application and uploads backups (docs/files.md). */
+/** Settings of the application and uploads backups (the README ("Application and uploads backups")). */
 export interface FilesConfig {
   /** The FBMS application directory (absolute); required by `backup application`. */
   appDir: string | undefined;
@@ -69,7 +69,7 @@ export interface RecoveryConfig {
   hookTimeoutSeconds: number;
   /**
    * pg_restore --jobs. Default 1: the artifact streams into pg_restore with no plaintext on disk,
-   * and on 2-core servers running PostgreSQL too, -j 2 measured no faster (docs/recovery.md).
+   * and on 2-core servers running PostgreSQL too, -j 2 measured no faster (the README ("Recovery")).
    */
   restoreJobs: number;
   rtoObjectiveSeconds: number;

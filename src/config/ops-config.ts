@@ -6,7 +6,7 @@ import type { StoreLocation } from '../storage/open-store.ts';
 import type { RawEnv } from './schema.ts';
 import { parseStoreLocation, type Problem } from './store-location.ts';
 
-/** Schedule, retention, monitoring and the HTTP endpoints (docs/operations.md). */
+/** Schedule, retention, monitoring and the HTTP endpoints (the README ("Operations")). */
 export interface OpsConfig {
   /** IANA zone every schedule and calendar month is read in. */
   timezone: string;

@@ -102,7 +102,7 @@ export const envSchema = z.object({
   BANTAY_MAINTENANCE_DB: optionalString
     .refine((v) => v === undefined || /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(v), { message: 'must be a database name' })
     .transform((v) => v ?? 'postgres'),
-  // Files: application and uploads backups (docs/files.md).
+  // Files: application and uploads backups (the README ("Application and uploads backups")).
   APP_DIR: optionalString,
   UPLOADS_DIR: optionalString,
   BANTAY_APP_EXCLUDE: optionalString.transform((v, ctx) => {

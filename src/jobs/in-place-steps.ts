@@ -155,7 +155,7 @@ function afterSwapError(run: InPlaceRun, step: InPlaceStep, cause: unknown): Ban
   return new BantayError(
     ErrorCode.Tool,
     `Backup ${run.manifest.id} is restored in place as ${run.plan.live} (the previous database is kept as ${run.plan.keepAs}), but ${step.kind} failed: ${reason}`,
-    { cause, details: step.kind === 'start-app' ? ['Start the application by hand.'] : [`To roll back, see "Rolling back an in-place restore" in docs/recovery.md.`] },
+    { cause, details: step.kind === 'start-app' ? ['Start the application by hand.'] : [`To roll back, see "Rolling back an in-place restore" in the README ("Recovery").`] },
   );
 }
 

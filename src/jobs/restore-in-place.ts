@@ -71,7 +71,7 @@ const LIVE_LOCK_CLASS = 74203;
  * Restores a backup over the live FBMS database (the one in DATABASE_URL), following
  * planInPlaceRestore. If anything fails before the swap, the live database is left as it was
  * (reopened, application restarted) and the copy dropped; after the swap the old database stays
- * under `keptAs` so the restore can be rolled back by renaming (docs/recovery.md).
+ * under `keptAs` so the restore can be rolled back by renaming (the README ("Recovery")).
  */
 export async function restoreInPlace(spec: InPlaceSpec, deps: JobDeps, reporter: ProgressReporter = silentReporter): Promise<RestoreResult> {
   const started = Date.now();

@@ -8,7 +8,7 @@ import { createCliReporter } from '../progress-bar.ts';
 
 type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
-/** `bantay prune [--dry-run]`: applies the retention policy (docs/operations.md). */
+/** `bantay prune [--dry-run]`: applies the retention policy (the README ("Operations")). */
 export function registerPruneCommand(program: Command, run: Run): void {
   program
     .command('prune')

@@ -141,7 +141,7 @@ function renderRestore(r: RestoreResult, ctx: CliContext): string {
     lines.push(
       `The previous database is kept as ${r.keptAs}. Once the application works, drop it with this SQL,`,
       `connected to the ${ctx.config.recovery.maintenanceDb} database:  DROP DATABASE "${r.keptAs}";`,
-      `To roll back instead, see "Rolling back an in-place restore" in docs/recovery.md.`,
+      `To roll back instead, see "Rolling back an in-place restore" in the README ("Recovery").`,
     );
   }
   return lines.join('\n');

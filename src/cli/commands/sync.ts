@@ -20,7 +20,7 @@ export function registerSyncCommand(program: Command, run: Run): void {
       run(async (ctx) => {
         if (ctx.config.secondary === undefined) {
           throw new BantayError(ErrorCode.ConfigInvalid, 'BANTAY_SECONDARY_STORE is not set: there is no secondary location to sync to', {
-            details: ['Set BANTAY_SECONDARY_STORE to a directory (e.g. an NFS mount) or s3://bucket/prefix; see docs/operations.md'],
+            details: ['Set BANTAY_SECONDARY_STORE to a directory (e.g. an NFS mount) or s3://bucket/prefix; see the README ("Operations")'],
           });
         }
         const deps = await ctx.deps();
