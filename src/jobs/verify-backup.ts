@@ -70,7 +70,7 @@ export async function verifyManifest(
 ): Promise<VerifyResult> {
   const started = deps.now?.() ?? new Date();
   const runId = `verify-${manifest.id}-${randomBytes(3).toString('hex')}`;
-  await startJobRun(deps.state, { id: runId, job: 'verify database', performedBy: spec.trigger.by });
+  await startJobRun(deps.state, { id: runId, job: 'verify database', performedBy: spec.trigger.by, backupId: manifest.id });
   try {
     const leftovers = await cleanupLeftovers(session, { tmpDir: spec.tmpDir });
     if (isCleanupWorthReporting(leftovers)) reporter.warn?.(`Cleaned up after an interrupted Bantay run: ${[...leftovers.droppedDatabases, ...leftovers.removedTempFiles].join(', ')}`);

@@ -1,11 +1,16 @@
 import type { Queryable } from './state-db.ts';
 
 /** Job runs let monitoring find failed and stuck jobs, and the bot show what runs now. */
-export async function startJobRun(db: Queryable, run: { id: string; job: string; performedBy: string }): Promise<void> {
-  await db.query(`INSERT INTO job_runs (id, job, status, performed_by) VALUES ($1, $2, 'running', $3)`, [
+/**
+ * Records a job as running. `backupId` names the backup a restore or verify reads, so retention
+ * never deletes a backup while a job is using it.
+ */
+export async function startJobRun(db: Queryable, run: { id: string; job: string; performedBy: string; backupId?: string }): Promise<void> {
+  await db.query(`INSERT INTO job_runs (id, job, status, performed_by, backup_id) VALUES ($1, $2, 'running', $3, $4)`, [
     run.id,
     run.job,
     run.performedBy,
+    run.backupId ?? null,
   ]);
 }
 
@@ -14,7 +19,7 @@ export async function finishJobRun(
   id: string,
   outcome: { status: 'succeeded' | 'failed'; backupId?: string; errorMessage?: string },
 ): Promise<void> {
-  await db.query(`UPDATE job_runs SET status = $2, finished_at = now(), backup_id = $3, error_message = $4 WHERE id = $1`, [
+  await db.query(`UPDATE job_runs SET status = $2, finished_at = now(), backup_id = COALESCE($3, backup_id), error_message = $4 WHERE id = $1`, [
     id,
     outcome.status,
     outcome.backupId ?? null,

@@ -55,3 +55,14 @@ describe('state database', () => {
     await Promise.all([a.close(), b.close()]);
   });
 });
+
+describe('job runs', () => {
+  it('keep the backup a running job reads, and its outcome does not erase it', async () => {
+    const db = await openStateDb({ url: undefined, dataDir: mkdtempSync(join(tmpdir(), 'bantay-state-')) });
+    await startJobRun(db, { id: 'verify-1', job: 'verify database', performedBy: 'cli:test', backupId: 'db-20261126T020000Z-7f3a' });
+    expect(await db.query(`SELECT backup_id FROM job_runs WHERE status = 'running'`)).toEqual([{ backup_id: 'db-20261126T020000Z-7f3a' }]);
+    await finishJobRun(db, 'verify-1', { status: 'failed', errorMessage: 'scratch database full' });
+    expect(await db.query('SELECT status, backup_id FROM job_runs')).toEqual([{ status: 'failed', backup_id: 'db-20261126T020000Z-7f3a' }]);
+    await db.close();
+  });
+});

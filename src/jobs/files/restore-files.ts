@@ -63,7 +63,7 @@ export async function restoreFilesBackup(spec: FilesRestoreSpec, deps: JobDeps, 
   const kind = m.kind;
   const started = deps.now?.() ?? new Date();
   const runId = `restore-${m.id}-${randomBytes(2).toString('hex')}`;
-  await startJobRun(deps.state, { id: runId, job: `restore ${kind}`, performedBy: spec.trigger.by });
+  await startJobRun(deps.state, { id: runId, job: `restore ${kind}`, performedBy: spec.trigger.by, backupId: m.id });
   try {
     const partial = spec.target.type === 'directory' ? await restoreTreeInto(m, spec.target.dir, deps, reporter, spec.signal) : await restoreInPlace(spec, spec.target, deps, reporter);
     const durationSeconds = ((deps.now?.() ?? new Date()).getTime() - started.getTime()) / 1000;
