@@ -4,5 +4,11 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// `bantay export-sql latest | head` closes our stdout early: that is the reader's choice, not
+// an error worth a stack trace.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -1,20 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { BantayError, ErrorCode } from '../errors.ts';
 import { BANTAY_VERSION } from '../version.ts';
-import { registerBackupCommands } from './commands/backup.ts';
-import { registerFilesBackupCommands } from './commands/backup-files.ts';
-import { registerExportUserCommand } from './commands/export-user.ts';
-import { registerCatalogCommands } from './commands/catalog.ts';
-import { registerConsoleCommand } from './commands/console.ts';
-import { registerExportSqlCommand } from './commands/export-sql.ts';
-import { registerServeCommand } from './commands/serve.ts';
-import { registerVerifyCommand } from './commands/verify.ts';
-import { registerRestoreCommand } from './commands/restore.ts';
-import { registerDrillCommand } from './commands/drill.ts';
-import { registerScheduleCommand } from './commands/schedule.ts';
-import { registerPruneCommand } from './commands/prune.ts';
-import { registerSyncCommand } from './commands/sync.ts';
-import { registerMonitorCommand } from './commands/monitor.ts';
 import { CliContext, type CliIo } from './context.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, reportError } from './report-error.ts';
 
@@ -30,8 +16,8 @@ export async function main(argv: string[], partialIo: Partial<CliIo> = {}): Prom
     ctx = new CliContext(io);
     await fn(ctx);
   };
-  const program = buildProgram(run, io);
   try {
+    const program = await buildProgram(run, io, argv);
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     exitCode = err instanceof CommanderError ? commanderExit(err) : reportError(err, ctx?.logger, io.stderr);
@@ -42,7 +28,41 @@ export async function main(argv: string[], partialIo: Partial<CliIo> = {}): Prom
   return exitCode;
 }
 
-function buildProgram(run: (fn: (ctx: CliContext) => Promise<void>) => Promise<void>, io: CliIo): Command {
+type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
+type Registrar = (program: Command, run: Run) => void;
+
+/**
+ * Each top-level command and the modules that register it. Only the modules of the command
+ * being run are imported (all of them for --help or an unknown word), so a backup does not
+ * load the restore, schedule or export code: start-up time and memory are part of every
+ * backup's and restore's cost.
+ */
+const COMMANDS: Record<string, () => Promise<Registrar[]>> = {
+  backup: async () => [(await import('./commands/backup.ts')).registerBackupCommands, (await import('./commands/backup-files.ts')).registerFilesBackupCommands],
+  list: async () => [(await import('./commands/catalog.ts')).registerCatalogCommands],
+  show: async () => [(await import('./commands/catalog.ts')).registerCatalogCommands],
+  'export-sql': async () => [(await import('./commands/export-sql.ts')).registerExportSqlCommand],
+  'export-user': async () => [(await import('./commands/export-user.ts')).registerExportUserCommand],
+  serve: async () => [(await import('./commands/serve.ts')).registerServeCommand],
+  console: async () => [(await import('./commands/console.ts')).registerConsoleCommand],
+  verify: async () => [(await import('./commands/verify.ts')).registerVerifyCommand],
+  restore: async () => [(await import('./commands/restore.ts')).registerRestoreCommand],
+  drill: async () => [(await import('./commands/drill.ts')).registerDrillCommand],
+  schedule: async () => [(await import('./commands/schedule.ts')).registerScheduleCommand],
+  prune: async () => [(await import('./commands/prune.ts')).registerPruneCommand],
+  sync: async () => [(await import('./commands/sync.ts')).registerSyncCommand],
+  monitor: async () => [(await import('./commands/monitor.ts')).registerMonitorCommand],
+};
+
+async function registrarsFor(argv: string[]): Promise<Registrar[]> {
+  const word = argv.find((a) => !a.startsWith('-'));
+  const only = word !== undefined && word !== 'help' ? COMMANDS[word] : undefined;
+  if (only) return only();
+  const all = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+  return [...new Set(all.flat())];
+}
+
+async function buildProgram(run: Run, io: CliIo, argv: string[]): Promise<Command> {
   const program = new Command('bantay')
     .description('Bantay keeps FBMS data safe: streamed, encrypted, verified backups.')
     .version(BANTAY_VERSION)
@@ -56,20 +76,7 @@ Configuration comes from the environment (and .env): DATABASE_URL, BANTAY_STORE,
 BANTAY_ENCRYPTION_KEY, BANTAY_STATE_URL... See the README for the full list.
 Exit codes: 0 ok, 1 failed, 2 usage or configuration error.`,
   );
-  registerBackupCommands(program, run);
-  registerFilesBackupCommands(program, run);
-  registerCatalogCommands(program, run);
-  registerExportSqlCommand(program, run);
-  registerServeCommand(program, run);
-  registerConsoleCommand(program, run);
-  registerExportUserCommand(program, run);
-  registerVerifyCommand(program, run);
-  registerRestoreCommand(program, run);
-  registerDrillCommand(program, run);
-  registerScheduleCommand(program, run);
-  registerPruneCommand(program, run);
-  registerSyncCommand(program, run);
-  registerMonitorCommand(program, run);
+  for (const register of await registrarsFor(argv)) register(program, run);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
     for (const sub of cmd.commands) sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
