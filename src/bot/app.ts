@@ -8,6 +8,7 @@ import { boltLogger } from './bolt-logger.ts';
 import type { BotJobs } from './bot-jobs.ts';
 import { handleBackupCommand, handleBackupSubmission } from './commands/backup.ts';
 import { handleBackupsCommand } from './commands/backups.ts';
+import { authorize } from './commands/common.ts';
 import { handleDrillCommand, handleDrillSubmission } from './commands/drill.ts';
 import { handleRestoreCommand, handleRestoreSubmission } from './commands/restore.ts';
 import { handleVerifyCommand, handleVerifySubmission } from './commands/verify.ts';
@@ -48,8 +49,9 @@ export interface BotApp {
  */
 export function createBotApp(o: BotAppOptions): BotApp {
   const logger = boltLogger(o.logger);
+  const apiUrl = o.apiUrl ? { slackApiUrl: o.apiUrl.endsWith('/') ? o.apiUrl : `${o.apiUrl}/` } : {};
   const clientOptions = {
-    ...(o.apiUrl ? { slackApiUrl: o.apiUrl.endsWith('/') ? o.apiUrl : `${o.apiUrl}/` } : {}),
+    ...apiUrl,
     // A 429 comes back to the caller (who knows whether to wait) instead of pausing every
     // other Slack call of the process; progress updates then skip, final messages wait.
     rejectRateLimitedCalls: true,
@@ -58,7 +60,11 @@ export function createBotApp(o: BotAppOptions): BotApp {
   };
   const receiver: Receiver =
     o.mode.type === 'socket'
-      ? new SocketModeReceiver({ appToken: o.mode.appToken, logger, installerOptions: { clientOptions } })
+      ? // The socket client only needs the API URL. It keeps its own retry policy for
+        // apps.connections.open (about a hundred retries, backing off): with the bot's short one
+        // a Slack outage while reconnecting exhausts the retries, and @slack/socket-mode then
+        // rejects a promise nobody awaits, which ends the process.
+        new SocketModeReceiver({ appToken: o.mode.appToken, logger, installerOptions: { clientOptions: { ...apiUrl } } })
       : new HTTPReceiver({
           signingSecret: o.mode.signingSecret,
           logger,
@@ -108,7 +114,11 @@ function registerHandlers(app: App, s: BotServices): void {
   app.action<BlockAction>(ActionId.Reject, handleRejectAction(s));
   app.action<BlockAction>(ActionId.Retry, handleRetryAction(s));
   app.event('app_home_opened', async ({ event }) => {
-    if (event.tab === 'home') await s.home.opened(event.user);
+    if (event.tab !== 'home') return;
+    // The dashboard shows what /backups shows (backups, the store, running jobs, approval
+    // reasons), so it takes the same role; anyone else sees a refusal, and it is audited.
+    if (await authorize(s, event.user, 'operator', { operationType: 'list', what: 'see the backups' }, undefined)) await s.home.opened(event.user);
+    else await s.home.refused(event.user);
   });
   app.error(async (err) => {
     s.logger.error({ err }, 'unhandled error in a Slack handler');

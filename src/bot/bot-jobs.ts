@@ -204,8 +204,12 @@ async function runRestore(spec: Extract<BotJobSpec, { type: 'restore' }>, env: J
     );
   }
   const manifest = await findBackup(deps.store, spec.backup);
+  // Only the stop hook may be cancelled: a cancel after the application was stopped must still
+  // start it again, or FBMS stays down.
   const hook = (name: 'stop' | 'start', command: string | undefined) =>
-    command === undefined ? undefined : async () => void (await runHook(`app ${name}`, command, { timeoutSeconds: recovery.hookTimeoutSeconds, signal }));
+    command === undefined
+      ? undefined
+      : async () => void (await runHook(`app ${name}`, command, { timeoutSeconds: recovery.hookTimeoutSeconds, signal: name === 'stop' ? signal : undefined }));
   const target: InPlaceTarget | { type: 'directory'; dir: string } =
     spec.target.mode === 'in-place'
       ? {

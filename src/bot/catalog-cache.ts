@@ -26,7 +26,10 @@ export class CatalogCache {
   #ttlMs: number;
   #verifyLookups: number;
   #snapshot: CatalogSnapshot | undefined;
-  #loading: Promise<CatalogSnapshot> | undefined;
+  /** Bumped by invalidate(): a load that started before the bump may miss the change. */
+  #generation = 0;
+  #snapshotGeneration = -1;
+  #loading: { generation: number; promise: Promise<CatalogSnapshot> } | undefined;
 
   constructor(options: { store: ObjectStore; logger: Logger; ttlMs?: number; verificationLookups?: number }) {
     this.#store = options.store;
@@ -58,26 +61,40 @@ export class CatalogCache {
 
   /** Forgets freshness (after a job wrote to the store) and reloads in the background. */
   invalidate(): void {
+    this.#generation += 1;
     if (this.#snapshot) this.#snapshot = { ...this.#snapshot, loadedAt: new Date(0) };
     this.refresh().catch(() => undefined);
   }
 
+  /**
+   * Loads the catalog; concurrent callers share one load. A load already running when
+   * invalidate() was called listed the store before the change, so a new one is started
+   * rather than joined.
+   */
   refresh(): Promise<CatalogSnapshot> {
-    this.#loading ??= this.#load().finally(() => {
-      this.#loading = undefined;
+    if (this.#loading?.generation === this.#generation) return this.#loading.promise;
+    const generation = this.#generation;
+    const promise: Promise<CatalogSnapshot> = this.#load(generation).finally(() => {
+      if (this.#loading?.promise === promise) this.#loading = undefined;
     });
-    return this.#loading;
+    this.#loading = { generation, promise };
+    return promise;
   }
 
-  async #load(): Promise<CatalogSnapshot> {
+  async #load(generation: number): Promise<CatalogSnapshot> {
     try {
       const manifests = await listBackups(this.#store, {}, (id, err) => this.#logger.warn({ err, backupId: id }, 'unreadable manifest'));
       const entries: CatalogEntry[] = manifests.map((manifest) => ({ manifest }));
       await mapLimit(entries.slice(0, this.#verifyLookups), 8, async (entry) => {
         entry.verification = await latestVerification(this.#store, entry.manifest.id).catch(() => undefined);
       });
-      this.#snapshot = { entries, loadedAt: new Date() };
-      return this.#snapshot;
+      const snapshot: CatalogSnapshot = { entries, loadedAt: new Date() };
+      // Never replace a newer load's result; one overtaken by invalidate() is kept, but stale.
+      if (generation >= this.#snapshotGeneration) {
+        this.#snapshot = generation === this.#generation ? snapshot : { ...snapshot, loadedAt: new Date(0) };
+        this.#snapshotGeneration = generation;
+      }
+      return snapshot;
     } catch (err) {
       this.#logger.warn({ err }, 'could not list the backup catalog');
       throw err;

@@ -6,7 +6,7 @@ import type { StateDb } from '../state/state-db.ts';
 import { listPendingApprovals } from './approval-store.ts';
 import type { CatalogCache, CatalogEntry } from './catalog-cache.ts';
 import type { JobRunner } from './job-runner.ts';
-import { buildHomeView, type HomeSnapshot } from './messages/home-view.ts';
+import { buildHomeRefusedView, buildHomeView, type HomeSnapshot } from './messages/home-view.ts';
 import { slackErrorOf } from './slack-api.ts';
 
 export interface HomeSources {
@@ -65,6 +65,14 @@ export class HomePublisher {
     this.#viewers.set(userId, Date.now());
     while (this.#viewers.size > (this.o.maxViewers ?? 50)) this.#viewers.delete(this.#viewers.keys().next().value!);
     await this.#publish([userId]);
+  }
+
+  /** For someone who may not see the dashboard: a view that says so, and no republishing. */
+  async refused(userId: string): Promise<void> {
+    this.#viewers.delete(userId);
+    await this.o.client.views
+      .publish({ user_id: userId, view: buildHomeRefusedView() as never })
+      .catch((err: unknown) => this.o.logger.warn({ error: slackErrorOf(err), user_id: userId }, 'could not publish App Home'));
   }
 
   /** Something changed: republish for recent viewers soon. */

@@ -7,6 +7,7 @@ import type { FilesVerification } from '../jobs/files/verify-files.ts';
 import type { RestoreResult } from '../jobs/restore-database.ts';
 import type { VerifyResult } from '../jobs/verify-backup.ts';
 import type { JobResult } from './bot-jobs.ts';
+import { escape } from './messages/blocks.ts';
 
 /** Job outcomes as the facts a final message shows; pure, one function per job. */
 export function backupResult(m: Manifest): JobResult {
@@ -47,7 +48,7 @@ export function verifyResult(r: VerifyResult): JobResult {
   return {
     headline: r.passed
       ? `Backup \`${r.backupId}\` verified: restored into a scratch database and all ${r.checks.length} checks passed.`
-      : `Backup \`${r.backupId}\` FAILED verification: ${failed[0]?.detail ?? 'see the checks in the thread'}.`,
+      : `Backup \`${r.backupId}\` FAILED verification: ${failed[0] ? escape(failed[0].detail) : 'see the checks in the thread'}.`,
     ok: r.passed,
     backupId: r.backupId,
     fields: [
@@ -64,7 +65,7 @@ export function verifyResult(r: VerifyResult): JobResult {
 export function filesVerifyResult(backupId: string, r: FilesVerification): JobResult {
   const failed = r.checks.filter((c) => !c.passed);
   return {
-    headline: r.passed ? `Backup \`${backupId}\` verified: every file matches its recorded SHA-256.` : `Backup \`${backupId}\` FAILED verification: ${failed[0]?.detail ?? 'see the thread'}.`,
+    headline: r.passed ? `Backup \`${backupId}\` verified: every file matches its recorded SHA-256.` : `Backup \`${backupId}\` FAILED verification: ${failed[0] ? escape(failed[0].detail) : 'see the thread'}.`,
     ok: r.passed,
     backupId,
     fields: [
@@ -103,14 +104,14 @@ export function restoreResult(r: RestoreResult): JobResult {
 export function filesRestoreResult(r: FilesRestoreResult): JobResult {
   const fields: Array<[string, string]> = [
     ['Backup id', `\`${r.backupId}\``],
-    ['Restored into', `\`${r.restoredTo}\``],
+    ['Restored into', `\`${escape(r.restoredTo)}\``],
     ['Files', `${r.files} files, ${formatBytes(r.bytes)}`],
     ['Duration', formatDuration(r.durationSeconds)],
   ];
   if (r.preRestoreBackupId) fields.push(['Pre-restore backup', `\`${r.preRestoreBackupId}\``]);
-  if (r.previousDir) fields.push(['Previous tree kept at', `\`${r.previousDir}\``]);
+  if (r.previousDir) fields.push(['Previous tree kept at', `\`${escape(r.previousDir)}\``]);
   return {
-    headline: `${r.kind === 'application' ? 'Application' : 'Uploads'} backup \`${r.backupId}\` restored into \`${r.restoredTo}\`: ${r.files} files.`,
+    headline: `${r.kind === 'application' ? 'Application' : 'Uploads'} backup \`${r.backupId}\` restored into \`${escape(r.restoredTo)}\`: ${r.files} files.`,
     ok: true,
     backupId: r.backupId,
     fields,
@@ -128,7 +129,7 @@ export function drillResult(o: DrillOutcome): JobResult {
   }
   fields.push(['Objectives', `RTO ${formatDuration(r.objectives.rtoSeconds)}, RPO ${formatDuration(r.objectives.rpoSeconds)}`]);
   return {
-    headline: r.passed ? `Recovery drill \`${r.id}\` passed.` : `Recovery drill \`${r.id}\` FAILED: ${r.items.flatMap((i) => i.checks).find((c) => c.status === 'failed')?.detail ?? 'see the report in the thread'}.`,
+    headline: r.passed ? `Recovery drill \`${r.id}\` passed.` : `Recovery drill \`${r.id}\` FAILED: ${escape(r.items.flatMap((i) => i.checks).find((c) => c.status === 'failed')?.detail ?? 'see the report in the thread')}.`,
     ok: r.passed,
     fields,
     details: o.text.split('\n'),

@@ -107,10 +107,14 @@ export class JobRunner {
     this.#notify();
     const trigger: Trigger = extra.trigger ?? { by: `slack:${requestedBy}`, via: 'slack' };
     const signal = extra.signal ? AbortSignal.any([this.#abort.signal, extra.signal]) : this.#abort.signal;
-    const done = this.#execute(job, progress, heading, extra.retryable ?? true, trigger, signal).finally(() => {
+    const release = () => {
+      if (!job.resources.some((r) => this.#running.get(r) === job)) return;
       for (const r of job.resources) if (this.#running.get(r) === job) this.#running.delete(r);
-      this.#tasks.delete(done);
       this.#notify();
+    };
+    const done = this.#execute(job, progress, heading, extra.retryable ?? true, trigger, signal, release).finally(() => {
+      release();
+      this.#tasks.delete(done);
     });
     this.#tasks.add(done);
     return { started: true, job, done };
@@ -127,7 +131,11 @@ export class JobRunner {
     await this.idle();
   }
 
-  async #execute(job: RunningJob, progress: ProgressMessage, heading: JobHeading, retryable: boolean, trigger: Trigger, signal: AbortSignal): Promise<JobOutcome> {
+  /**
+   * Runs the job, then frees its resources (`release`) before the final message is sent: that
+   * send is retried for minutes when Slack is down, and must not keep the next job waiting.
+   */
+  async #execute(job: RunningJob, progress: ProgressMessage, heading: JobHeading, retryable: boolean, trigger: Trigger, signal: AbortSignal, release: () => void): Promise<JobOutcome> {
     const log = this.#o.logger.child({ jobId: job.id, job: job.title, requestedBy: job.requestedBy });
     log.info({ spec: job.spec }, 'job started');
     const started = Date.now();
@@ -152,6 +160,7 @@ export class JobRunner {
       final = buildJobFailedMessage(heading, failure, (Date.now() - started) / 1000, retry);
       outcome = { ok: false, error: err, errorId: failure.errorId };
     }
+    release();
     const ts = await progress.finish(final);
     if (ts !== undefined && details.length > 0) {
       await this.#o.chat

@@ -28,6 +28,8 @@ export interface NotifyOutcome {
  */
 export interface Notifier {
   notify(alert: Alert): Promise<NotifyOutcome>;
+  /** Forgets that `dedupeKey` was posted: its next alert is posted even with the same text. */
+  forget(dedupeKey: string): void;
 }
 
 export interface NotifierOptions {
@@ -75,6 +77,9 @@ export function createNotifier(options: NotifierOptions): Notifier {
   };
 
   return {
+    forget(dedupeKey) {
+      seen.delete(dedupeKey);
+    },
     async notify(alert) {
       if (isDuplicate(alert)) {
         options.logger.debug({ dedupeKey: alert.dedupeKey }, 'duplicate alert not reposted');
@@ -103,13 +108,19 @@ export function createNotifier(options: NotifierOptions): Notifier {
 export function alertSinkOf(notifier: Notifier): AlertSink {
   return {
     async send(alert) {
+      const firingKey = alert.dedupeKey;
+      const resolvedKey = `${alert.dedupeKey}:resolved`;
       const outcome = await notifier.notify({
         severity: alert.resolved ? 'info' : alert.severity,
         title: alert.resolved ? `Resolved: ${alert.title}` : alert.title,
         text: alert.text,
-        dedupeKey: alert.resolved ? `${alert.dedupeKey}:resolved` : alert.dedupeKey,
+        dedupeKey: alert.resolved ? resolvedKey : firingKey,
       });
       if (!outcome.posted && outcome.skipped !== 'duplicate') throw new Error(`alert not delivered to Slack: ${outcome.skipped ?? 'unknown error'}`);
+      // Firing and resolved take turns: once one is told, the other is news again. Without this
+      // a problem that resolved and came back within the hour (same text) would be swallowed as
+      // a duplicate, leaving "Resolved" as the last word while it is broken again.
+      notifier.forget(alert.resolved ? firingKey : resolvedKey);
     },
   };
 }

@@ -190,11 +190,8 @@ function readKeyRing(raw: RawEnv, cwd: string, problems: Problem[]): KeyRing | u
     primary = tryParseKey(raw.BANTAY_ENCRYPTION_KEY, 'BANTAY_ENCRYPTION_KEY', problems);
   } else if (raw.BANTAY_ENCRYPTION_KEY_FILE !== undefined) {
     const file = resolve(cwd, raw.BANTAY_ENCRYPTION_KEY_FILE);
-    if (!existsSync(file)) {
-      problems.push({ variable: 'BANTAY_ENCRYPTION_KEY_FILE', message: `file ${file} does not exist` });
-    } else {
-      primary = tryParseKey(readFileSync(file, 'utf8').trim(), 'BANTAY_ENCRYPTION_KEY_FILE', problems);
-    }
+    const text = readKeyFile(file, problems);
+    if (text !== undefined) primary = tryParseKey(text, 'BANTAY_ENCRYPTION_KEY_FILE', problems);
   }
   const retired = (raw.BANTAY_DECRYPTION_KEYS ?? '')
     .split(/[,\s]+/)
@@ -202,6 +199,21 @@ function readKeyRing(raw: RawEnv, cwd: string, problems: Problem[]): KeyRing | u
     .map((s, i) => tryParseKey(s, `BANTAY_DECRYPTION_KEYS (key ${i + 1})`, problems))
     .filter((k): k is EncryptionKey => k !== undefined);
   return problems.length > before ? undefined : new KeyRing(primary, retired);
+}
+
+/** The key file's text, or a listed problem (missing, a directory, unreadable) instead of a throw. */
+function readKeyFile(file: string, problems: Problem[]): string | undefined {
+  if (!existsSync(file)) {
+    problems.push({ variable: 'BANTAY_ENCRYPTION_KEY_FILE', message: `file ${file} does not exist` });
+    return undefined;
+  }
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    problems.push({ variable: 'BANTAY_ENCRYPTION_KEY_FILE', message: `file ${file} cannot be read (${code})` });
+    return undefined;
+  }
 }
 
 function tryParseKey(value: string, variable: string, problems: Problem[]): EncryptionKey | undefined {

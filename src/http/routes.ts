@@ -94,10 +94,18 @@ export interface OpsHttpServer {
  */
 export async function startOpsHttpServer(options: { port: number; host?: string; routes: OpsRoute[] }): Promise<OpsHttpServer> {
   const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const route = options.routes.find((r) => r.path === path && [r.method].flat().some((m) => m.toUpperCase() === req.method));
-    if (route) route.handler(req, res);
-    else send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+    // Anyone who can reach the port can send anything: a request target that is not a URL (or
+    // a handler that throws) must be answered, never become an uncaught exception that ends
+    // `bantay serve`.
+    try {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const route = options.routes.find((r) => r.path === path && [r.method].flat().some((m) => m.toUpperCase() === req.method));
+      if (route) route.handler(req, res);
+      else send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+    } catch {
+      if (!res.headersSent) send(res, 400, 'text/plain; charset=utf-8', 'bad request\n');
+      else res.destroy();
+    }
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

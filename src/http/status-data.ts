@@ -2,6 +2,7 @@ import { BACKUP_KINDS, type BackupKind } from '../catalog/backup-id.ts';
 import { drillReportSchema } from '../catalog/drill-report.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { firing, loadAlertState } from '../jobs/monitor/alert-state.ts';
+import { forgetGoneManifests } from '../jobs/monitor/run-monitor.ts';
 import { gatherOpsSnapshot, type OpsSnapshot } from '../jobs/ops-snapshot.ts';
 import type { SecondaryLag } from '../jobs/sync-secondary.ts';
 import type { FireRecord } from '../schedule/lease.ts';
@@ -84,6 +85,7 @@ export async function gatherStatus(deps: StatusDeps, config: StatusConfig, cache
     loadAlertState(deps.state),
     (deps.lastDrill ?? (() => lastDrillFromState(deps.state)))().catch(() => undefined),
   ]);
+  forgetGoneManifests(cache, snapshot);
   const alerts = firing(alertRows).map((r) => ({ key: r.key, severity: r.severity, title: r.title, since: r.firstSeen }));
   return {
     generatedAt: snapshot.takenAt,

@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Transform } from 'node:stream';
-import { artifactKey, type Manifest } from '../catalog/manifest.ts';
+import { artifactKey, manifestKey, type Manifest } from '../catalog/manifest.ts';
 import { newBackupId } from '../catalog/backup-id.ts';
 import { writeManifest } from '../catalog/catalog.ts';
 import { createEncryptStream } from '../crypto/encrypt-stream.ts';
@@ -47,6 +47,9 @@ export async function runDatabaseBackup(
     return manifest;
   } catch (err) {
     const error = isAbortError(err) ? new BantayError(ErrorCode.Aborted, 'Backup cancelled', { cause: err }) : wrapError(ErrorCode.Internal, 'Backup failed', err);
+    // The manifest goes first: it may already be stored when a later step failed, and a
+    // listed backup whose artifact is gone is worse than no backup at all.
+    await deps.store.delete(manifestKey(id)).catch(() => undefined);
     await deps.store.delete(key).catch(() => undefined);
     await fail(deps, spec, { id, key, started, error });
     throw error;
@@ -74,9 +77,18 @@ async function dumpToStore(
       name: 'pg_dump',
     });
     const counting = snapshot.countRows();
-    counting.catch(() => abort.abort());
-    const meters = await streamDump(tool, deps, reporter, run.key, abort);
-    const tables = await counting;
+    // A failed count stops the dump; the count's own error is the reason, not the cancel it causes.
+    let countFailure: { error: unknown } | undefined;
+    counting.catch((error: unknown) => {
+      countFailure = { error };
+      abort.abort();
+    });
+    const meters = await streamDump(tool, deps, reporter, run.key, abort).catch((err: unknown) => {
+      throw countFailure !== undefined ? wrapError(ErrorCode.Database, 'Counting the rows of the FBMS database failed', countFailure.error) : err;
+    });
+    const tables = await counting.catch((err: unknown) => {
+      throw wrapError(ErrorCode.Database, 'Counting the rows of the FBMS database failed', err);
+    });
     reporter.phase?.('writing manifest');
     const completed = deps.now?.() ?? new Date();
     const manifest: Manifest = {

@@ -28,5 +28,10 @@ export function chainStreams(first: Readable, ...stages: Duplex[]): Readable {
     for (const stream of all) if (stream !== last) stream.destroy();
     void err;
   });
+  // A consumer that stops early destroys the returned stream without an error; pipe() would
+  // only unpipe, leaving the source (a file descriptor, an HTTP socket) open for good.
+  last.once('close', () => {
+    for (const stream of all) if (stream !== last) stream.destroy();
+  });
   return last as Readable;
 }

@@ -16,7 +16,9 @@ export function replaceMarker(target: string): string {
   return `bantay:replace:${target}`;
 }
 
-const SWAP_MARKER = /^bantay:(in-place|replace):([a-z_][a-z0-9_]{0,62})$/;
+// The live name comes from DATABASE_URL and may be any PostgreSQL name ("FBMS-Prod" included);
+// it is only ever looked up as a bind parameter and quoted with escapeIdentifier.
+const SWAP_MARKER = /^bantay:(in-place|replace):([\s\S]{1,63})$/;
 
 export interface CleanupReport {
   /** Scratch and temporary databases of dead Bantay processes, now dropped. */

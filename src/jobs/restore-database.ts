@@ -56,8 +56,14 @@ export function parseRestoreTarget(value: string, liveDatabase: string): string 
   if (name === liveDatabase) {
     throw new BantayError(ErrorCode.InvalidInput, `${name} is the live FBMS database (DATABASE_URL); to restore over it use --in-place, which keeps the current one`);
   }
+  if (SYSTEM_DATABASES.has(name)) {
+    throw new BantayError(ErrorCode.InvalidInput, `${name} is a PostgreSQL system database; choose another --target-db`);
+  }
   return name;
 }
+
+/** Replacing one would change every database created afterwards (templates) or cut off every admin session. */
+const SYSTEM_DATABASES = new Set(['template0', 'template1', 'postgres']);
 
 /**
  * Restores a database backup into a new database on the FBMS server: restore into a scratch
@@ -74,6 +80,9 @@ export async function restoreToNewDatabase(spec: RestoreSpec & { target: string;
   let session: AdminSession | undefined;
   try {
     const target = parseRestoreTarget(spec.target, live);
+    if (target === spec.maintenanceDb) {
+      throw new BantayError(ErrorCode.InvalidInput, `${target} is the maintenance database Bantay works from (BANTAY_MAINTENANCE_DB); choose another --target-db`);
+    }
     session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
     const exists = await databaseExists(session.client, target);
     if (exists && !spec.replace) {

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { BantayError, ErrorCode } from '../errors.ts';
 import { redactSecrets } from '../log/redact.ts';
 
@@ -51,34 +51,62 @@ export function parseCommandLine(line: string): string[] {
  * Runs a stop/start hook (BANTAY_APP_STOP_CMD, BANTAY_APP_START_CMD) without a shell, with a
  * timeout (SIGTERM, then SIGKILL 5 s later) and without Bantay's secrets in its environment.
  * Resolves when it exits 0; otherwise rejects with BantayError(TOOL) quoting its output.
+ *
+ * The hook is done when its process exits, not when its output closes: a start script that
+ * backgrounds the server ("node server.js &") leaves the server holding the pipes, and waiting
+ * for them would hold the restore until the timeout.
  */
 export async function runHook(name: string, command: string, options: { timeoutSeconds: number; signal?: AbortSignal }): Promise<HookResult> {
   const [file, ...args] = parseCommandLine(command);
   const started = Date.now();
+  const shown = redactSecrets(command);
   return new Promise((resolve, reject) => {
-    const child = execFile(
-      file!,
-      args,
-      { timeout: options.timeoutSeconds * 1000, killSignal: 'SIGTERM', maxBuffer: OUTPUT_LIMIT * 4, env: hookEnv(), signal: options.signal, encoding: 'utf8' },
-      (err, stdout, stderr) => {
-        const output = redactSecrets(`${stdout}${stderr}`.slice(-OUTPUT_LIMIT)).trim();
-        const seconds = (Date.now() - started) / 1000;
-        if (!err) return resolve({ command: redactSecrets(command), seconds, output });
-        const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
-        const why = options.signal?.aborted
-          ? 'was cancelled'
-          : e.killed
-            ? `timed out after ${options.timeoutSeconds}s (BANTAY_HOOK_TIMEOUT)`
-            : typeof e.code === 'number'
-              ? `exited with status ${e.code}`
-              : `could not run: ${e.message}`;
-        const tail = output.split('\n').slice(-3).join(' | ');
-        reject(new BantayError(options.signal?.aborted ? ErrorCode.Aborted : ErrorCode.Tool, `${name} hook "${redactSecrets(command)}" ${why}${tail ? `: ${tail}` : ''}`, { cause: err }));
-      },
+    let output = '';
+    let timedOut = false;
+    let settled = false;
+    const timers: NodeJS.Timeout[] = [];
+    const child = spawn(file!, args, { env: hookEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const collect = (chunk: Buffer) => {
+      output = (output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const stop = () => {
+      child.kill('SIGTERM');
+      timers.push(setTimeout(() => child.kill('SIGKILL'), 5000).unref());
+    };
+    const onAbort = () => stop();
+    const finish = (why: string | undefined, cause?: unknown) => {
+      if (settled) return;
+      settled = true;
+      for (const timer of timers) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      const text = redactSecrets(output).trim();
+      if (why === undefined) return resolve({ command: shown, seconds: (Date.now() - started) / 1000, output: text });
+      const tail = text.split('\n').slice(-3).join(' | ');
+      const aborted = options.signal?.aborted === true;
+      reject(new BantayError(aborted ? ErrorCode.Aborted : ErrorCode.Tool, `${name} hook "${shown}" ${aborted ? 'was cancelled' : why}${tail ? `: ${tail}` : ''}`, { cause }));
+    };
+    timers.push(
+      setTimeout(() => {
+        timedOut = true;
+        stop();
+      }, options.timeoutSeconds * 1000),
     );
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutSeconds * 1000 + 5000);
-    timer.unref();
-    child.once('exit', () => clearTimeout(timer));
+    if (options.signal?.aborted) stop();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    child.once('error', (err) => finish(`could not run: ${err.message}`, err));
+    child.once('exit', (code, signal) => {
+      const why = code === 0 ? undefined : timedOut ? `timed out after ${options.timeoutSeconds}s (BANTAY_HOOK_TIMEOUT)` : code !== null ? `exited with status ${code}` : `was killed by ${signal}`;
+      // Output already written arrives before 'close'; a background process keeping the pipes
+      // open must not keep us waiting, so give the pipes a moment, then stop reading them.
+      child.once('close', () => finish(why));
+      setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish(why);
+      }, 200);
+    });
   });
 }
 

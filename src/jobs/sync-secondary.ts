@@ -111,6 +111,12 @@ async function syncBackup(id: string, missing: ObjectInfo[], there: ObjectInfo[]
   const expected = expectedDigests(manifest);
   let bytes = 0;
   const ordered = [...missing.filter((o) => !o.key.endsWith('/manifest.json')), ...missing.filter((o) => o.key.endsWith('/manifest.json'))];
+  // What the manifest promises must be at the secondary (already, or copied now) before the
+  // manifest goes there: a primary that lost an artifact must not make the copy look complete.
+  const lacking = [...expected.keys()].filter((key) => !missing.some((o) => o.key === key) && !there.some((o) => o.key === key));
+  if (lacking.length > 0) {
+    throw new BantayError(ErrorCode.Integrity, `${lacking.join(', ')} is missing at ${deps.store.description}, so the backup was not copied (its manifest names it)`);
+  }
   for (const object of ordered) {
     const want = expected.get(object.key);
     if (want && (await intactAt(deps.secondary, object.key, want, there, signal))) {

@@ -70,7 +70,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   const active = new Map<string, ActiveRun>();
   const log = options.logger.child({ component: 'scheduler', owner });
   const tasks: ScheduledTask[] = [];
-  const ctx: RunContext = { options, owner, leaseMs, heartbeatMs, active, log };
+  const ctx: RunContext = { stopping: false, acquiring: new Set(), options, owner, leaseMs, heartbeatMs, active, log };
   for (const job of SCHEDULED_JOBS) {
     const expression = options.schedule[job];
     if (expression === null) continue;
@@ -90,6 +90,10 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
 }
 
 interface RunContext {
+  /** Set by stop(): no fire starts from then on, even one whose lease was being taken. */
+  stopping: boolean;
+  /** Lease acquisitions in flight; stop() waits for them, so none lands after it returned. */
+  acquiring: Set<Promise<unknown>>;
   options: SchedulerOptions;
   owner: string;
   leaseMs: number;
@@ -130,7 +134,21 @@ function createLeaseCoordinator(ctx: RunContext, job: ScheduledJobName, isFireTi
         ctx.log.warn({ job, fireAt: key }, 'node-cron fired at a time Bantay does not consider a fire time; skipped');
         return false;
       }
-      const result = await acquireLease(ctx.options.state, { job, fireAt, owner: ctx.owner, ttlMs: ctx.leaseMs });
+      if (ctx.stopping) return false;
+      const taking = (async () => {
+        const taken = await acquireLease(ctx.options.state, { job, fireAt, owner: ctx.owner, ttlMs: ctx.leaseMs });
+        if (taken.acquired && ctx.stopping) {
+          // stop() came while the lease was being taken: this fire must not start after it.
+          await releaseLease(ctx.options.state, { job, fireAt, owner: ctx.owner }, { status: 'aborted', errorMessage: 'Bantay is shutting down' }).catch((err: unknown) =>
+            ctx.log.error({ err, job }, 'could not release the schedule lease; it expires on its own'),
+          );
+          return undefined;
+        }
+        return taken;
+      })();
+      ctx.acquiring.add(taking);
+      const result = await taking.finally(() => ctx.acquiring.delete(taking));
+      if (result === undefined) return false;
       if (!result.acquired) {
         const detail = result.reason === 'busy' ? { runningFireAt: result.runningFireAt.toISOString() } : {};
         ctx.log.info({ job, fireAt: fireAt.toISOString(), reason: result.reason, holder: result.owner, ...detail }, 'fire not run here');
@@ -187,11 +205,12 @@ async function runFire(ctx: RunContext, job: ScheduledJobName, fireAt: Date, run
 }
 
 async function stopScheduler(ctx: RunContext, tasks: ScheduledTask[], timeoutMs: number): Promise<void> {
+  ctx.stopping = true;
   await Promise.all(tasks.map(async (t) => t.destroy()));
   const runs = [...ctx.active.values()];
   for (const run of runs) run.abort.abort(new BantayError(ErrorCode.Aborted, 'Bantay is shutting down'));
   const deadline = Date.now() + timeoutMs;
-  while (ctx.active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while ((ctx.active.size > 0 || ctx.acquiring.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   for (const [key, run] of ctx.active) {
     clearInterval(run.heartbeat);
     ctx.active.delete(key);

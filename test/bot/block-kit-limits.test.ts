@@ -14,6 +14,8 @@ import type { Manifest } from '../../src/catalog/manifest.ts';
 
 const now = new Date('2026-11-26T03:00:00Z');
 const long = (n: number) => 'x'.repeat(n);
+/** Unpaired UTF-16 surrogates in a JSON text (JSON.stringify writes them as \udXXX escapes). */
+const loneSurrogates = (json: string) => (json.match(/\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/g)?.length ?? 0);
 
 function entry(i: number, kind: Manifest['kind'] = 'database'): CatalogEntry {
   const at = new Date(now.getTime() - i * 3_600_000).toISOString();
@@ -76,6 +78,30 @@ describe('Block Kit payloads stay within Slack limits, even with extreme content
       assertBlockKitLimits(payload);
     });
   }
+
+  it('cuts long unicode text (emoji, Filipino names) without splitting a character in two', () => {
+    const emoji = '🔥'.repeat(4000);
+    const failure = buildJobFailedMessage({ title: `Backup ni Ñoño 📦 ${emoji}`, requestedBy: 'U1' }, { sentence: `pg_dump: ${emoji}`, details: [emoji], errorId: 'abcd1234' }, 1);
+    const alert = buildAlertMessage({ severity: 'critical', title: emoji, text: `x${emoji}`, dedupeKey: 'k' });
+    const notice = buildNoticeView(`✅ ${emoji}`, `x${emoji}`);
+    for (const payload of [failure, alert, { view: notice }]) {
+      expect(findBlockKitViolations(payload)).toEqual([]);
+      // A lone surrogate is not valid UTF-8: Slack refuses the payload (or shows garbage).
+      expect(loneSurrogates(JSON.stringify(payload))).toBe(0);
+    }
+    expect(findBlockKitViolations({ blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '🔥'.slice(0, 1) } }] })).toHaveLength(1);
+  });
+
+  it('/restore ID of a backup older than the newest 100 still offers and preselects it', () => {
+    const old = many[140]!.manifest.id;
+    const view = buildRestoreModal({ entries: many, live: () => undefined, metadata: ctx.metadata, now, selectedId: old });
+    assertBlockKitLimits({ view });
+    const select = (view.blocks[0] as { element: { initial_option?: { value: string }; option_groups: Array<{ options: Array<{ value: string }> }> } }).element;
+    const values = select.option_groups.flatMap((g) => g.options.map((o) => o.value));
+    expect(select.initial_option?.value).toBe(old);
+    expect(values).toContain(old);
+    expect(values).toHaveLength(100);
+  });
 
   it('the checker itself catches each limit', () => {
     const tooMany = { blocks: Array.from({ length: 51 }, () => ({ type: 'divider' })) };

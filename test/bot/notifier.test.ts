@@ -52,6 +52,23 @@ describe('Notifier', () => {
     expect(posts).toEqual(['CRITICAL: Backup overdue']);
   });
 
+  it('a problem that comes back after it was resolved is announced again, even with the same text within the hour', async () => {
+    const { chat, posts } = recordingChat();
+    const sink = alertSinkOf(createNotifier({ chat, channel: 'C1', logger: silentLogger }));
+    const firing = { severity: 'critical' as const, title: 'The primary backup store is unreachable', text: 'Listing failed: ECONNREFUSED', dedupeKey: 'primary-unreachable' };
+    const resolved = { ...firing, text: 'This is no longer a problem (lasted 15m).', resolved: true };
+    await sink.send(firing);
+    await sink.send(resolved);
+    await sink.send(firing);
+    await sink.send(resolved);
+    expect(posts.map((p) => p.text)).toEqual([
+      'CRITICAL: The primary backup store is unreachable',
+      'INFO: Resolved: The primary backup store is unreachable',
+      'CRITICAL: The primary backup store is unreachable',
+      'INFO: Resolved: The primary backup store is unreachable',
+    ]);
+  });
+
   it('also sends the alert as JSON to the webhook, and never throws when Slack is down', async () => {
     const received: unknown[] = [];
     const server = createServer((req, res) => {

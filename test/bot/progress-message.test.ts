@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { BotJobs } from '../../src/bot/bot-jobs.ts';
+import { JobRunner } from '../../src/bot/job-runner.ts';
 import { ProgressMessage } from '../../src/bot/progress-message.ts';
 import type { ChatApi } from '../../src/bot/slack-api.ts';
 import { silentLogger } from '../../src/log/logger.ts';
@@ -58,4 +60,34 @@ describe('ProgressMessage', () => {
     expect(await pm.finish({ text: 'final', blocks: [] })).toBe('1.1');
     expect(calls.at(-1)!.text).toBe('final');
   });
+});
+
+describe('JobRunner during a Slack outage', () => {
+  it('frees the job\'s resources as soon as the job ends, while its final message still waits for Slack', async () => {
+    let slackUp = false;
+    const outage = () => Object.assign(new Error('slack down'), { data: { error: 'service_unavailable' } });
+    const down: ChatApi = {
+      postMessage: async (args) => (slackUp ? { ts: '1.1', channel: args.channel } : Promise.reject(outage())),
+      update: async () => (slackUp ? undefined : Promise.reject(outage())),
+    };
+    let finished = 0;
+    const jobs = {
+      unavailable: () => undefined,
+      run: async () => {
+        finished += 1;
+        return { headline: 'done', ok: true, fields: [], details: [] };
+      },
+    } as unknown as BotJobs;
+    const runner = new JobRunner({ jobs, chat: down, channel: 'C1', logger: silentLogger, progressIntervalMs: 100 });
+    const first = runner.start({ type: 'backup', variant: 'database' }, 'U1');
+    expect(first.started).toBe(true);
+    for (let i = 0; i < 50 && finished === 0; i += 1) await sleep(10);
+    await sleep(50);
+    // The backup is over; only its Slack message is pending (retried for minutes).
+    expect(runner.busyWith({ type: 'backup', variant: 'emergency' })).toBeUndefined();
+    const second = runner.start({ type: 'backup', variant: 'emergency' }, 'U2');
+    expect(second.started).toBe(true);
+    slackUp = true;
+    await runner.stop();
+  }, 20_000);
 });

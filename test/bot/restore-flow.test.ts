@@ -112,6 +112,19 @@ describe('/restore in place with two-person approval', () => {
   });
 });
 
+describe('/restore in place when Slack refuses the approval request', () => {
+  it('withdraws the request, says so, and the withdrawal is in the audit log', async () => {
+    const backup = await withBackup();
+    const view = await openModal(t, OPERATOR, SlashCommand.Restore, backup.id);
+    t.api.failNext('chat.postMessage', 'channel_not_found');
+    const reply = await t.slack.submitView(OPERATOR, view, { restore_target: 'in-place', restore_reason: 'bad import wiped the sales of Nov 25', restore_confirm_name: source.name });
+    expect(JSON.stringify(reply.body)).toMatch(/could not be posted/);
+    const audit = await listAudit(t.deps.state, { limit: 20 });
+    const steps = audit.filter((r) => r.operationType === 'approval').map((r) => [r.status, r.performedBy]);
+    expect(steps).toEqual(expect.arrayContaining([['requested', `slack:${OPERATOR}`], ['rejected', 'bantay']]));
+  });
+});
+
 describe('/restore into a new database', () => {
   it('needs no approval: runs at once into the default name derived from the backup date', async () => {
     const backup = await withBackup();

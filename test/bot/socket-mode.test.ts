@@ -80,4 +80,32 @@ describe('Socket Mode', () => {
     const reply = await api.waitFor((c) => c.method === 'response_url');
     expect(JSON.stringify(reply.args)).toMatch(/only operators and approvers/);
   });
+
+  it('rides out a Slack outage while reconnecting (apps.connections.open answering 503) instead of crashing', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.prependListener('unhandledRejection', onRejection);
+    cleanup.push(async () => void process.removeListener('unhandledRejection', onRejection));
+    const socket = await startFakeSocketServer();
+    const api = await new FakeSlackApi({ socketUrl: socket.url }).start();
+    const { deps, close } = await makeBotDeps();
+    const bot: BotApp = createBotApp({
+      mode: { type: 'socket', appToken: 'xapp-1-test' },
+      botToken: 'xoxb-test',
+      apiUrl: api.apiUrl,
+      settings: { channel: CHANNEL, operators: [OPERATOR], approvers: [], approvalTtlSeconds: 60 },
+      deps,
+      jobs: createBotJobs(deps, { databaseUrl: undefined, recovery: RECOVERY }),
+      logger: deps.logger,
+    });
+    cleanup.push(close, () => api.stop(), () => socket.close(), () => bot.stop());
+    await bot.start();
+    const first = await eventually(() => socket.connections[0]);
+    // Slack drops the socket, and its API is down for the next few calls.
+    api.failHttp('apps.connections.open', 503, 4);
+    first.terminate();
+    await eventually(() => socket.connections[1] ?? (rejections.length > 0 ? true : undefined), 40_000);
+    expect(api.callsOf('apps.connections.open').map((c) => c.status)).toEqual([200, 503, 503, 503, 503, 200]);
+    expect(rejections).toEqual([]);
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
@@ -78,6 +78,29 @@ describe('bantay CLI', () => {
     const noKey = await bantay(['export-sql', String(result.id)], { DATABASE_URL: source.url }, cwd);
     expect(noKey.code).toBe(1);
     expect(noKey.stderr).toMatch(/encrypted with key k1:[0-9a-f]{16}, which is not configured/);
+  });
+
+  it('export-sql latest picks the newest database backup, and a bad -o path is a clean failure', async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'app.js'), 'run()');
+    const env = { DATABASE_URL: source.url, APP_DIR: cwd, BANTAY_APP_EXCLUDE: 'var' };
+    expect((await bantay(['backup', 'database'], env, cwd)).code).toBe(0);
+    // The newest backup of all is a files backup: "latest" still means the newest dump.
+    expect((await bantay(['backup', 'application'], env, cwd)).code).toBe(0);
+    const out = join(cwd, 'latest.sql');
+    const latest = await bantay(['export-sql', 'latest', '-o', out], env, cwd);
+    expect(latest.code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toContain('CREATE TABLE public.sales');
+
+    // A directory that does not exist: exit 1 with the reason, not a crash of the process.
+    const missing = await bantay(['export-sql', 'latest', '-o', join(cwd, 'no/such/dir/x.sql')], env, cwd);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/ENOENT|no such file/i);
+    // A leftover FILE.partial (someone else's run) is refused and left alone.
+    writeFileSync(`${out}.partial`, 'theirs');
+    const busy = await bantay(['export-sql', 'latest', '-o', out], env, cwd);
+    expect(busy.code).toBe(1);
+    expect(readFileSync(`${out}.partial`, 'utf8')).toBe('theirs');
   });
 
   it('without a key it warns loudly and list/show mark the backup unencrypted', async () => {

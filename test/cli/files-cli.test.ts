@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +93,30 @@ describe('bantay files commands', () => {
     expect((JSON.parse(list.stdout) as Array<{ kind: string }>).map((m) => m.kind).sort()).toEqual(['application', 'database']);
   });
 
+  it('Ctrl-C while the application is stopped for an in-place restore still runs the start hook', async () => {
+    const dir = tempDir('bantay-cli-hooks-');
+    writeFiles(join(dir, 'app'), { 'index.js': 'serve()' });
+    const saved = env;
+    env = { ...env, APP_DIR: join(dir, 'app') };
+    try {
+      const backup = await bantay(['backup', 'application', '--json']);
+      expect(backup.code).toBe(0);
+      const { id } = JSON.parse(backup.stdout) as { id: string };
+      env = { ...env, BANTAY_APP_STOP_CMD: `sh -c 'touch ${join(dir, 'stopped')} && exec sleep 20'`, BANTAY_APP_START_CMD: `touch ${join(dir, 'started')}` };
+      const controller = new AbortController();
+      const stderr = sink();
+      const running = main(['restore', id, '--in-place', '--yes'], { stdout: sink().stream, stderr: stderr.stream, env, cwd, signal: controller.signal });
+      // Cancel while the stop hook holds the application down.
+      while (!existsSync(join(dir, 'stopped'))) await new Promise((r) => setTimeout(r, 20));
+      controller.abort(new Error('Interrupted by SIGINT'));
+      expect(await running).toBe(1);
+      // The application was stopped for the restore; cancelling must bring it back.
+      expect(existsSync(join(dir, 'started'))).toBe(true);
+    } finally {
+      env = saved;
+    }
+  });
+
   it('export-user with a hostile id exits 1 with a clear message; a missing UPLOADS_DIR is a configuration error', async () => {
     const hostile = await bantay(['export-user', "1; DROP TABLE users; --"]);
     expect(hostile.code).toBe(1);
@@ -101,6 +125,11 @@ describe('bantay files commands', () => {
     const ok = await bantay(['export-user', '1', '-o', out]);
     expect(ok.code).toBe(0);
     expect(readFileSync(out).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    // Someone else's FILE.partial is refused and left as it was.
+    const other = join(cwd, 'other.tar.gz');
+    writeFileSync(`${other}.partial`, 'theirs');
+    expect((await bantay(['export-user', '1', '-o', other])).code).toBe(1);
+    expect(readFileSync(`${other}.partial`, 'utf8')).toBe('theirs');
     const saved = env;
     env = { ...env, UPLOADS_DIR: '' };
     const missing = await bantay(['backup', 'uploads']);

@@ -104,6 +104,13 @@ describe('loadConfig', () => {
     expect(config.keyRing.ids()).toHaveLength(2);
   });
 
+  it('a key file that cannot be read (a directory, no permission) is one more listed problem', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bantay-keydir-'));
+    const err = configError({ BANTAY_ENCRYPTION_KEY_FILE: dir, BANTAY_STORE: 's3://UPPER' });
+    const variables = err.details.map((d) => d.split(':')[0]);
+    expect(variables).toEqual(expect.arrayContaining(['BANTAY_ENCRYPTION_KEY_FILE', 'BANTAY_STORE']));
+  });
+
   it('refuses both a key and a key file', () => {
     const err = configError({ BANTAY_ENCRYPTION_KEY: KEY, BANTAY_ENCRYPTION_KEY_FILE: '/nope' });
     expect(err.details.join()).toContain('not both');

@@ -9,7 +9,7 @@ import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
 import { BantayError, ErrorCode } from '../../src/errors.ts';
 import { listAudit } from '../../src/state/audit-log.ts';
 import { createS3Store } from '../../src/storage/s3-store.ts';
-import { checksumsOf, createDatabase, createFbmsDatabase, dropDatabase } from '../support/databases.ts';
+import { adminUrl, checksumsOf, createDatabase, createFbmsDatabase, dropDatabase, sql, uniqueName } from '../support/databases.ts';
 import { fakePgBinDir } from '../support/fake-pg-dump.ts';
 import { cliTrigger, makeDeps, tempDir } from '../support/job-deps.ts';
 import { pgRestoreFile, restoreBackupInto } from '../support/pg-restore.ts';
@@ -175,6 +175,49 @@ describe('runDatabaseBackup', () => {
     expect(err.code).toBe(ErrorCode.Tool);
     expect(err.message).toMatch(/pg_dump 12\.22 is older than the database server \(PostgreSQL 1\d\.\d+/);
     await expectNothingStored(deps);
+    await close();
+  });
+
+  it('a failure after the manifest was written (state database down) leaves nothing listed', async () => {
+    const { deps, close } = await makeDeps();
+    // The job's own success bookkeeping fails once the manifest is in the store.
+    const state = deps.state;
+    deps.state = {
+      ...state,
+      query: async (text, params) => {
+        if (/UPDATE job_runs/.test(text) && params?.[1] === 'succeeded') throw new Error('state database went away');
+        return state.query(text, params);
+      },
+    };
+    const err = (await runDatabaseBackup({ databaseUrl: source.url, trigger: cliTrigger }, deps).catch((e: unknown) => e)) as BantayError;
+    expect(err).toBeInstanceOf(BantayError);
+    expect(err.message).toMatch(/state database went away/);
+    // A listed backup whose artifact was deleted would be worse than no backup: neither remains.
+    await expectNothingStored(deps);
+    await close();
+  });
+
+  it('a row count that fails during the dump is reported as itself, not as a cancel', async () => {
+    const { deps, close } = await makeDeps();
+    // A role that may read every table but one: its exact count fails while pg_dump (slowed
+    // down here) has not reached that table yet.
+    const role = uniqueName('reader');
+    await sql(adminUrl(), `CREATE ROLE ${role} LOGIN PASSWORD 'reader-pw-123'`);
+    await sql(source.url, `GRANT USAGE ON SCHEMA public, accounting TO ${role}`);
+    await sql(source.url, `GRANT SELECT ON ALL TABLES IN SCHEMA public, accounting TO ${role}`);
+    await sql(source.url, `REVOKE SELECT ON public.receipts FROM ${role}`);
+    const url = new URL(source.url);
+    url.username = role;
+    url.password = 'reader-pw-123';
+    deps.pgBinDir = fakePgBinDir('sleep 5; exec "$REAL" "$@"');
+    const err = (await runDatabaseBackup({ databaseUrl: url.toString(), trigger: cliTrigger }, deps).catch((e: unknown) => e)) as BantayError;
+    expect(err).toBeInstanceOf(BantayError);
+    expect(err.code).not.toBe(ErrorCode.Aborted);
+    expect(err.message).toMatch(/permission denied for table receipts/);
+    await expectNothingStored(deps);
+    await sql(source.url, `REVOKE ALL ON ALL TABLES IN SCHEMA public, accounting FROM ${role}`);
+    await sql(source.url, `REVOKE ALL ON SCHEMA public, accounting FROM ${role}`);
+    await sql(adminUrl(), `DROP ROLE ${role}`);
     await close();
   });
 

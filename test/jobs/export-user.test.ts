@@ -142,6 +142,43 @@ describe('export-user', () => {
     expect(await exportKeys()).toEqual(keysBefore);
   });
 
+  it('a connection the server ends mid-export fails the export, it does not crash the process', async () => {
+    // Hold the users table so the export waits in its lookup, then end its session as a
+    // server restart would: pg reports the lost connection as an 'error' event on the client.
+    const blocker = new pg.Client({ connectionString: source.url });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+    const keysBefore = await exportKeys();
+    const exporting = exportUserData({ databaseUrl: source.url, userId, trigger: cliTrigger }, deps).catch((e: unknown) => e);
+    const waiting = async () => (await sql(source.url, "SELECT pid FROM pg_stat_activity WHERE application_name = 'bantay-export' AND wait_event_type = 'Lock'")).length > 0;
+    while (!(await waiting())) await new Promise((r) => setTimeout(r, 20));
+    await sql(source.url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bantay-export'");
+    expect(String(await exporting)).toMatch(/terminat/);
+    await blocker.query('ROLLBACK');
+    await blocker.end();
+    // Give a stray 'error' event time to surface as an uncaught exception, as it would have.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await exportKeys()).toEqual(keysBefore);
+  });
+
+  it('a failure once the export manifest is stored (state database down) leaves no export behind', async () => {
+    const keysBefore = await exportKeys();
+    const state = deps.state;
+    const failing: JobDeps = {
+      ...deps,
+      state: {
+        ...state,
+        query: async (text, params) => {
+          if (/INSERT INTO backup_audit/.test(text) && params?.[2] === 'succeeded') throw new Error('state database went away');
+          return state.query(text, params);
+        },
+      },
+    };
+    await expect(exportUserData({ databaseUrl: source.url, userId, trigger: cliTrigger }, failing)).rejects.toThrow(/state database went away/);
+    expect(await exportKeys()).toEqual(keysBefore);
+  });
+
   it('audits refused exports as failed', async () => {
     const failed = (await listAudit(deps.state, { limit: 50 })).filter((a) => a.operationType === 'export' && a.status === 'failed');
     expect(failed.length).toBeGreaterThanOrEqual(9);

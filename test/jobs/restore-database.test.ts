@@ -109,6 +109,21 @@ describe('restoreToNewDatabase', () => {
     await expect(restoreToNewDatabase(spec({ target: target(), backup: 'nope' }), env.deps)).rejects.toMatchObject({ code: ErrorCode.InvalidInput });
   });
 
+  it('refuses the maintenance database and the templates as targets, even with replace', async () => {
+    for (const name of ['postgres', 'template1', 'template0']) {
+      await expect(restoreToNewDatabase(spec({ target: name, replace: true }), env.deps), name).rejects.toMatchObject({ code: ErrorCode.InvalidInput });
+    }
+    // Nothing was touched: the maintenance database still accepts connections, template1 is still a template.
+    const rows = await sql<{ datname: string; datallowconn: boolean; datistemplate: boolean }>(
+      adminUrl(),
+      "SELECT datname, datallowconn, datistemplate FROM pg_database WHERE datname IN ('postgres', 'template1') ORDER BY datname",
+    );
+    expect(rows).toEqual([
+      { datname: 'postgres', datallowconn: true, datistemplate: false },
+      { datname: 'template1', datallowconn: true, datistemplate: true },
+    ]);
+  });
+
   it('refuses to put a damaged backup in place: the target is never created', async () => {
     const damaged = await runDatabaseBackup({ databaseUrl: source.url, trigger: cliTrigger }, env.deps);
     flipByte(join(env.dir, 'store'), damaged.artifact.key, 5000);

@@ -39,6 +39,21 @@ describe('runHook', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it('a start hook that leaves a daemon running (holding its output) returns when the hook itself exits', async () => {
+    const started = Date.now();
+    // The classic "start.sh": background the server and exit 0. The server inherits stdout.
+    const result = await runHook('start', `sh -c 'sleep 30 & echo started'`, { timeoutSeconds: 20 });
+    expect(result.output).toBe('started');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('a cancelled hook is reported as cancelled, also when the signal was already aborted', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    await expect(runHook('stop', 'sleep 10', { timeoutSeconds: 20, signal: controller.signal })).rejects.toMatchObject({ code: ErrorCode.Aborted, message: expect.stringMatching(/was cancelled/) });
+    await expect(runHook('stop', 'sleep 10', { timeoutSeconds: 20, signal: controller.signal })).rejects.toMatchObject({ code: ErrorCode.Aborted });
+  });
+
   it('says when the program does not exist', async () => {
     await expect(runHook('start', '/nonexistent/fbmsctl start', { timeoutSeconds: 5 })).rejects.toMatchObject({ message: expect.stringMatching(/could not run: .*ENOENT/) });
   });

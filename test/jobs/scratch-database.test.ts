@@ -57,6 +57,20 @@ describe('scratch databases', () => {
     });
   }
 
+  it('reopens a live database whose name needs quoting (upper case, a hyphen) after an interrupted in-place restore', async () => {
+    const live = `FBMS-Live-${uniqueName('x')}`;
+    await createDatabase(live);
+    const temp = uniqueName('bantay_restore_db_20261126t010000z_swap');
+    await sql(adminUrl(), `CREATE DATABASE ${temp}`);
+    await sql(adminUrl(), `COMMENT ON DATABASE ${temp} IS '${inPlaceMarker(live)}'`);
+    await sql(adminUrl(), `ALTER DATABASE "${live}" WITH ALLOW_CONNECTIONS false`);
+    await cleanupLeftovers(await session());
+    expect(await databaseExists(temp)).toBe(false);
+    const [row] = await sql<{ datallowconn: boolean }>(adminUrl(), 'SELECT datallowconn FROM pg_database WHERE datname = $1', [live]);
+    expect(row!.datallowconn).toBe(true);
+    await dropDatabase(live);
+  });
+
   it('drops its own scratch database on drop(), idempotently', async () => {
     const scratch = await createScratchDatabase(await session(), { purpose: 'verify', tag: 'db-20261126T010000Z-own' });
     expect(await databaseExists(scratch.name)).toBe(true);

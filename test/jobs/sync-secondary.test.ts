@@ -115,6 +115,18 @@ describe('runSync', () => {
     await close();
   });
 
+  it('never copies the manifest of a backup whose artifact is missing at the primary', async () => {
+    const { deps, close } = await makeDeps();
+    const broken = await putFakeBackup(deps.store, { createdAt: hours(5) });
+    await deps.store.delete(broken.artifact.key);
+    const secondary = createLocalStore(tempDir());
+    const report = await runSync({ trigger: cliTrigger }, { ...deps, secondary });
+    expect(report.failed).toEqual([{ id: broken.id, error: expect.stringContaining(broken.artifact.key) }]);
+    expect(await listBackups(secondary)).toEqual([]);
+    expect(report.copiedBackups).toEqual([]);
+    await close();
+  });
+
   it('detects a secondary that stores something else than it was sent, and removes that copy', async () => {
     const { deps, close } = await makeDeps();
     const backup = await putFakeBackup(deps.store, { createdAt: hours(1) });

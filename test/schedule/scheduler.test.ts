@@ -131,4 +131,33 @@ describe('the scheduler with two replicas on one state database', () => {
     expect(fire).toMatchObject({ job: 'monitor', status: 'aborted', owner: 'S' });
     await db.close();
   });
+
+  it('a fire whose lease was still being taken when stop() was called does not run after the stop', async () => {
+    const url = await createDatabase();
+    const db = await openStateDb({ url, dataDir: '/nonexistent' });
+    let entered: (() => void) | undefined;
+    const taking = new Promise<void>((resolve) => (entered = resolve));
+    // A slow state database: the lease transaction takes half a second.
+    const slow: StateDb = {
+      kind: db.kind,
+      query: (sql, params) => db.query(sql, params),
+      close: () => db.close(),
+      transaction: async (fn) => {
+        entered?.();
+        await sleep(500);
+        return db.transaction(fn);
+      },
+    };
+    const ran: string[] = [];
+    const scheduler = startScheduler({ schedule: everySecond(), timezone: 'Asia/Manila', state: slow, logger, owner: 'S', jobs: { monitor: async ({ fireAt }) => void ran.push(fireAt.toISOString()) } });
+    await taking;
+    await scheduler.stop();
+    // stop() waited for the lease being taken, and gave it back: nothing is left to happen.
+    expect((await db.query<{ status: string }>(`SELECT status FROM schedule_leases WHERE job = 'monitor'`)).map((r) => r.status)).toEqual(['aborted']);
+    await sleep(1200);
+    expect(ran).toEqual([]);
+    const rows = await db.query<{ status: string }>(`SELECT status FROM schedule_leases WHERE job = 'monitor' AND status <> 'aborted'`);
+    expect(rows).toEqual([]);
+    await db.close();
+  });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { listAudit, recordAudit } from '../../src/state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../src/state/job-runs.ts';
 import { openStateDb, type StateDb } from '../../src/state/state-db.ts';
-import { createDatabase } from '../support/databases.ts';
+import { adminUrl, createDatabase, sql } from '../support/databases.ts';
 
 async function exercise(db: StateDb): Promise<void> {
   await recordAudit(db, {
@@ -57,6 +57,20 @@ describe('state database', () => {
 });
 
 describe('job runs', () => {
+  it('PostgreSQL via BANTAY_STATE_URL: a dropped idle connection does not crash the process', async () => {
+    const url = await createDatabase();
+    const db = await openStateDb({ url, dataDir: mkdtempSync(join(tmpdir(), 'bantay-state-')) });
+    await exercise(db);
+    // The server ends the pool's idle connections (a restart, a DBA, a network blip): pg emits
+    // 'error' on the pool, which would be an uncaught exception without a listener.
+    const database = new URL(url).pathname.slice(1);
+    await sql(adminUrl(), 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // And the pool still works afterwards, with fresh connections.
+    expect(await db.query<{ ok: number }>('SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+    await db.close();
+  });
+
   it('keep the backup a running job reads, and its outcome does not erase it', async () => {
     const db = await openStateDb({ url: undefined, dataDir: mkdtempSync(join(tmpdir(), 'bantay-state-')) });
     await startJobRun(db, { id: 'verify-1', job: 'verify database', performedBy: 'cli:test', backupId: 'db-20261126T020000Z-7f3a' });

@@ -2,6 +2,7 @@ import { parseLabel } from '../../catalog/backup-id.ts';
 import { ActionId, BlockId } from '../action-ids.ts';
 import { parseBackupArgs, parseJobSpec, resourcesOf, type BotJobSpec } from '../job-spec.ts';
 import { buildBackupConfirmModal } from '../messages/confirm-modals.ts';
+import { truncate } from '../messages/blocks.ts';
 import type { BotServices } from '../services.ts';
 import { ackThen, authorize, confirmContext, decodeMetadata, encodeMetadata, newRequestId, parseOrUsage, refusalFor, replyEphemeral, type CommandArgs } from './common.ts';
 import { authorizeSubmission, startFromSubmission, type ViewArgs } from './start-job.ts';
@@ -36,7 +37,7 @@ export function handleBackupSubmission(s: BotServices) {
       try {
         spec.label = parseLabel(labelInput);
       } catch (err) {
-        await args.ack({ response_action: 'errors', errors: { [BlockId.BackupLabel]: (err as Error).message.slice(0, 150) } });
+        await args.ack({ response_action: 'errors', errors: { [BlockId.BackupLabel]: truncate((err as Error).message, 150) } });
         return;
       }
     }

@@ -5,6 +5,7 @@ import { ActionId, BlockId, RestoreTarget } from '../action-ids.ts';
 import type { CatalogEntry } from '../catalog-cache.ts';
 import { requestInPlaceApproval } from '../flows/approval.ts';
 import { parseRestoreArgs, type BotJobSpec, type RestoreTargetSpec } from '../job-spec.ts';
+import { truncate } from '../messages/blocks.ts';
 import { buildNoticeView } from '../messages/modal.ts';
 import { buildRestoreModal, defaultRestoreName } from '../messages/restore-modal.ts';
 import type { BotServices } from '../services.ts';
@@ -75,7 +76,7 @@ export function validateRestoreForm(f: RestoreForm, entry: CatalogEntry | undefi
     try {
       target = { mode: 'new', name: parseRestoreTarget(f.name ?? defaultRestoreName(liveName, entry!.manifest.createdAt), liveName ?? '') };
     } catch (err) {
-      errors[BlockId.RestoreTargetName] = (err as Error).message.slice(0, 150);
+      errors[BlockId.RestoreTargetName] = truncate((err as Error).message, 150);
     }
   } else {
     if (f.name !== undefined && (!isAbsolute(f.name) || f.name.split(/[\\/]/).includes('..'))) errors[BlockId.RestoreTargetName] = 'Give an absolute directory path without .. (or leave it empty for bantay-restore-ID).';

@@ -18,7 +18,9 @@ interface Fault {
   remaining: number;
   /** Active until this time (ms since epoch), whatever `remaining` says. */
   until?: number;
-  kind: 'ratelimited' | 'error';
+  kind: 'ratelimited' | 'error' | 'http';
+  /** For kind 'http': the HTTP status answered (Slack having an outage: 503). */
+  status?: number;
   retryAfter: number;
   error: string;
 }
@@ -97,6 +99,11 @@ export class FakeSlackApi {
     this.#faults.push({ method, remaining: count, kind: 'error', retryAfter: 0, error });
   }
 
+  /** The next `count` calls of `method` answer HTTP `status` (an outage at Slack: 503). */
+  failHttp(method: string, status: number, count = 1): void {
+    this.#faults.push({ method, remaining: count, kind: 'http', status, retryAfter: 0, error: 'http' });
+  }
+
   clearFaults(): void {
     this.#faults = [];
   }
@@ -157,6 +164,11 @@ export class FakeSlackApi {
         const response = { ok: false, error: 'ratelimited' };
         this.#record(method, args, response, 429);
         res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(fault.retryAfter) }).end(JSON.stringify(response));
+        return;
+      }
+      if (fault.kind === 'http') {
+        this.#record(method, args, { ok: false, error: `http_${fault.status}` }, fault.status ?? 503);
+        res.writeHead(fault.status ?? 503, { 'content-type': 'text/plain' }).end('service unavailable');
         return;
       }
       const response = { ok: false, error: fault.error };

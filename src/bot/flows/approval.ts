@@ -58,7 +58,8 @@ export async function requestInPlaceApproval(s: BotServices, args: ViewArgs, spe
     .catch(async (err: unknown) => {
       // Nobody can approve what nobody sees: withdraw it rather than leave it waiting.
       s.logger.error({ error: slackErrorOf(err), approvalId: approval.id }, 'could not post the approval request; withdrawn');
-      await decideApproval(s.state, approval.id, 'rejected', 'bantay', s.now()).catch(() => undefined);
+      const withdrawn = await decideApproval(s.state, approval.id, 'rejected', 'bantay', s.now()).catch(() => undefined);
+      if (withdrawn) await audit(s, withdrawn, 'rejected', 'bantay', { reason: `the request could not be posted in Slack (${slackErrorOf(err)})` });
       return 'failed' as const;
     });
   const posted = await Promise.race([posting, new Promise<'slow'>((r) => setTimeout(() => r('slow'), 2000).unref())]);

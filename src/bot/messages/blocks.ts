@@ -19,8 +19,17 @@ export function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/**
+ * Cuts `text` to `max` UTF-16 code units (what Slack's limits count, at most), ending in "…".
+ * Never cuts between the two halves of a surrogate pair (an emoji): a lone surrogate is not
+ * valid UTF-8, and Slack refuses the whole payload.
+ */
 export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}…`;
 }
 
 export function mrkdwn(text: string, max: number = LIMITS.sectionText): TextObject {

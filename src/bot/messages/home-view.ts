@@ -53,6 +53,17 @@ export function buildHomeView(s: HomeSnapshot): { type: 'home'; blocks: Block[] 
   return { type: 'home', blocks };
 }
 
+/** App Home for someone who is neither an operator nor an approver: no backup details at all. */
+export function buildHomeRefusedView(): { type: 'home'; blocks: Block[] } {
+  return {
+    type: 'home',
+    blocks: [
+      header('Bantay: FBMS backups'),
+      section(':no_entry: Only operators and approvers (BANTAY_OPERATORS, BANTAY_APPROVERS) can see the backups here. Ask your team lead if you need access.'),
+    ],
+  };
+}
+
 function latestLine(title: string, entry: CatalogEntry | undefined, now: Date): string {
   if (entry === undefined) return `*${title}*: no backup yet`;
   const m = entry.manifest;

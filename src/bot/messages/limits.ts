@@ -34,7 +34,7 @@ type Json = Record<string, unknown>;
 /** Every limit `payload` breaks, as readable strings; empty when it is fine. */
 export function findBlockKitViolations(payload: { blocks?: unknown; view?: unknown; text?: unknown }): string[] {
   const problems: string[] = [];
-  if (typeof payload.text === 'string' && payload.text.length > LIMITS.messageText) problems.push(`message text is ${payload.text.length} chars (max ${LIMITS.messageText})`);
+  limit(problems, 'message text', payload.text, LIMITS.messageText);
   if (Array.isArray(payload.blocks)) checkBlocks(payload.blocks as Json[], LIMITS.messageBlocks, 'message', problems);
   if (payload.view !== undefined) checkView(payload.view as Json, problems);
   return problems;
@@ -115,7 +115,10 @@ function checkElement(element: Json, where: string, problems: string[]): void {
 }
 
 function limit(problems: string[], what: string, value: unknown, max: number): void {
-  if (typeof value === 'string' && value.length > max) problems.push(`${what} is ${value.length} chars (max ${max})`);
+  if (typeof value !== 'string') return;
+  if (value.length > max) problems.push(`${what} is ${value.length} chars (max ${max})`);
+  // Half an emoji (a text cut in the middle of a surrogate pair) cannot be encoded as UTF-8.
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value)) problems.push(`${what} holds an unpaired UTF-16 surrogate (half a character)`);
 }
 
 function textOf(value: unknown): string | undefined {

@@ -34,7 +34,10 @@ export function backupOption(e: CatalogEntry, now: Date): Option {
  * Slack allows 100 options; older backups are still restorable with `/restore ID`.
  */
 export function buildRestoreModal(i: RestoreModalInput): ModalView {
-  const shown = i.entries.slice(0, MAX_OPTIONS);
+  // `/restore ID` of an older backup: it takes the place of the oldest one shown, so it can be
+  // preselected (Slack refuses an initial_option that is not one of the options).
+  const older = i.entries.slice(MAX_OPTIONS).find((e) => e.manifest.id === i.selectedId);
+  const shown = older ? [...i.entries.slice(0, MAX_OPTIONS - 1), older] : i.entries.slice(0, MAX_OPTIONS);
   const groups = (['database', 'application', 'uploads'] as const)
     .map((kind) => ({ label: plain(KIND_LABEL[kind]), options: shown.filter((e) => e.manifest.kind === kind).map((e) => backupOption(e, i.now)) }))
     .filter((g) => g.options.length > 0);

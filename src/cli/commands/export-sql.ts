@@ -1,9 +1,9 @@
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { exportSql } from '../../jobs/export-sql.ts';
+import { BantayError, ErrorCode } from '../../errors.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes } from '../format.ts';
 import { createCliReporter } from '../progress-bar.ts';
@@ -26,7 +26,12 @@ export function registerExportSqlCommand(program: Command, run: Run): void {
         }
         const target = resolve(ctx.io.cwd, opts.output);
         const partial = `${target}.partial`;
-        const file = createWriteStream(partial, { flags: 'wx', mode: 0o600 });
+        // Opened before the job starts: a missing directory or someone else's FILE.partial is a
+        // plain failure here, not an 'error' event nobody listens to yet (which would crash).
+        const handle = await open(partial, 'wx', 0o600).catch((err: unknown) => {
+          throw new BantayError(ErrorCode.Internal, `Cannot write ${partial}: ${(err as Error).message}`, { cause: err });
+        });
+        const file = handle.createWriteStream();
         try {
           const { bytes } = await exportSql({ id, output: file, trigger: ctx.trigger(), signal: ctx.io.signal }, deps, reporter);
           file.end();

@@ -1,5 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
@@ -44,10 +43,13 @@ export function registerExportUserCommand(program: Command, run: Run): void {
     );
 }
 
-async function writeLocalCopy(target: string, open: () => Promise<NodeJS.ReadableStream>): Promise<void> {
+async function writeLocalCopy(target: string, openExport: () => Promise<NodeJS.ReadableStream>): Promise<void> {
   const partial = `${target}.partial`;
+  // Created here, exclusively: a FILE.partial that already exists belongs to another run and is
+  // neither overwritten nor removed.
+  const handle = await open(partial, 'wx', 0o600);
   try {
-    await pipeline(await open(), createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
+    await pipeline(await openExport(), handle.createWriteStream());
     await rename(partial, target);
   } catch (err) {
     await rm(partial, { force: true });

@@ -109,8 +109,12 @@ async function inPlaceTarget(ctx: CliContext, manifest: Manifest, opts: FilesRes
     const answer = await readConfirmation(`This replaces ${liveDir} with backup ${manifest.id} (${manifest.createdAt}). Type "${name}" to continue: `, ctx.io.stderr);
     if (answer !== name) throw new BantayError(ErrorCode.Usage, 'Not confirmed; nothing was changed (use --yes to skip the question)');
   }
+  // Only the stop hook is cancellable: once the application was stopped, the start hook must run
+  // even after Ctrl-C (as for database in-place restores), or the cancel leaves FBMS down.
   const hook = (name: 'stop' | 'start', command: string | undefined) =>
-    command === undefined ? undefined : async () => void (await runHook(`app ${name}`, command, { timeoutSeconds: recovery.hookTimeoutSeconds, signal: ctx.io.signal }));
+    command === undefined
+      ? undefined
+      : async () => void (await runHook(`app ${name}`, command, { timeoutSeconds: recovery.hookTimeoutSeconds, ...(name === 'stop' ? { signal: ctx.io.signal } : {}) }));
   return {
     type: 'in-place',
     liveDir,

@@ -24,6 +24,18 @@ import type { CliContext } from '../context.ts';
  */
 export async function runServe(ctx: CliContext): Promise<void> {
   const bot = requireBotConfig(ctx.config);
+  // A long-running process must not die at 3 a.m. because some library rejected a promise
+  // nobody awaits (e.g. a Socket Mode reconnect failing): log it with an id and keep serving.
+  const onUnhandled = (reason: unknown) => ctx.logger.error({ err: reason }, 'unhandled rejection (kept running)');
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await serve(ctx, bot);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+}
+
+async function serve(ctx: CliContext, bot: ReturnType<typeof requireBotConfig>): Promise<void> {
   const deps = await ctx.deps();
   ctx.warnIfUnencrypted();
   const warning = approverWarning(bot.settings.approvers);

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import pg from 'pg';
 import { create as createTar } from 'tar';
 import { printable } from '../../catalog/backup-id.ts';
-import { exportArtifactKey, newExportId, writeExportManifest, type ExportManifest } from '../../catalog/exports.ts';
+import { exportArtifactKey, exportManifestKey, newExportId, writeExportManifest, type ExportManifest } from '../../catalog/exports.ts';
 import { BantayError, ErrorCode, isAbortError, wrapError } from '../../errors.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { ENCRYPTION_ALGORITHM } from '../backup-database.ts';
@@ -55,6 +55,9 @@ export async function exportUserData(spec: UserExportSpec, deps: JobDeps, report
     return manifest;
   } catch (err) {
     const error = isAbortError(err) ? new BantayError(ErrorCode.Aborted, 'Export cancelled', { cause: err }) : wrapError(ErrorCode.Database, 'User export failed', err);
+    // The manifest first: it may already be stored when the audit failed, and an export whose
+    // archive is gone must not stay listed.
+    await deps.store.delete(exportManifestKey(exportId)).catch(() => undefined);
     await deps.store.delete(key).catch(() => undefined);
     await recordAudit(deps.state, {
       operationType: 'export',
@@ -130,6 +133,9 @@ async function writeCsvFiles(
   reporter: ProgressReporter,
 ): Promise<{ storedUserId: string; files: Record<string, CsvFileResult> }> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'bantay-export' });
+  // A connection the server ends while no query runs surfaces only as an 'error' event; unheard,
+  // it would crash the process (the bot included). The next query then fails instead.
+  client.on('error', () => undefined);
   try {
     await client.connect();
   } catch (err) {

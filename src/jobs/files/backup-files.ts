@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { newBackupId } from '../../catalog/backup-id.ts';
 import { writeManifest } from '../../catalog/catalog.ts';
 import { archiveKey, indexKey, type TreeState } from '../../catalog/file-index.ts';
-import type { Manifest } from '../../catalog/manifest.ts';
+import { manifestKey, type Manifest } from '../../catalog/manifest.ts';
 import { BantayError, ErrorCode, isAbortError, isBantayError, wrapError } from '../../errors.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
@@ -84,6 +84,9 @@ async function runFilesBackup(run: FilesRun, deps: JobDeps, reporter: ProgressRe
     return manifest;
   } catch (err) {
     const error = isAbortError(err) ? new BantayError(ErrorCode.Aborted, 'Backup cancelled', { cause: err }) : wrapError(ErrorCode.Internal, 'Backup failed', err);
+    // The manifest first: it may already be stored when a later step failed, and a listed
+    // backup whose archive is gone is worse than no backup at all.
+    await deps.store.delete(manifestKey(id)).catch(() => undefined);
     await Promise.all([deps.store.delete(keys.archive).catch(() => undefined), deps.store.delete(keys.index).catch(() => undefined)]);
     await fail(deps, run, { id, key: keys.archive, started, error });
     throw error;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, rename, rm } from 'node:fs/promises';
+import { lstat, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Manifest } from '../../catalog/manifest.ts';
 import { BantayError, ErrorCode, wrapError } from '../../errors.ts';
@@ -106,7 +106,9 @@ function pick(partial: InPlaceOutcome): Pick<FilesRestoreResult, 'preRestoreBack
  * second rename fails the first is undone.
  */
 async function restoreInPlace(spec: FilesRestoreSpec, target: InPlaceTarget, deps: JobDeps, reporter: ProgressReporter): Promise<InPlaceOutcome> {
-  const live = resolve(target.liveDir);
+  // A symlinked live directory (/srv/fbms/uploads -> /data/uploads) is replaced where it really
+  // is: the link keeps pointing at the same path, and the renames stay on the target's filesystem.
+  const live = await realpath(target.liveDir).catch(() => resolve(target.liveDir));
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
   const paths = { live, staging: join(dirname(live), `.${basename(live)}.bantay-restore-${stamp}`), previous: join(dirname(live), `${basename(live)}.pre-restore-${stamp}`) };
   const restored = await restoreTreeInto(spec.manifest, paths.staging, deps, reporter, spec.signal);
@@ -120,7 +122,7 @@ async function restoreInPlace(spec: FilesRestoreSpec, target: InPlaceTarget, dep
       hooksStarted = true;
       await target.beforeSwap();
     }
-    const pre = liveExists ? await backUpLiveTree(spec, target, live, deps, reporter) : undefined;
+    const pre = liveExists ? await backUpLiveTree(spec, target, resolve(target.liveDir), deps, reporter) : undefined;
     await swap(paths, liveExists, reporter);
     outcome = { ...restored, dir: live, ...(pre ? { preRestoreBackupId: pre.id, previousDir: paths.previous } : {}) };
   } catch (err) {

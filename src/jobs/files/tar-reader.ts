@@ -31,6 +31,16 @@ const STANDARD_PAX = new Set(['path', 'linkpath', 'size', 'mtime', 'atime', 'cti
 
 export async function* readTarEntries(source: AsyncIterable<Buffer>, where: string): AsyncGenerator<TarEntry> {
   const reader = new ByteReader(source[Symbol.asyncIterator](), where);
+  try {
+    yield* readEntries(reader, where);
+  } finally {
+    // A consumer that stops early (a content mismatch, a cancel) must not leave the archive
+    // download open: returning the source's iterator destroys a stream source.
+    await reader.close();
+  }
+}
+
+async function* readEntries(reader: ByteReader, where: string): AsyncGenerator<TarEntry> {
   let pax = new Map<string, string>();
   for (;;) {
     const block = await reader.read(BLOCK);
@@ -152,6 +162,15 @@ class ByteReader {
       this.#offset += piece.length;
       left -= piece.length;
       yield piece;
+    }
+  }
+
+  /** Ends the source early; harmless once it is exhausted. */
+  async close(): Promise<void> {
+    try {
+      await this.#source.return?.();
+    } catch {
+      // The source already failed; that failure is the one being reported.
     }
   }
 

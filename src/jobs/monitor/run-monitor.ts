@@ -42,6 +42,7 @@ export interface MonitorResult {
  */
 export async function runMonitor(spec: MonitorSpec, deps: MonitorDeps): Promise<MonitorResult> {
   const snapshot = await gatherOpsSnapshot({ store: deps.store, secondary: deps.secondary, state: deps.state, now: deps.now, manifestCache: deps.manifestCache });
+  if (deps.manifestCache) forgetGoneManifests(deps.manifestCache, snapshot);
   const problems = runChecks(toMonitorInput(snapshot, spec));
   if (!spec.sink) return { snapshot, problems, sent: [], failed: [] };
   const actions = decideAlerts(await loadAlertState(deps.state), problems);
@@ -54,4 +55,15 @@ export async function runMonitor(spec: MonitorSpec, deps: MonitorDeps): Promise<
     sent: outcome.sent,
     failed: outcome.failed.map((f) => ({ alert: f.alert, error: f.error instanceof Error ? f.error.message : String(f.error) })),
   };
+}
+
+/**
+ * Drops cached manifests of backups the primary no longer holds (pruned), so a cache kept for
+ * the life of `bantay serve` holds what the store holds, not every backup it ever saw. Nothing
+ * is dropped when the primary could not be listed.
+ */
+export function forgetGoneManifests(cache: Map<string, Manifest>, snapshot: OpsSnapshot): void {
+  const backups = snapshot.primary.scan?.backups;
+  if (backups === undefined) return;
+  for (const id of cache.keys()) if (!backups.has(id)) cache.delete(id);
 }

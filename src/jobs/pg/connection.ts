@@ -35,10 +35,25 @@ export function libpqEnv(url: string, overrides: { database?: string } = {}): Re
   if (options.password) env.PGPASSWORD = options.password;
   const database = overrides.database ?? options.database;
   if (database) env.PGDATABASE = database;
-  const sslmode = new URL(url.replace(/^postgres(ql)?:/, 'http:')).searchParams.get('sslmode');
-  if (sslmode) env.PGSSLMODE = sslmode;
+  const params = new URL(url.replace(/^postgres(ql)?:/, 'http:')).searchParams;
+  for (const [param, variable] of Object.entries(LIBPQ_SSL_PARAMS)) {
+    const value = params.get(param);
+    if (value) env[variable] = value;
+  }
   return env;
 }
+
+/**
+ * TLS settings of the URL as libpq reads them: without the CA file, pg_dump would fail the
+ * sslmode=verify-full that the snapshot connection (node-postgres) just passed.
+ */
+const LIBPQ_SSL_PARAMS: Record<string, string> = {
+  sslmode: 'PGSSLMODE',
+  sslrootcert: 'PGSSLROOTCERT',
+  sslcert: 'PGSSLCERT',
+  sslkey: 'PGSSLKEY',
+  sslcrl: 'PGSSLCRL',
+};
 
 /** The environment for PostgreSQL tools: the parent's minus any PG* it had, plus libpqEnv. */
 export function childEnv(url: string, overrides: { database?: string } = {}): NodeJS.ProcessEnv {

@@ -83,10 +83,23 @@ export async function createEmptyDatabase(client: pg.Client, name: string, like?
   let options = '';
   if (source) {
     const lit = (v: unknown) => client.escapeLiteral(String(v));
-    options = ` ENCODING ${lit(source.encoding)} LC_COLLATE ${lit(source.d.datcollate)} LC_CTYPE ${lit(source.d.datctype)}`;
-    if (source.d.datlocprovider === 'i') options += ` LOCALE_PROVIDER icu ICU_LOCALE ${lit(source.d.daticulocale)}`;
+    options = ` ENCODING ${lit(source.encoding)} LC_COLLATE ${lit(source.d.datcollate)} LC_CTYPE ${lit(source.d.datctype)}${localeProvider(source.d, lit)}`;
   }
   await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} TEMPLATE template0${options}`);
+}
+
+/**
+ * The ICU or builtin locale clause for a pg_database row. PostgreSQL 15 and 16 call the ICU
+ * locale daticulocale; 17 renamed it datlocale and added the builtin provider; 16 added ICU rules.
+ */
+function localeProvider(d: Record<string, unknown>, lit: (v: unknown) => string): string {
+  const locale = d.datlocale ?? d.daticulocale;
+  if (d.datlocprovider === 'i') {
+    const rules = typeof d.daticurules === 'string' ? ` ICU_RULES ${lit(d.daticurules)}` : '';
+    return ` LOCALE_PROVIDER icu ICU_LOCALE ${lit(locale)}${rules}`;
+  }
+  if (d.datlocprovider === 'b') return ` LOCALE_PROVIDER builtin BUILTIN_LOCALE ${lit(locale)}`;
+  return '';
 }
 
 /** Drops a database, disconnecting its sessions first. A missing database is fine. */

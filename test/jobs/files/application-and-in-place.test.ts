@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listBackups, readManifest } from '../../../src/catalog/catalog.ts';
@@ -94,6 +94,28 @@ describe('failures leave nothing listed', () => {
   });
 });
 
+describe('failures after the manifest', () => {
+  it('a failure once the manifest is stored (state database down) leaves nothing listed', async () => {
+    const { deps: own, close: closeOwn } = await makeDeps();
+    const app = join(tempDir('bantay-app-'), 'fbms');
+    writeFiles(app, { 'a.js': 'a', 'b.js': 'b' });
+    const state = own.state;
+    own.state = {
+      ...state,
+      query: async (text, params) => {
+        if (/UPDATE job_runs/.test(text) && params?.[1] === 'succeeded') throw new Error('state database went away');
+        return state.query(text, params);
+      },
+    };
+    await expect(runApplicationBackup({ appDir: app, exclude: [], trigger: cliTrigger }, own)).rejects.toThrow(/state database went away/);
+    expect(await listBackups(own.store)).toEqual([]);
+    const keys: string[] = [];
+    for await (const o of own.store.list('')) keys.push(o.key);
+    expect(keys).toEqual([]);
+    await closeOwn();
+  });
+});
+
 describe('in-place restore of uploads', () => {
   it('backs up the live tree, swaps atomically, keeps the old tree, and runs the hooks around it', async () => {
     const base = tempDir('bantay-live-');
@@ -127,6 +149,27 @@ describe('in-place restore of uploads', () => {
     const rollback = join(base, 'rollback');
     await restoreFilesBackup({ manifest: pre, target: { type: 'directory', dir: rollback }, trigger: cliTrigger }, deps);
     expect(snapshotTree(rollback)).toEqual(damagedTree);
+  });
+
+  it('restores through a symlinked live directory: the link stays, its target is replaced and backed up first', async () => {
+    const base = tempDir('bantay-live-');
+    const real = join(base, 'data', 'uploads');
+    writeFiles(real, { 'r/a.jpg': noise(3000, 'a') }, T0);
+    mkdirSync(join(base, 'srv'));
+    const live = join(base, 'srv', 'uploads');
+    symlinkSync(real, live);
+    const good = await runUploadsBackup({ uploadsDir: live, chainDays: 7, full: true, trigger: cliTrigger }, deps);
+    const goodTree = snapshotTree(real);
+    writeFiles(real, { 'r/b.jpg': noise(3000, 'b') });
+    const damagedTree = snapshotTree(real);
+
+    const result = await restoreFilesBackup({ manifest: good, target: { type: 'in-place', liveDir: live, exclude: [], chainDays: 7 }, trigger: cliTrigger }, deps);
+    // The configured path is still the link the application uses, now showing the restored tree.
+    expect(lstatSync(live).isSymbolicLink()).toBe(true);
+    expect(snapshotTree(real)).toEqual(goodTree);
+    // The replaced tree was backed up and kept, as for a plain directory.
+    expect(result.preRestoreBackupId).toBeDefined();
+    expect(snapshotTree(result.previousDir!)).toEqual(damagedTree);
   });
 
   it('leaves the live tree untouched when the restore fails', async () => {

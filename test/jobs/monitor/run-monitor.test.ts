@@ -68,3 +68,19 @@ describe('runMonitor', () => {
     await close();
   });
 });
+
+describe('runMonitor across days', () => {
+  it('forgets cached manifests of backups that are gone, so a long-running serve does not grow without bound', async () => {
+    const { deps, close } = await makeDeps();
+    deps.now = () => manila('2026-11-26T10:00:00');
+    const manifestCache = new Map();
+    const old = await putFakeBackup(deps.store, { createdAt: manila('2026-11-25T02:00:00'), sizeBytes: 5000 });
+    const kept = await putFakeBackup(deps.store, { createdAt: manila('2026-11-26T02:00:00'), sizeBytes: 5000 });
+    await runMonitor(spec(undefined), { ...deps, manifestCache });
+    expect([...manifestCache.keys()].sort()).toEqual([old.id, kept.id].sort());
+    for await (const o of deps.store.list(`backups/${old.id}/`)) await deps.store.delete(o.key);
+    await runMonitor(spec(undefined), { ...deps, manifestCache });
+    expect([...manifestCache.keys()]).toEqual([kept.id]);
+    await close();
+  });
+});
