@@ -34,7 +34,7 @@ export async function acquireDirLock(path: string, waitMs = 15_000): Promise<Dir
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const owner = readOwner(path);
-    if (owner === undefined || !isAlive(owner)) {
+    if (owner === undefined || !isProcessAlive(owner)) {
       try {
         unlinkSync(path);
       } catch {
@@ -62,7 +62,8 @@ function readOwner(path: string): number | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** True while a process with this pid exists (EPERM: it exists but is not ours). */
+export function isProcessAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

@@ -1,28 +1,14 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { createFbmsDatabase, dropDatabase } from '../support/databases.ts';
 import { newKey, tempDir } from '../support/job-deps.ts';
+import { bantay } from '../support/cli.ts';
 
 const run = promisify(execFile);
 
-function sink() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (b: Buffer) => (text += b.toString()));
-  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
-}
-
-async function bantay(args: string[], env: Record<string, string>, cwd: string) {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await main(args, { stdout: stdout.stream, stderr: stderr.stream, env, cwd, signal: new AbortController().signal });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
 
 let source: { url: string; name: string };
 beforeAll(async () => {

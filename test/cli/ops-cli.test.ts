@@ -1,39 +1,27 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { listBackups } from '../../src/catalog/catalog.ts';
 import { createLocalStore } from '../../src/storage/local-store.ts';
 import { putFakeBackup } from '../support/fake-backups.ts';
 import { tempDir } from '../support/job-deps.ts';
+import { bantay } from '../support/cli.ts';
 
-function sink() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (b: Buffer) => (text += b.toString()));
-  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
-}
+const bantayAt = (args: string[], env: Record<string, string>, cwd: string) => bantay(args, env, cwd, { logLevel: 'warn' });
 
-async function bantay(args: string[], env: Record<string, string>, cwd: string) {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await main(args, { stdout: stdout.stream, stderr: stderr.stream, env: { BANTAY_LOG_LEVEL: 'warn', ...env }, cwd, signal: new AbortController().signal });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
 
 describe('bantay schedule, prune, sync and monitor', () => {
   it('schedule prints every job with its next runs in BANTAY_TZ; a bad cron string is a clear configuration error', async () => {
     const cwd = tempDir();
-    const text = await bantay(['schedule'], { BANTAY_SCHEDULE_UPLOADS: 'off' }, cwd);
+    const text = await bantayAt(['schedule'], { BANTAY_SCHEDULE_UPLOADS: 'off' }, cwd);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^Times in Asia\/Manila/);
     expect(text.stdout).toMatch(/drill\s+0 9 \* \* 1#1\s+\d{4}-\d\d-0[1-7] 09:00/);
     expect(text.stdout).toMatch(/uploads\s+off\s+-/);
-    const json = await bantay(['schedule', '--json', '--count', '2'], {}, cwd);
+    const json = await bantayAt(['schedule', '--json', '--count', '2'], {}, cwd);
     const jobs = JSON.parse(json.stdout) as Array<{ job: string; next: string[] }>;
     expect(jobs.find((j) => j.job === 'database')!.next.map((d) => new Date(d).getUTCHours())).toEqual([18, 18]);
-    const bad = await bantay(['schedule'], { BANTAY_SCHEDULE_DATABASE: '61 2 * * *' }, cwd);
+    const bad = await bantayAt(['schedule'], { BANTAY_SCHEDULE_DATABASE: '61 2 * * *' }, cwd);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/BANTAY_SCHEDULE_DATABASE: is not a valid cron expression \(61 is an invalid expression for minute\)/);
   });
@@ -46,40 +34,40 @@ describe('bantay schedule, prune, sync and monitor', () => {
     const secondaryDir = join(cwd, 'dr');
     const env = { BANTAY_SECONDARY_STORE: secondaryDir };
 
-    const dry = await bantay(['prune', '--dry-run'], env, cwd);
+    const dry = await bantayAt(['prune', '--dry-run'], env, cwd);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('Dry run: would delete 1 item(s) at the primary, keeping 1.');
     expect(dry.stdout).toMatch(new RegExp(`${old.id}\\s+database .*daily backup, 400 days old: outside every rule`));
 
-    const noMount = await bantay(['sync'], env, cwd);
+    const noMount = await bantayAt(['sync'], env, cwd);
     expect(noMount.code).toBe(1);
     expect(noMount.stderr).toMatch(/secondary directory .*dr does not exist/);
     mkdirSync(secondaryDir);
-    const sync = await bantay(['sync', '--json'], env, cwd);
+    const sync = await bantayAt(['sync', '--json'], env, cwd);
     expect(sync.code).toBe(0);
     // Copied, then the same retention as the primary's applied at the secondary.
     expect(JSON.parse(sync.stdout)).toMatchObject({ copiedBackups: [recent.id, old.id], failed: [], lag: { lagSeconds: 0 }, prune: { location: 'secondary', deleted: [{ id: old.id }] } });
     expect((await listBackups(createLocalStore(secondaryDir))).map((m) => m.id)).toEqual([recent.id]);
 
-    const prune = await bantay(['prune'], env, cwd);
+    const prune = await bantayAt(['prune'], env, cwd);
     expect(prune.code).toBe(0);
     expect(prune.stdout).toContain('Deleted 1 item(s) at the primary');
     expect((await listBackups(store)).map((m) => m.id)).toEqual([recent.id]);
-    const pruneSecondary = await bantay(['prune', '--secondary', '--json'], env, cwd);
+    const pruneSecondary = await bantayAt(['prune', '--secondary', '--json'], env, cwd);
     expect(JSON.parse(pruneSecondary.stdout)).toMatchObject({ location: 'secondary', deleted: [] });
 
     // Only the database is scheduled here and it is fresh; application and uploads were never backed up.
-    const monitor = await bantay(['monitor'], { ...env, BANTAY_SCHEDULE_FULL: 'off' }, cwd);
+    const monitor = await bantayAt(['monitor'], { ...env, BANTAY_SCHEDULE_FULL: 'off' }, cwd);
     expect(monitor.code).toBe(1);
     expect(monitor.stdout).toMatch(/\[CRITICAL\] No application backup since the scheduled run of/);
     expect(monitor.stdout).toMatch(/What to do: /);
     expect(monitor.stdout).not.toMatch(/No database backup/);
-    const quiet = await bantay(['monitor', '--json'], { ...env, BANTAY_SCHEDULE_FULL: 'off', BANTAY_SCHEDULE_APPLICATION: 'off', BANTAY_SCHEDULE_UPLOADS: 'off' }, cwd);
+    const quiet = await bantayAt(['monitor', '--json'], { ...env, BANTAY_SCHEDULE_FULL: 'off', BANTAY_SCHEDULE_APPLICATION: 'off', BANTAY_SCHEDULE_UPLOADS: 'off' }, cwd);
     expect([quiet.code, quiet.stdout]).toEqual([0, '[]\n']);
   });
 
   it('sync without a secondary location says what to set', async () => {
-    const result = await bantay(['sync'], {}, tempDir());
+    const result = await bantayAt(['sync'], {}, tempDir());
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/BANTAY_SECONDARY_STORE is not set/);
   });

@@ -1,25 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { createFbmsDatabase, dropDatabase } from '../support/databases.ts';
 import { newKey, tempDir } from '../support/job-deps.ts';
 import { createTestBucket, TEST_S3_CREDENTIALS } from '../support/s3-server.ts';
+import { bantay } from '../support/cli.ts';
 
-function sink() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (b: Buffer) => (text += b.toString()));
-  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
-}
-
-async function bantay(args: string[], env: Record<string, string>, cwd: string) {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await main(args, { stdout: stdout.stream, stderr: stderr.stream, env, cwd, signal: new AbortController().signal });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
 
 let source: { url: string; name: string };
 beforeAll(async () => {

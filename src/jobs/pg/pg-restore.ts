@@ -13,6 +13,7 @@ import { openArtifact } from '../read-artifact.ts';
 import { childEnv } from './connection.ts';
 import { findPgTool, type PgTool } from './pg-tools.ts';
 import { runTool, type RunningTool } from './run-tool.ts';
+import { isProcessAlive } from '../../state/dir-lock.ts';
 
 export interface PgRestoreOptions {
   /** URL of the (empty) database to restore into. */
@@ -122,7 +123,7 @@ export function removeOrphanTempFiles(dir: string): string[] {
   }
   for (const name of names) {
     const pid = Number(new RegExp(`^${TEMP_PREFIX}(\\d+)-[0-9a-f]+\\.dump$`).exec(name)?.[1]);
-    if (!Number.isInteger(pid) || isAlive(pid)) continue;
+    if (!Number.isInteger(pid) || isProcessAlive(pid)) continue;
     try {
       unlinkSync(join(dir, name));
       removed.push(name);
@@ -131,16 +132,6 @@ export function removeOrphanTempFiles(dir: string): string[] {
     }
   }
   return removed;
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 interface ErrorLog {
