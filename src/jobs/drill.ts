@@ -114,10 +114,7 @@ async function drillDatabase(backups: Manifest[], session: AdminSession, spec: D
     if (isAbortError(err)) throw err;
     checks = [{ name: 'verify', status: 'failed', detail: `The verify could not run: ${err instanceof Error ? err.message : String(err)}` }];
   }
-  const restorable = rtoSeconds !== null ? latest : await newestVerified(backups.slice(1, RPO_LOOKBACK + 1), deps);
-  const rpoSeconds = restorable ? (started.getTime() - new Date(restorable.createdAt).getTime()) / 1000 : null;
-  checks = [...checks, rtoCheck(rtoSeconds, spec.objectives.rtoSeconds), rpoCheck(rpoSeconds, restorable, spec.objectives.rpoSeconds)];
-  return { kind: 'database', backupId: latest.id, backupCreatedAt: latest.createdAt, status: isPassing(checks) ? 'passed' : 'failed', checks, rtoSeconds, rpoSeconds };
+  return withObjectives('database', latest, backups, { checks, rtoSeconds, started }, spec, deps);
 }
 
 /** The newest of `candidates` whose latest verification record passed. */
@@ -180,10 +177,7 @@ async function drillFiles(kind: BackupKind, backups: Manifest[], spec: DrillSpec
     if (isAbortError(err)) throw err;
     checks = [{ name: 'verify', status: 'failed', detail: `The verify could not run: ${err instanceof Error ? err.message : String(err)}` }];
   }
-  const restorable = rtoSeconds !== null ? latest : await newestVerified(backups.slice(1, RPO_LOOKBACK + 1), deps);
-  const rpoSeconds = restorable ? (started.getTime() - new Date(restorable.createdAt).getTime()) / 1000 : null;
-  checks = [...checks, rtoCheck(rtoSeconds, spec.objectives.rtoSeconds), rpoCheck(rpoSeconds, restorable, spec.objectives.rpoSeconds)];
-  return { kind, backupId: latest.id, backupCreatedAt: latest.createdAt, status: isPassing(checks) ? 'passed' : 'failed', checks, rtoSeconds, rpoSeconds };
+  return withObjectives(kind, latest, backups, { checks, rtoSeconds, started }, spec, deps);
 }
 
 async function recordOutcome(deps: JobDeps, report: DrillReport, storeKey: string, trigger: Trigger): Promise<void> {
@@ -199,4 +193,23 @@ async function recordOutcome(deps: JobDeps, report: DrillReport, storeKey: strin
     backupId: report.items.find((i) => i.kind === 'database')?.backupId ?? undefined,
     details: { drillId: report.id, counts: report.counts, via: trigger.via, rto: report.items.map((i) => i.rtoSeconds), rpo: report.items.map((i) => i.rpoSeconds) },
   });
+}
+
+/**
+ * Adds the RTO and RPO checks to one kind's result. RPO counts from the newest restorable point:
+ * this backup when it restored, else the newest older one with a passing verification record.
+ */
+async function withObjectives(
+  kind: DrillItem['kind'],
+  latest: Manifest,
+  backups: Manifest[],
+  measured: { checks: Check[]; rtoSeconds: number | null; started: Date },
+  spec: DrillSpec,
+  deps: JobDeps,
+): Promise<DrillItem> {
+  const { rtoSeconds, started } = measured;
+  const restorable = rtoSeconds !== null ? latest : await newestVerified(backups.slice(1, RPO_LOOKBACK + 1), deps);
+  const rpoSeconds = restorable ? (started.getTime() - new Date(restorable.createdAt).getTime()) / 1000 : null;
+  const checks = [...measured.checks, rtoCheck(rtoSeconds, spec.objectives.rtoSeconds), rpoCheck(rpoSeconds, restorable, spec.objectives.rpoSeconds)];
+  return { kind, backupId: latest.id, backupCreatedAt: latest.createdAt, status: isPassing(checks) ? 'passed' : 'failed', checks, rtoSeconds, rpoSeconds };
 }

@@ -13,19 +13,14 @@ import { closeForSwap, reopenLive, swapDatabases } from './pg/swap-database.ts';
 import { silentReporter, type ProgressReporter } from './progress.ts';
 import { restoreCopy, type RestoredCopy } from './restore-copy.ts';
 import { failureReasons } from './restore-checks.ts';
-import { assertDatabaseBackup } from './verify-backup.ts';
+import { assertDatabaseBackup, type VerifySpec } from './verify-backup.ts';
 
-export interface RestoreSpec {
-  /** A backup id ("latest" is accepted for a new database, refused in place). */
-  backup: string;
-  /** The FBMS database; restores happen on its server. */
-  databaseUrl: string;
-  maintenanceDb: string;
-  jobs: number;
-  tmpDir?: string;
-  trigger: Trigger;
-  signal?: AbortSignal;
-}
+/**
+ * What a restore needs: the same as a verify (the backup, the FBMS server it restores on,
+ * pg_restore jobs, temp dir, who asked); "latest" is accepted for a new database and refused
+ * in place.
+ */
+export type RestoreSpec = VerifySpec;
 
 export interface RestoreResult {
   backupId: string;
