@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { BantayError, ErrorCode } from '../errors.ts';
+import { compactUtcStamp } from './json-record.ts';
 
 /** Backup kinds and the short prefix their ids start with. Later issues add files kinds. */
 export const KIND_PREFIX = {
@@ -19,8 +20,7 @@ const LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:+-]{0,63}$/;
  * within a kind.
  */
 export function newBackupId(kind: BackupKind, at: Date = new Date()): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-  return `${KIND_PREFIX[kind]}-${stamp}-${randomBytes(2).toString('hex')}`;
+  return `${KIND_PREFIX[kind]}-${compactUtcStamp(at)}-${randomBytes(2).toString('hex')}`;
 }
 
 export function isBackupId(value: string): boolean {

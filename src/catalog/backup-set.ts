@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { text } from 'node:stream/consumers';
 import { z } from 'zod';
-import { BantayError, ErrorCode, isBantayError } from '../errors.ts';
+import { BantayError, ErrorCode } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { printable } from './backup-id.ts';
+import { compactUtcStamp, malformed, readJsonRecord, writeJsonRecord } from './json-record.ts';
 
 /**
  * A backup set links backups taken together: `backup full` (database + application + uploads as
@@ -40,8 +39,7 @@ export type SetPart = z.infer<typeof partSchema>;
 const SET_ID = /^set-\d{8}T\d{6}Z-[0-9a-f]{4}$/;
 
 export function newSetId(at: Date = new Date()): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-  return `set-${stamp}-${randomBytes(2).toString('hex')}`;
+  return `set-${compactUtcStamp(at)}-${randomBytes(2).toString('hex')}`;
 }
 
 export function parseSetId(value: string): string {
@@ -55,22 +53,15 @@ export function setKey(setId: string): string {
 }
 
 export async function writeBackupSet(store: ObjectStore, set: BackupSet, signal?: AbortSignal): Promise<void> {
-  const body = Buffer.from(`${JSON.stringify(set, null, 2)}\n`);
-  await store.put(setKey(set.setId), Readable.from([body]), { signal, contentType: 'application/json' });
+  await writeJsonRecord(store, setKey(set.setId), set, signal);
 }
 
 export async function readBackupSet(store: ObjectStore, setId: string): Promise<BackupSet> {
   parseSetId(setId);
-  let raw: string;
-  try {
-    raw = await text(await store.get(setKey(setId)));
-  } catch (err) {
-    if (isBantayError(err) && err.code === ErrorCode.NotFound) throw new BantayError(ErrorCode.NotFound, `No backup set ${setId} in ${store.description}`, { cause: err });
-    throw err;
-  }
-  const parsed = backupSetSchema.safeParse(JSON.parse(raw));
-  if (!parsed.success || parsed.data.setId !== setId) throw new BantayError(ErrorCode.Integrity, `The record of set ${setId} is malformed`);
-  return parsed.data;
+  const names = { missing: `backup set ${setId}`, record: `The record of set ${setId}` };
+  const set = await readJsonRecord(store, setKey(setId), backupSetSchema, names);
+  if (set.setId !== setId) throw malformed(names);
+  return set;
 }
 
 /** Every set record in the store, newest first. */

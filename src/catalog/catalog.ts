@@ -1,8 +1,7 @@
-import { Readable } from 'node:stream';
-import { text } from 'node:stream/consumers';
-import { BantayError, ErrorCode, isBantayError } from '../errors.ts';
+import { BantayError, ErrorCode } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { isBackupId, parseBackupId, type BackupKind } from './backup-id.ts';
+import { malformed, readJsonRecord, writeJsonRecord } from './json-record.ts';
 import { manifestKey, manifestSchema, type Manifest } from './manifest.ts';
 
 /**
@@ -10,36 +9,15 @@ import { manifestKey, manifestSchema, type Manifest } from './manifest.ts';
  * exists and parses. A brand-new Bantay pointed at an existing bucket sees every backup.
  */
 export async function writeManifest(store: ObjectStore, manifest: Manifest, signal?: AbortSignal): Promise<void> {
-  const body = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
-  await store.put(manifestKey(manifest.id), Readable.from([body]), { signal, contentType: 'application/json' });
+  await writeJsonRecord(store, manifestKey(manifest.id), manifest, signal);
 }
 
 export async function readManifest(store: ObjectStore, id: string): Promise<Manifest> {
   parseBackupId(id);
-  let raw: string;
-  try {
-    raw = await text(await store.get(manifestKey(id)));
-  } catch (err) {
-    if (isBantayError(err) && err.code === ErrorCode.NotFound) {
-      throw new BantayError(ErrorCode.NotFound, `No backup ${id} in ${store.description}`, { cause: err });
-    }
-    throw err;
-  }
-  return parseManifest(raw, id);
-}
-
-function parseManifest(raw: string, id: string): Manifest {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch (err) {
-    throw new BantayError(ErrorCode.Integrity, `The manifest of ${id} is not valid JSON`, { cause: err });
-  }
-  const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success || parsed.data.id !== id) {
-    throw new BantayError(ErrorCode.Integrity, `The manifest of ${id} is malformed`, { cause: parsed.error });
-  }
-  return parsed.data;
+  const names = { missing: `backup ${id}`, record: `The manifest of ${id}` };
+  const manifest = await readJsonRecord(store, manifestKey(id), manifestSchema, names);
+  if (manifest.id !== id) throw malformed(names);
+  return manifest;
 }
 
 export interface ListFilter {

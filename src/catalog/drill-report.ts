@@ -4,6 +4,7 @@ import { text } from 'node:stream/consumers';
 import { z } from 'zod';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { checkSchema } from './verification.ts';
+import { compactUtcStamp, writeJsonRecord } from './json-record.ts';
 
 /**
  * Recovery drill reports: what the monthly drill restored, what it measured (RTO, RPO) against
@@ -41,7 +42,7 @@ export type DrillReport = z.infer<typeof drillReportSchema>;
 
 /** "drill-20261126T020000Z-7f3a": sorts by time; safe in keys and Slack values. */
 export function newDrillId(at: Date): string {
-  return `drill-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
+  return `drill-${compactUtcStamp(at)}-${randomBytes(2).toString('hex')}`;
 }
 
 export function drillReportKey(id: string, extension: 'json' | 'txt' = 'json'): string {
@@ -52,7 +53,7 @@ export function drillReportKey(id: string, extension: 'json' | 'txt' = 'json'): 
 export async function writeDrillReport(store: ObjectStore, report: DrillReport, rendered: string, signal?: AbortSignal): Promise<string> {
   const key = drillReportKey(report.id);
   await store.put(drillReportKey(report.id, 'txt'), Readable.from([Buffer.from(rendered)]), { signal, contentType: 'text/plain; charset=utf-8' });
-  await store.put(key, Readable.from([Buffer.from(`${JSON.stringify(report, null, 2)}\n`)]), { signal, contentType: 'application/json' });
+  await writeJsonRecord(store, key, report, signal);
   return key;
 }
 

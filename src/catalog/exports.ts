@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { z } from 'zod';
-import { BantayError, ErrorCode, isBantayError } from '../errors.ts';
+import { BantayError, ErrorCode } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { printable } from './backup-id.ts';
+import { compactUtcStamp, malformed, readJsonRecord, writeJsonRecord } from './json-record.ts';
 
 /**
  * User-data exports (Data Privacy Act requests, migrations) live under `exports/<exportId>/`,
@@ -41,8 +41,7 @@ export type ExportManifest = z.infer<typeof exportManifestSchema>;
 const EXPORT_ID = /^exp-\d{8}T\d{6}Z-[0-9a-f]{4}$/;
 
 export function newExportId(at: Date = new Date()): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-  return `exp-${stamp}-${randomBytes(2).toString('hex')}`;
+  return `exp-${compactUtcStamp(at)}-${randomBytes(2).toString('hex')}`;
 }
 
 export function parseExportId(value: string): string {
@@ -60,20 +59,13 @@ export function exportArtifactKey(exportId: string, encrypted: boolean): string 
 }
 
 export async function writeExportManifest(store: ObjectStore, manifest: ExportManifest, signal?: AbortSignal): Promise<void> {
-  const body = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
-  await store.put(exportManifestKey(manifest.exportId), Readable.from([body]), { signal, contentType: 'application/json' });
+  await writeJsonRecord(store, exportManifestKey(manifest.exportId), manifest, signal);
 }
 
 export async function readExportManifest(store: ObjectStore, exportId: string): Promise<ExportManifest> {
   parseExportId(exportId);
-  let raw: string;
-  try {
-    raw = await text(await store.get(exportManifestKey(exportId)));
-  } catch (err) {
-    if (isBantayError(err) && err.code === ErrorCode.NotFound) throw new BantayError(ErrorCode.NotFound, `No export ${exportId} in ${store.description}`, { cause: err });
-    throw err;
-  }
-  const parsed = exportManifestSchema.safeParse(JSON.parse(raw));
-  if (!parsed.success || parsed.data.exportId !== exportId) throw new BantayError(ErrorCode.Integrity, `The manifest of export ${exportId} is malformed`);
-  return parsed.data;
+  const names = { missing: `export ${exportId}`, record: `The manifest of export ${exportId}` };
+  const manifest = await readJsonRecord(store, exportManifestKey(exportId), exportManifestSchema, names);
+  if (manifest.exportId !== exportId) throw malformed(names);
+  return manifest;
 }

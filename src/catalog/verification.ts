@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { z } from 'zod';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { parseBackupId } from './backup-id.ts';
+import { writeJsonRecord } from './json-record.ts';
 
 /**
  * Verification records: the outcome of restoring a backup and checking the copy, stored next
@@ -46,8 +46,7 @@ export function verificationKey(backupId: string, at: Date): string {
 
 export async function writeVerification(store: ObjectStore, record: VerificationRecord, signal?: AbortSignal): Promise<string> {
   const key = verificationKey(record.backupId, new Date(record.verifiedAt));
-  const body = Buffer.from(`${JSON.stringify(record, null, 2)}\n`);
-  await store.put(key, Readable.from([body]), { signal, contentType: 'application/json' });
+  await writeJsonRecord(store, key, record, signal);
   return key;
 }
 

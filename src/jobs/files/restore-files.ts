@@ -9,6 +9,7 @@ import type { JobDeps, Trigger } from '../job-context.ts';
 import { silentReporter, type ProgressReporter } from '../progress.ts';
 import { runApplicationBackup, runUploadsBackup } from './backup-files.ts';
 import { restoreTreeInto, type TreeRestoreResult } from './restore-tree.ts';
+import { compactUtcStamp } from '../../catalog/json-record.ts';
 
 /** Restore into a new directory, which must not exist yet (its parent must). */
 export interface DirectoryTarget {
@@ -109,7 +110,7 @@ async function restoreInPlace(spec: FilesRestoreSpec, target: InPlaceTarget, dep
   // A symlinked live directory (/srv/fbms/uploads -> /data/uploads) is replaced where it really
   // is: the link keeps pointing at the same path, and the renames stay on the target's filesystem.
   const live = await realpath(target.liveDir).catch(() => resolve(target.liveDir));
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const stamp = compactUtcStamp(new Date());
   const paths = { live, staging: join(dirname(live), `.${basename(live)}.bantay-restore-${stamp}`), previous: join(dirname(live), `${basename(live)}.pre-restore-${stamp}`) };
   const restored = await restoreTreeInto(spec.manifest, paths.staging, deps, reporter, spec.signal);
   let hooksStarted = false;
