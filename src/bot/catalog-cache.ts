@@ -3,6 +3,7 @@ import type { Manifest } from '../catalog/manifest.ts';
 import { latestVerification, type VerificationRecord } from '../catalog/verification.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { mapLimit } from '../util/map-limit.ts';
 
 export interface CatalogEntry {
   manifest: Manifest;
@@ -100,12 +101,4 @@ export class CatalogCache {
       throw err;
     }
   }
-}
-
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -1,4 +1,5 @@
 import type { ObjectStore } from './object-store.ts';
+import { mapLimit } from '../util/map-limit.ts';
 
 export interface DeleteKeysResult {
   deleted: string[];
@@ -21,22 +22,17 @@ export async function deleteKeys(
   options: { concurrency?: number; signal?: AbortSignal } = {},
 ): Promise<DeleteKeysResult> {
   const result: DeleteKeysResult = { deleted: [], failed: [] };
-  const queue = [...keys];
-  const worker = async (): Promise<void> => {
-    for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
-      if (options.signal?.aborted) {
-        result.failed.push({ key, error: options.signal.reason });
-        continue;
-      }
-      try {
-        await store.delete(key);
-        result.deleted.push(key);
-      } catch (error) {
-        result.failed.push({ key, error });
-      }
+  await mapLimit(keys, options.concurrency ?? 4, async (key) => {
+    if (options.signal?.aborted) {
+      result.failed.push({ key, error: options.signal.reason });
+      return;
     }
-  };
-  const workers = Math.max(1, Math.min(options.concurrency ?? 4, queue.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+    try {
+      await store.delete(key);
+      result.deleted.push(key);
+    } catch (error) {
+      result.failed.push({ key, error });
+    }
+  });
   return result;
 }
