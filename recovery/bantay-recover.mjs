@@ -757,6 +757,17 @@ function pickArtifact(entry, name) {
   return found;
 }
 
+/** A Writable onto an open FileHandle that leaves it open (for fsync and close by the caller). */
+function handleSink(handle) {
+  return new Writable({
+    write(chunk, _enc, callback) {
+      (async () => {
+        for (let offset = 0; offset < chunk.length; ) offset += (await handle.write(chunk, offset, chunk.length - offset)).bytesWritten;
+      })().then(() => callback(), callback);
+    },
+  });
+}
+
 /**
  * Writes `source` to `out` (FILE.partial, fsync, rename) or to stdout. A file appears under its
  * name only after every check passed; stdout output is provisional until the exit code is 0.
@@ -778,7 +789,7 @@ async function emit(source, out, { overwrite = false } = {}) {
     throw fail('STORAGE', `cannot create ${partial}: ${err.code === 'EEXIST' ? 'it exists (left by an earlier failed run? remove it)' : err.code ?? err.message}`);
   });
   try {
-    await pipeline(Readable.from(source), handle.createWriteStream({ autoClose: false }));
+    await pipeline(Readable.from(source), handleSink(handle));
     await handle.sync();
     await handle.close();
     await rename(partial, target);
@@ -1030,7 +1041,7 @@ async function writeFileContent(path, entry, record) {
   try {
     const stages = [Readable.from(entry.content())];
     if (entry.gzip) stages.push(createGunzip());
-    await pipeline(...stages, check, fd.createWriteStream({ autoClose: false }));
+    await pipeline(...stages, check, handleSink(fd));
   } finally {
     await fd.close();
   }
@@ -1323,11 +1334,21 @@ process.stdout.on('error', (err) => {
   }
 });
 
+// Failure until proven otherwise: if the work ever stalled and the event loop ran dry, Node
+// would otherwise exit 0 with the output incomplete.
+let finished = false;
+process.exitCode = 1;
+process.on('exit', () => {
+  if (!finished) process.stderr.write('bantay-recover: FAILED: stopped before finishing (internal error); the output is incomplete\n');
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
+    finished = true;
     process.exitCode = code;
   },
   (err) => {
+    finished = true;
     if (err instanceof RecoverError) {
       process.stderr.write(`bantay-recover: FAILED: ${err.message}\n${err.details.map((d) => `  ${d}\n`).join('')}`);
       process.exitCode = err.exit;
