@@ -33,4 +33,15 @@ if (rendered.status !== 0 || rendered.stdout === '') {
   process.exit(1);
 }
 writeFileSync(join(root, 'dist', 'help.txt'), rendered.stdout);
+// The embedded state database's first initialisation (initdb in WebAssembly) peaks at ~750 MB;
+// doing it once here lets every install start from a copy (src/state/pglite-template.ts).
+const template = spawnSync(
+  process.execPath,
+  ['--input-type=module', '-e', `const m = await import(${JSON.stringify(new URL('../dist/state/pglite-template.js', import.meta.url).href)}); await m.makeTemplate();`],
+  { cwd: root, stdio: 'inherit' },
+);
+if (template.status !== 0) {
+  console.error('build: could not make the embedded state template');
+  process.exit(1);
+}
 writeFileSync(join(root, 'dist', '.build-stamp'), String(started));
