@@ -52,7 +52,7 @@ describe('verifyBackup', () => {
       expect(phases).toEqual(jobs > 1 ? ['preparing', 'downloading', 'restoring', 'checking', 'cleaning up', 'recording'] : ['preparing', 'restoring', 'checking', 'cleaning up', 'recording']);
       expect(await databaseExists(result.scratchDatabase)).toBe(false);
       expect(result.scratchDatabase).toMatch(/^bantay_verify_db_\d{8}t\d{6}z_[0-9a-f]{4}_[0-9a-f]{8}$/);
-      expect(await latestVerification(env.deps.store, backup.id)).toMatchObject({ backupId: backup.id, passed: true, source: 'verify', performedBy: 'cli:test' });
+      expect(await latestVerification(env.deps.store, env.deps, backup.id)).toMatchObject({ backupId: backup.id, passed: true, source: 'verify', performedBy: 'cli:test' });
       const [audit] = await listAudit(env.deps.state, { backupId: backup.id });
       expect(audit).toMatchObject({ operationType: 'verify', status: 'succeeded', performedBy: 'cli:test', filePath: result.recordKey });
     });
@@ -67,7 +67,7 @@ describe('verifyBackup', () => {
       const m = await runDatabaseBackup({ databaseUrl: source.url, trigger: cliTrigger }, s3.deps);
       const result = await verifyBackup({ backup: 'latest', ...recoveryOptions(source.url), trigger: cliTrigger }, s3.deps);
       expect(result).toMatchObject({ backupId: m.id, passed: true });
-      expect((await latestVerification(store, m.id))?.passed).toBe(true);
+      expect((await latestVerification(store, s3.deps, m.id))?.passed).toBe(true);
     } finally {
       await s3.close();
       await rm(s3.dir, { recursive: true, force: true });
@@ -82,7 +82,7 @@ describe('verifyBackup', () => {
     expect(result.checks.find((c) => c.status === 'failed')).toMatchObject({ name: 'integrity' });
     expect(result.checks.find((c) => c.name === 'integrity')!.detail).toMatch(/does not match its manifest|authentic|tamper|decrypt/i);
     expect(await scratchDatabasesOf(m.id)).toEqual([]);
-    expect(await latestVerification(env.deps.store, m.id)).toMatchObject({ passed: false });
+    expect(await latestVerification(env.deps.store, env.deps, m.id)).toMatchObject({ passed: false });
     const [audit] = await listAudit(env.deps.state, { backupId: m.id });
     expect(audit).toMatchObject({ operationType: 'verify', status: 'failed' });
     expect(audit!.errorMessage).toMatch(/integrity|match|authentic/i);

@@ -51,7 +51,7 @@ export function registerVerifyCommand(program: Command, run: Run): void {
 async function resolveVerifyTarget(ctx: CliContext, id: string, kind: string | undefined): Promise<{ id: string; kind: BackupKind }> {
   if (id === 'latest') {
     const wanted = kind === undefined ? 'database' : parseKind(kind);
-    return { id: (await findBackup(ctx.store, 'latest', wanted)).id, kind: wanted };
+    return { id: (await findBackup(ctx.store, await ctx.deps(), 'latest', wanted)).id, kind: wanted };
   }
   if (kind !== undefined) throw new BantayError(ErrorCode.Usage, '--kind only goes with latest');
   return { id, kind: kindOfId(parseBackupId(id)) };
