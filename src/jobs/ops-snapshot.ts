@@ -116,6 +116,7 @@ export function toMonitorInput(s: OpsSnapshot, config: { schedule: ScheduleConfi
     jobRuns: s.jobRuns,
     fires: s.fires,
     verifications,
+    catalog: { refused: s.refused, vanished: s.vanished.map((v) => ({ id: v.id, lastSeen: v.lastSeen.toISOString() })) },
   };
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { findBackup } from '../catalog/catalog.ts';
+import { findUsableBackup } from './find-backup.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { writeVerification, type VerificationRecord } from '../catalog/verification.ts';
 import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
@@ -44,7 +44,7 @@ export interface VerifyResult extends VerificationRecord {
  * audit log either way. Throws only when the verify itself could not run.
  */
 export async function verifyBackup(spec: VerifySpec, deps: JobDeps, reporter: ProgressReporter = silentReporter): Promise<VerifyResult> {
-  const manifest = await findBackup(deps.store, deps, spec.backup, spec.backup === 'latest' ? 'database' : undefined);
+  const manifest = await findUsableBackup(deps, spec.backup, { operation: 'verify', trigger: spec.trigger, kind: spec.backup === 'latest' ? 'database' : undefined });
   assertDatabaseBackup(manifest);
   const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
   try {

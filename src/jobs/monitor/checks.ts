@@ -4,6 +4,7 @@ import { compileCron, previousRun } from '../../schedule/next-runs.ts';
 import type { ScheduleConfig, ScheduledJobName } from '../../schedule/schedule-config.ts';
 import { formatWallTime } from '../../schedule/zoned-time.ts';
 import type { SecondaryLag } from '../sync-secondary.ts';
+import { catalogProblems, type CatalogFacts } from './catalog-problems.ts';
 import { jobProblems } from './job-checks.ts';
 import { ageText, bytesText, durationText } from './text.ts';
 
@@ -76,6 +77,8 @@ export interface MonitorInput {
   fires: FireRecord[];
   /** The newest verification record of each kind. */
   verifications: VerificationFacts[];
+  /** Backups at the primary that are damaged, rejected or vanished (catalog-problems.ts). */
+  catalog?: CatalogFacts;
 }
 
 /** Which schedules produce a backup of each kind: the dead-man switch watches them. */
@@ -103,7 +106,7 @@ export function runChecks(input: MonitorInput): Problem[] {
       problems.push(...staleness(kind, ofKind, input), ...sizeProblems(kind, ofKind, input));
     }
   }
-  problems.push(...jobProblems(input), ...verificationProblems(input), ...secondaryProblems(input), ...storageProblems(input));
+  problems.push(...catalogProblems(input.catalog), ...jobProblems(input), ...verificationProblems(input), ...secondaryProblems(input), ...storageProblems(input));
   return problems;
 }
 
