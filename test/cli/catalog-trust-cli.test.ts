@@ -68,7 +68,7 @@ describe('a store tampered with by someone without the key', () => {
 
   it('a forged unencrypted manifest with a later createdAt is REJECTED by list, verify latest, verify and restore', async () => {
     const forgedId = idAt(60_000, 'f0f0');
-    const forged = { ...readJson(manifestPath(newer.id)), id: forgedId, createdAt: new Date(Date.now() + 60_000).toISOString() };
+    const forged: Record<string, any> = { ...readJson(manifestPath(newer.id)), id: forgedId, createdAt: new Date(Date.now() + 60_000).toISOString() };
     delete forged.auth;
     forged.artifact = { ...forged.artifact, key: `backups/${forgedId}/database.dump`, encryption: null };
     writeJson(manifestPath(forgedId), forged);

@@ -92,7 +92,7 @@ describe('verifyBackup', () => {
     const m = await copyOfBackup();
     flipByte(storeDir(), m.artifact.key, -100);
     const bytes = readFileSync(join(storeDir(), m.artifact.key));
-    await rewriteManifest(env.deps.store, { ...m, artifact: { ...m.artifact, sha256: createHash('sha256').update(bytes).digest('hex') } });
+    await rewriteManifest(env.deps.store, { ...m, artifact: { ...m.artifact, sha256: createHash('sha256').update(bytes).digest('hex') } }, env.deps);
     const result = await verifyBackup({ backup: m.id, ...recoveryOptions(source.url), trigger: cliTrigger }, env.deps);
     expect(result.passed).toBe(false);
     expect(result.checks.find((c) => c.name === 'integrity')).toMatchObject({ status: 'failed' });
@@ -114,7 +114,7 @@ describe('verifyBackup', () => {
   it('fails when the manifest row counts do not match the restored data', async () => {
     const m = await copyOfBackup();
     const sales = m.tables!['public.sales']!;
-    await rewriteManifest(env.deps.store, { ...m, tables: { ...m.tables, 'public.sales': sales + 1 } });
+    await rewriteManifest(env.deps.store, { ...m, tables: { ...m.tables, 'public.sales': sales + 1 } }, env.deps);
     const result = await verifyBackup({ backup: m.id, ...recoveryOptions(source.url), trigger: cliTrigger }, env.deps);
     expect(result.passed).toBe(false);
     expect(result.checks.filter((c) => c.status === 'failed').map((c) => c.detail)).toEqual([`public.sales: expected ${sales + 1} rows, restored ${sales}`]);
@@ -128,7 +128,7 @@ describe('verifyBackup', () => {
     await client.end();
     const empty = await runDatabaseBackup({ databaseUrl: emptyUrl, trigger: cliTrigger }, env.deps);
     expect(empty.tables!['public.sales']).toBe(0);
-    await rewriteManifest(env.deps.store, { ...empty, tables: backup.tables });
+    await rewriteManifest(env.deps.store, { ...empty, tables: backup.tables }, env.deps);
     const result = await verifyBackup({ backup: empty.id, ...recoveryOptions(source.url), trigger: cliTrigger }, env.deps);
     expect(result.passed).toBe(false);
     const failed = result.checks.filter((c) => c.status === 'failed');
@@ -158,7 +158,7 @@ describe('verifyBackup', () => {
     await expect(verifyBackup({ ...spec, backup: 'db-20200101T000000Z-0000' }, env.deps)).rejects.toMatchObject({ code: ErrorCode.NotFound, message: expect.stringMatching(/No backup db-20200101T000000Z-0000/) });
     await expect(verifyBackup({ ...spec, backup: '../x' }, env.deps)).rejects.toMatchObject({ code: ErrorCode.InvalidInput, message: expect.stringMatching(/not a backup id/) });
     const files = await copyOfBackup();
-    await rewriteManifest(env.deps.store, { ...files, kind: 'application' });
+    await rewriteManifest(env.deps.store, { ...files, kind: 'application' }, env.deps);
     await expect(verifyBackup({ ...spec, backup: files.id }, env.deps)).rejects.toMatchObject({ code: ErrorCode.InvalidInput, message: expect.stringMatching(/is not a database backup \(kind application\)/) });
   });
 });
