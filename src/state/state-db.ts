@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { BantayError, ErrorCode, wrapError } from '../errors.ts';
 import { acquireDirLock, type DirLock } from './dir-lock.ts';
+import { closeAbandonedRuns } from './job-runs.ts';
 import { applyMigrations } from './migrations.ts';
 
 /**
@@ -36,6 +37,10 @@ export async function openStateDb(options: OpenStateDbOptions): Promise<StateDb>
     await db.close().catch(() => undefined);
     throw wrapError(ErrorCode.Database, 'Could not migrate the state database', err);
   }
+  // Every start closes the job runs a dead process left "running" (with an audit row each). The
+  // embedded database is held by one process at a time, so all of its running rows are dead.
+  // Never a reason not to start: the monitor's stuck-job check still sees what is left.
+  await closeAbandonedRuns(db, { exclusive: db.kind === 'pglite' }).catch(() => undefined);
   return db;
 }
 

@@ -86,7 +86,9 @@ async function putFile(path: string, key: string, body: Readable, signal: AbortS
     body.destroy();
     await handle?.close().catch(() => undefined);
     await rm(tempPath, { force: true }).catch(() => undefined);
-    if (signal?.aborted || isAbortError(err)) {
+    // The error's own kind decides, not the signal: a full disk makes the caller abort, and
+    // by now the signal may be aborted because of this very error (src/failure.ts).
+    if (isAbortError(err) || (signal?.aborted && !isRealStoreError(err))) {
       throw new BantayError(ErrorCode.Aborted, `put ${key}: aborted`, { cause: err });
     }
     throw wrapError(ErrorCode.Storage, `put ${key} into ${dir}`, err);
@@ -186,6 +188,12 @@ async function* walk(root: string, dirKey: string, prefix: string): AsyncGenerat
     });
     if (info?.isFile()) yield { key, size: info.size, modifiedAt: info.mtime };
   }
+}
+
+/** An error of the filesystem itself (ENOSPC, EIO, EACCES...), not an echo of a cancel. */
+function isRealStoreError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) && code !== 'EPIPE';
 }
 
 function isMissing(err: unknown): boolean {

@@ -9,6 +9,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { addAbortSignal, pipeline, Readable, Transform } from 'node:stream';
 import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
+import { isConsequence } from '../failure.ts';
 import { assertValidKey, assertValidPrefix, isValidKey } from './keys.ts';
 import type { GetOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
 
@@ -151,7 +152,8 @@ async function putObject(ctx: S3Context, key: string, body: Readable, options: P
   } catch (err) {
     counted.stream.destroy();
     await abortLeftoverUpload(ctx, ctx.keyPrefix + key, upload.uploadId);
-    if (signal?.aborted || isAbortError(err)) {
+    // The provider's own error wins over the abort it made the caller send (src/failure.ts).
+    if (isAbortError(err) || (signal?.aborted && isConsequence(err))) {
       throw new BantayError(ErrorCode.Aborted, `put ${key}: aborted`, { cause: err });
     }
     throw wrapError(ErrorCode.Storage, `S3 put ${key}`, err);
