@@ -76,6 +76,8 @@ export const envSchema = z.object({
   }),
   S3_PART_SIZE_MB: positiveInt(8, 5000),
   S3_QUEUE_SIZE: positiveInt(4, 64),
+  /** Seconds a request may sit without a byte moving before it is dropped and retried. */
+  S3_IDLE_TIMEOUT: positiveInt(60, 3600),
   AWS_ACCESS_KEY_ID: optionalString,
   AWS_SECRET_ACCESS_KEY: optionalString,
   AWS_SESSION_TOKEN: optionalString,

@@ -11,6 +11,7 @@ import { addAbortSignal, pipeline, Readable, Transform } from 'node:stream';
 import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
 import { isConsequence } from '../failure.ts';
 import { assertValidKey, assertValidPrefix, isValidKey } from './keys.ts';
+import { getResumable } from './s3-read.ts';
 import type { GetOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
 
 const MIB = 1024 * 1024;
@@ -39,6 +40,14 @@ export interface S3StoreOptions {
   queueSize?: number;
   /** Attempts per request including the first, with backoff between them; default 5. */
   maxAttempts?: number;
+  /** Milliseconds to establish a connection; default 10 s (then the SDK retries). */
+  connectTimeoutMs?: number;
+  /**
+   * Milliseconds a request may go without a byte moving (S3_IDLE_TIMEOUT); default 60 s. A
+   * stalled provider is then cut off and retried (reads resume where they stopped) instead of
+   * being waited on forever while the backup's snapshot transaction stays open.
+   */
+  idleTimeoutMs?: number;
 }
 
 interface S3Context {
@@ -96,9 +105,10 @@ function createContext(options: S3StoreOptions): S3Context {
     retryMode: 'standard',
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    // Fail fast on an unreachable endpoint (then retry); no overall request timeout, because a
-    // multipart part on a slow link or a slowly consumed download may legitimately take long.
-    requestHandler: { connectionTimeout: 10_000 },
+    // Fail fast on an unreachable endpoint (then retry). socketTimeout is an idle timeout
+    // (the socket's inactivity), not a total: a part on a slow link or a slowly consumed
+    // download may take long, but a request where nothing moves for idleTimeoutMs is dead.
+    requestHandler: { connectionTimeout: options.connectTimeoutMs ?? 10_000, socketTimeout: options.idleTimeoutMs ?? 60_000 },
   });
   const keyPrefix = options.prefix === '' ? '' : `${options.prefix}/`;
   return { client, bucket: options.bucket, keyPrefix, partSize, queueSize, serverSideEncryption: options.serverSideEncryption };
@@ -195,6 +205,7 @@ async function abortLeftoverUpload(ctx: S3Context, fullKey: string, uploadId: st
     .catch(() => undefined);
 }
 
+/** GetObject; a body that breaks mid-way is resumed with Range requests (s3-read.ts). */
 async function getObject(ctx: S3Context, key: string, options: GetOptions): Promise<Readable> {
   assertValidKey(key);
   try {
@@ -202,7 +213,8 @@ async function getObject(ctx: S3Context, key: string, options: GetOptions): Prom
     const response = await ctx.client.send(command, { abortSignal: options.signal });
     const body = response.Body;
     if (!(body instanceof Readable)) throw new Error('response body is not a Node.js stream');
-    return options.signal ? addAbortSignal(options.signal, body) : body;
+    const stream = await getResumable({ client: ctx.client, bucket: ctx.bucket, fullKey: ctx.keyPrefix + key, key, signal: options.signal, onRetry: options.onRetry }, response);
+    return options.signal ? addAbortSignal(options.signal, stream) : stream;
   } catch (err) {
     if (isNotFound(err)) throw new BantayError(ErrorCode.NotFound, `Object ${key} not found in s3://${ctx.bucket}/${ctx.keyPrefix}`);
     if (options.signal?.aborted) throw new BantayError(ErrorCode.Aborted, `get ${key}: aborted`, { cause: err });
