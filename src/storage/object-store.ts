@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { LeftoverCleaner } from './leftovers.ts';
 
 /** What a store knows about one stored object. */
 export interface ObjectInfo {
@@ -49,4 +50,6 @@ export interface ObjectStore {
   stat(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
+  /** Stores whose interrupted writes can leave something behind (local temp files, S3 multipart uploads). */
+  readonly leftovers?: LeftoverCleaner;
 }

@@ -12,6 +12,7 @@ import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
 import { isConsequence } from '../failure.ts';
 import { assertValidKey, assertValidPrefix, isValidKey } from './keys.ts';
 import { getResumable } from './s3-read.ts';
+import { s3LeftoverCleaner } from './s3-leftovers.ts';
 import type { GetOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
 
 const MIB = 1024 * 1024;
@@ -77,6 +78,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     stat: (key) => statObject(ctx, key),
     list: (prefix) => listObjects(ctx, prefix),
     delete: (key) => deleteObject(ctx, key),
+    leftovers: s3LeftoverCleaner(ctx),
   };
 }
 
