@@ -149,7 +149,8 @@ function causeOf(err: unknown): FailureCause {
   const text = chain.map((e) => (e instanceof Error ? e.message : String(e))).join(' | ');
   const top = chain.find(isBantayError)?.code;
   if (codes.has('ENOSPC') || codes.has('EDQUOT') || /no space left on device|disk quota exceeded/i.test(text)) return 'store-full';
-  if (codes.has('55P03') || /lock timeout|could not obtain lock|lock_timeout/i.test(text)) return 'lock-timeout';
+  // pg_dump --lock-wait-timeout cancels its LOCK TABLE with a statement timeout.
+  if (codes.has('55P03') || /lock timeout|could not obtain lock|lock_timeout|statement timeout[\s\S]*LOCK TABLE/i.test(text)) return 'lock-timeout';
   if (top === ErrorCode.Aborted || (top === undefined && isAbortError(err))) return 'cancelled';
   switch (top) {
     case ErrorCode.Storage:

@@ -78,6 +78,8 @@ export const envSchema = z.object({
   S3_QUEUE_SIZE: positiveInt(4, 64),
   /** Seconds a request may sit without a byte moving before it is dropped and retried. */
   S3_IDLE_TIMEOUT: positiveInt(60, 3600),
+  /** Seconds a backup waits for a table lock (pg_dump --lock-wait-timeout, lock_timeout) before failing. */
+  BANTAY_LOCK_TIMEOUT: positiveInt(300, 86_400),
   AWS_ACCESS_KEY_ID: optionalString,
   AWS_SECRET_ACCESS_KEY: optionalString,
   AWS_SESSION_TOKEN: optionalString,

@@ -14,6 +14,7 @@ import { childEnv, describeDatabaseUrl } from './pg/connection.ts';
 import { assertToolNotOlder, findPgTool } from './pg/pg-tools.ts';
 import { runTool, type RunningTool } from './pg/run-tool.ts';
 import { openSourceSnapshot } from './pg/snapshot.ts';
+import { DEFAULT_LOCK_TIMEOUT_MS, describeLockHolder, watchLockWaits } from './pg/lock-watch.ts';
 import { silentReporter, type ProgressReporter } from './progress.ts';
 import { createEndGate, StreamMeter } from './stream-meter.ts';
 
@@ -65,15 +66,23 @@ async function dumpToStore(
 ): Promise<Manifest> {
   const source = describeDatabaseUrl(spec.databaseUrl);
   reporter.phase?.('connecting', `${source.host}/${source.database}`);
-  const snapshot = await openSourceSnapshot(spec.databaseUrl);
+  const lockTimeoutMs = deps.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  // Names unique to this run, so the lock watcher finds exactly this backup's sessions.
+  const apps = { snapshot: `bantay-snapshot ${run.id}`.slice(0, 63), dump: `bantay-pg_dump ${run.id}`.slice(0, 63) };
+  const snapshot = await openSourceSnapshot(spec.databaseUrl, { lockTimeoutMs, applicationName: apps.snapshot });
+  const watcher = watchLockWaits(spec.databaseUrl, [apps.snapshot, apps.dump], (holder) => {
+    const message = describeLockHolder(holder, lockTimeoutMs);
+    reporter.warn?.(message);
+    deps.logger.warn({ backupId: run.id, holder }, message);
+  });
   try {
     const pgDump = await findPgTool('pg_dump', deps.pgBinDir);
     assertToolNotOlder(pgDump, 'pg_dump', snapshot.serverVersion, snapshot.serverMajor);
     if (!deps.keyRing.primary) reporter.warn?.('No encryption key configured: this backup is stored UNENCRYPTED.');
     reporter.phase?.('dumping', `pg_dump ${pgDump.version} -> ${deps.store.description}`);
     const abort = linkedAbort(spec.signal);
-    const tool = runTool(pgDump.path, ['--format=custom', `--snapshot=${snapshot.snapshotId}`, '--no-password'], {
-      env: childEnv(spec.databaseUrl),
+    const tool = runTool(pgDump.path, ['--format=custom', `--snapshot=${snapshot.snapshotId}`, `--lock-wait-timeout=${lockTimeoutMs}`, '--no-password'], {
+      env: { ...childEnv(spec.databaseUrl), PGAPPNAME: apps.dump },
       signal: abort.signal,
       name: 'pg_dump',
     });
@@ -119,6 +128,7 @@ async function dumpToStore(
     await writeManifest(deps.store, manifest, spec.signal);
     return manifest;
   } finally {
+    await watcher.stop();
     await snapshot.close();
   }
 }
