@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { createGunzip, gunzip } from 'node:zlib';
 import type { FileRecord } from '../../catalog/file-index.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { UnsafeArchiveError } from './safe-path.ts';
@@ -34,6 +35,33 @@ export async function* entryContent(entry: TarEntry, expectedSize: number, where
     await feeding;
   } finally {
     gunzip.destroy();
+  }
+}
+
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * The original content of a small entry whose stored bytes were read whole: as stored, or
+ * gunzipped on the thread pool with output capped at `expectedSize` (the same "gzip bomb" stop
+ * as entryContent). Damaged gzip data is an Integrity error naming the file. The caller checks
+ * size and SHA-256 (ContentCheck) before using the result.
+ */
+export async function wholeContent(entry: TarEntry, stored: Buffer, expectedSize: number, where: string): Promise<Buffer> {
+  const compression = entry.attributes.get(PAX_COMPRESSION);
+  if (compression === undefined) {
+    if (stored.length !== expectedSize) throw contentMismatch(where, entry.path, `${stored.length} bytes stored, the index says ${expectedSize}`);
+    return stored;
+  }
+  if (compression !== 'gzip') throw new UnsafeArchiveError(where, entry.path, `unknown compression ${compression}`);
+  try {
+    // maxOutputLength must be at least 1; one byte over the promise is caught by the size check.
+    // One output chunk of the expected size: one thread-pool round trip instead of one per 16 KiB.
+    const size = Math.max(1, expectedSize);
+    return await gunzipAsync(stored, { maxOutputLength: size, chunkSize: Math.max(64, Math.min(size + 1, 4 * 1024 * 1024)) });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') throw contentMismatch(where, entry.path, `it decompresses to more than the ${expectedSize} bytes the index says`);
+    throw contentMismatch(where, entry.path, `its gzip data is damaged: ${(err as Error).message}`);
   }
 }
 

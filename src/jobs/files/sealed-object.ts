@@ -1,4 +1,4 @@
-import type { Duplex, Readable, Transform } from 'node:stream';
+import { Transform, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDecryptStream } from '../../crypto/decrypt-stream.ts';
 import { createEncryptStream } from '../../crypto/encrypt-stream.ts';
@@ -91,10 +91,22 @@ export async function openSealed(
     );
   }
   const raw = await deps.store.get(ref.key, { signal: options.signal });
-  const stages: Duplex[] = [new StreamMeter(options.onBytes), createDigestCheck(ref, capitalize(ref.describe))];
+  // The digest check already hashes the stored bytes: progress only needs them counted.
+  const stages: Duplex[] = [createDigestCheck(ref, capitalize(ref.describe))];
+  if (options.onBytes) stages.unshift(byteCounter(options.onBytes));
   if (ref.keyId !== null) stages.push(createDecryptStream(deps.keyRing));
   if (ref.plain) stages.push(createDigestCheck(ref.plain, `The decrypted content of ${ref.describe}`));
   return chainStreams(raw, ...stages);
+}
+
+function byteCounter(onBytes: (total: number) => void): Transform {
+  let total = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      onBytes((total += chunk.length));
+      callback(null, chunk);
+    },
+  });
 }
 
 function capitalize(text: string): string {
