@@ -64,9 +64,7 @@ export async function restoreTreeInto(
     reporter.phase?.('finishing', 'symlinks, modes and modification times');
     await applyLinksAndMetadata(plan, target);
     reporter.phase?.('syncing', `${plan.files} files to disk`);
-    const t0 = performance.now(); const c0 = process.cpuUsage();
-    if (process.env.PROF_NOSYNC !== '1') await syncRestored(plan, target);
-    if (process.env.PROF_T) console.error('sync', performance.now() - t0, process.cpuUsage(c0));
+    await syncRestored(plan, target);
     return { dir: target, files: plan.files, bytes: plan.bytes, archivesRead, state };
   } catch (err) {
     await rm(target, { recursive: true, force: true }).catch(() => undefined);

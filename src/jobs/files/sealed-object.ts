@@ -4,6 +4,7 @@ import { createDecryptStream } from '../../crypto/decrypt-stream.ts';
 import { createEncryptStream } from '../../crypto/encrypt-stream.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { chainStreams } from '../chain-streams.ts';
+import { createCoalescer } from './coalesce.ts';
 import { linkedAbort, type JobDeps } from '../job-context.ts';
 import { createDigestCheck, StreamMeter } from '../stream-meter.ts';
 
@@ -20,6 +21,8 @@ export interface SealedObject {
   plainSizeBytes: number;
   plainSha256: string;
 }
+
+const BATCH_BYTES = 1024 * 1024;
 
 export interface PutSealedOptions {
   signal?: AbortSignal;
@@ -41,8 +44,9 @@ export async function putSealed(
 ): Promise<SealedObject> {
   const plain = new StreamMeter();
   const stored = new StreamMeter(options.onBytes);
-  const all: Array<Readable | Duplex> = [source, ...stages, plain];
-  if (deps.keyRing.primary) all.push(createEncryptStream(deps.keyRing.primary));
+  // Batches of BATCH_BYTES into the meters, the cipher and the store (coalesce.ts).
+  const all: Array<Readable | Duplex> = [source, ...stages, createCoalescer(BATCH_BYTES), plain];
+  if (deps.keyRing.primary) all.push(createEncryptStream(deps.keyRing.primary), createCoalescer(BATCH_BYTES));
   all.push(stored);
   const abort = linkedAbort(options.signal);
   const body = stored as Transform;
