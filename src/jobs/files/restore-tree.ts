@@ -101,11 +101,11 @@ async function applyLinksAndMetadata(plan: RestorePlan, target: string): Promise
   }
 }
 
-/** Files, then directories deepest first, then the target and its parent (which holds its name). */
+/** The whole tree: files, directories deepest first, the target and its parent (which holds its name). */
 async function syncRestored(plan: RestorePlan, target: string): Promise<void> {
   const pathOf = (path: string): string => join(target, ...path.split('/'));
   const files: string[] = [];
   for (const wanted of plan.filesByArchive.values()) for (const path of wanted.keys()) files.push(pathOf(path));
   const dirs = [...plan.dirs].reverse().map((d) => pathOf(d.path));
-  await syncTree(files, [...dirs, target, dirname(target)]);
+  await syncTree(target, files, [...dirs, target, dirname(target)]);
 }
