@@ -2,7 +2,7 @@ import type { FileRecord } from '../../catalog/file-index.ts';
 import type { Manifest } from '../../catalog/manifest.ts';
 import { BantayError } from '../../errors.ts';
 import type { JobDeps } from '../job-context.ts';
-import { ContentCheck, contentMismatch, entryContent, wholeContent } from './entry-content.ts';
+import { ContentCheck, contentMismatch, entryContent, wholeContent, wholeMismatch } from './entry-content.ts';
 import { openSealed } from './sealed-object.ts';
 import { readTarEntries, type TarEntry } from './tar-reader.ts';
 import { TaskPool } from './task-pool.ts';
@@ -13,8 +13,8 @@ import { TaskPool } from './task-pool.ts';
  * file's content is checked against its index record (size, SHA-256).
  *
  * Small files (up to WHOLE_FILE_MAX, stored and original) are read whole and handed to
- * background tasks (TaskPool: at most CONCURRENCY at once, BUDGET_BYTES held): gunzip on the
- * thread pool, SHA-256, then the sink (a restore writes the file). So decryption of the next
+ * background tasks (TaskPool: at most CONCURRENCY at once, BUDGET_BYTES held): gunzip and
+ * SHA-256 on the thread pool, then the sink (a restore writes the file). So decryption of the next
  * entries, decompression, hashing and file creation overlap across cores, and a small file
  * reaches the sink only once its content is verified. Larger files stream through the sink in
  * order and are verified at their end (a restore then fails and removes its target).
@@ -99,16 +99,13 @@ async function whole(entry: TarEntry, stored: Buffer, record: FileRecord, option
     options.onMismatch(err.message);
     return false;
   }
-  const check = new ContentCheck();
-  check.update(content);
-  if (!mismatchHandled(check, record, options)) return false;
+  if (!mismatchHandled(await wholeMismatch(content, record), record, options)) return false;
   await options.sink?.whole(record, content);
   return true;
 }
 
-/** True when the content matches; otherwise reports the mismatch (verify) or throws it (restore). */
-function mismatchHandled(check: ContentCheck, record: FileRecord, options: ScanOptions): boolean {
-  const mismatch = check.mismatch(record);
+/** True when the content matched; otherwise reports the mismatch (verify) or throws it (restore). */
+function mismatchHandled(mismatch: string | undefined, record: FileRecord, options: ScanOptions): boolean {
   if (mismatch === undefined) return true;
   if (options.onMismatch === undefined) throw contentMismatch(options.where, record.path, mismatch);
   options.onMismatch(`${JSON.stringify(record.path)}: ${mismatch}`);
@@ -125,7 +122,7 @@ async function streamed(entry: TarEntry, record: FileRecord, options: ScanOption
   })();
   if (options.sink) await options.sink.streamed(record, checked);
   else for await (const _ of checked) void _;
-  return mismatchHandled(check, record, options);
+  return mismatchHandled(check.mismatch(record), record, options);
 }
 
 /** The entry's stored bytes in one buffer (a copy: the reader's chunks are views of larger ones). */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
@@ -77,11 +77,20 @@ export class ContentCheck {
 
   /** Undefined when the content matches `record`, else why not. */
   mismatch(record: FileRecord): string | undefined {
-    const sha256 = this.#hash.digest('hex');
-    if (this.#size !== record.size) return `${this.#size} bytes, the index says ${record.size}`;
-    if (sha256 !== record.sha256) return `SHA-256 ${sha256.slice(0, 12)}…, the index says ${record.sha256.slice(0, 12)}…`;
-    return undefined;
+    return contentDifference(this.#size, this.#hash.digest('hex'), record);
   }
+}
+
+/** Undefined when whole content matches `record`, else why not; hashed on the thread pool (WebCrypto). */
+export async function wholeMismatch(content: Buffer, record: FileRecord): Promise<string | undefined> {
+  if (content.length !== record.size) return contentDifference(content.length, '', record);
+  return contentDifference(content.length, Buffer.from(await webcrypto.subtle.digest('SHA-256', content)).toString('hex'), record);
+}
+
+function contentDifference(size: number, sha256: string, record: FileRecord): string | undefined {
+  if (size !== record.size) return `${size} bytes, the index says ${record.size}`;
+  if (sha256 !== record.sha256) return `SHA-256 ${sha256.slice(0, 12)}…, the index says ${record.sha256.slice(0, 12)}…`;
+  return undefined;
 }
 
 export function contentMismatch(where: string, path: string, reason: string): BantayError {
