@@ -46,7 +46,7 @@ export async function putSealed(
   const stored = new StreamMeter(options.onBytes);
   // Batches of BATCH_BYTES into the meters, the cipher and the store (coalesce.ts).
   const all: Array<Readable | Duplex> = [source, ...stages, createCoalescer(BATCH_BYTES), plain];
-  if (deps.keyRing.primary) all.push(createEncryptStream(deps.keyRing.primary), createCoalescer(BATCH_BYTES));
+  if (deps.keyRing.primary) all.push(createEncryptStream(deps.keyRing.primary, key), createCoalescer(BATCH_BYTES));
   all.push(stored);
   const abort = linkedAbort(options.signal);
   const body = stored as Transform;
@@ -98,7 +98,7 @@ export async function openSealed(
   // The digest check already hashes the stored bytes: progress only needs them counted.
   const stages: Duplex[] = [createDigestCheck(ref, capitalize(ref.describe))];
   if (options.onBytes) stages.unshift(byteCounter(options.onBytes));
-  if (ref.keyId !== null) stages.push(createDecryptStream(deps.keyRing));
+  if (ref.keyId !== null) stages.push(createDecryptStream(deps.keyRing, ref.key));
   // Stored in the clear, the plaintext digest is the stored one: checking it again is a second pass for nothing.
   const sameAsStored = ref.keyId === null && ref.plain !== undefined && ref.plain.sha256 === ref.sha256 && ref.plain.sizeBytes === ref.sizeBytes;
   if (ref.plain && !sameAsStored) stages.push(createDigestCheck(ref.plain, `The decrypted content of ${ref.describe}`));
