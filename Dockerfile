@@ -27,6 +27,7 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
 COPY src ./src
 COPY docs ./docs
+COPY recovery ./recovery
 COPY README.md ./
 
 # Non-root: Bantay needs no privileges; its state lives in a volume it owns.

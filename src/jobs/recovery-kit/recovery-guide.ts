@@ -62,9 +62,10 @@ export function renderRecoveryGuide(f: GuideFacts): string {
   return `# Bantay recovery kit
 
 Made ${f.generatedAt.toISOString()} by Bantay ${f.bantayVersion}. This page and \`${KIT_TOOL_NAME}\`
-(SHA-256 \`${f.toolSha256}\`) restore Bantay's backups with **nothing but Node.js 20 or newer
-and the PostgreSQL client tools**: no Bantay, no npm install, no state database, no Slack.
-The kit does **not** contain the encryption key or any password.
+restore Bantay's backups with **nothing but Node.js 20 or newer and the PostgreSQL client
+tools**: no Bantay, no npm install, no state database, no Slack. The kit does **not** contain
+the encryption key or any password. Tool SHA-256: \`${f.toolSha256}\`
+(\`sha256sum ${KIT_TOOL_NAME}\`).
 
 ## 1. Where the backups are
 
@@ -86,8 +87,8 @@ one above.
 \`\`\`sh
 cd /path/to/this/kit                 # the directory holding ${KIT_TOOL_NAME}
 ${storeExports(f.store).join('\n')}
-umask 077 && cat > bantay.key        # paste the key, press Enter, then Ctrl-D
-export BANTAY_ENCRYPTION_KEY_FILE="$PWD/bantay.key"   # retired keys: BANTAY_DECRYPTION_KEYS
+read -rsp 'Encryption key: ' BANTAY_ENCRYPTION_KEY && export BANTAY_ENCRYPTION_KEY && echo
+# retired keys, when section 2 lists some: read -rsp 'Retired keys: ' BANTAY_DECRYPTION_KEYS && export BANTAY_DECRYPTION_KEYS
 node ${KIT_TOOL_NAME} keys             # must print a fingerprint listed in section 2
 node ${KIT_TOOL_NAME} list             # every backup; REJECTED ones are never restored
 \`\`\`
