@@ -46,7 +46,7 @@ try {
     }
   })());
   const meter = new Transform({ transform(chunk: Buffer, _e, cb) { stored.update(chunk); storedBytes += chunk.length; cb(null, chunk); } });
-  await store.put(artifactKey, source.pipe(createEncryptStream(key)).pipe(meter));
+  await store.put(artifactKey, source.pipe(createEncryptStream(key, artifactKey)).pipe(meter));
   const now = new Date().toISOString();
   await writeManifest(store, {
     formatVersion: 1, id, kind: 'database', createdAt: now, completedAt: now, durationSeconds: 0,

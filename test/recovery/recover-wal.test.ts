@@ -1,21 +1,20 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, createReadStream, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEncryptStream } from '../../src/crypto/encrypt-stream.ts';
+import { pushWalFile } from '../../src/jobs/wal/push-wal.ts';
 import { pgBinary } from '../../src/dev/pg-binaries.ts';
 import { freePort, runProgram, serverEnv, unprivilegedUser } from '../../src/dev/pg-cluster-process.ts';
 import { createLocalStore } from '../../src/storage/local-store.ts';
-import { newKey, tempDir } from '../support/job-deps.ts';
-import { RECOVER_TOOL } from '../support/recover-tool.ts';
+import { makeDeps, newKey, tempDir } from '../support/job-deps.ts';
+import { RECOVER_TOOL, runRecover } from '../support/recover-tool.ts';
 
 /**
  * Point in time with the kit: a real PostgreSQL recovery whose restore_command is
- * `node bantay-recover.mjs wal-fetch %f %p`, reading encrypted segments from a store laid out as
- * docs/catalog-authentication.md names them (wal/<system id>/<segment>.enc). Bantay's own WAL
- * archiving is being built on another branch; this proves the kit's side of the contract with
- * PostgreSQL: fetched segments replay, a missing one ends recovery, the target time is honoured.
+ * `node bantay-recover.mjs wal-fetch %f %p` over a WAL archive written by Bantay's own
+ * `wal push` (records, deflate, encryption): fetched files are byte-exact, a missing one is
+ * exit 1 (the end of the archive), a damaged one 126, and the target time is honoured.
  */
 const user = unprivilegedUser();
 const running: Array<{ dataDir: string; env: NodeJS.ProcessEnv }> = [];
@@ -77,13 +76,16 @@ describe('point-in-time recovery through the kit', () => {
     await run('pg_ctl', ['-D', primary, '-m', 'fast', '-w', 'stop'], env, base);
     running.pop();
 
-    // Encrypt the archive into the store as wal/<system id>/<file>.enc.
+    // Bantay archives the files (as `bantay wal push %p` does from archive_command).
     const key = newKey();
     const storeDir = join(base, 'store');
     const store = createLocalStore(storeDir);
-    const files = readdirSync(archive);
+    const made = await makeDeps({ store, key });
+    const files = readdirSync(archive).sort();
     expect(files.length).toBeGreaterThanOrEqual(3);
-    for (const file of files) await store.put(`wal/${sysid}/${file}.enc`, createReadStream(join(archive, file)).pipe(createEncryptStream(key)));
+    for (const file of files) await pushWalFile(join(archive, file), made.deps, { via: 'push' });
+    await made.close();
+    expect(readdirSync(join(storeDir, 'wal', sysid)).filter((f) => f.endsWith('.gz.enc'))).toHaveLength(files.length);
     const kit = join(base, 'kit');
     mkdirSync(kit);
     copyFileSync(RECOVER_TOOL, join(kit, 'bantay-recover.mjs'));
@@ -91,6 +93,27 @@ describe('point-in-time recovery through the kit', () => {
     writeFileSync(keyFile, key.key.toString('base64'), { mode: 0o600 });
     own(keyFile);
     for (const dir of [storeDir, kit]) runProgramSync(['chmod', '-R', 'a+rX', dir]);
+
+    // Byte-exact: what the kit fetches is what PostgreSQL archived.
+    const segment = files.find((f) => /^[0-9A-F]{24}$/.test(f))!;
+    const fetchedPath = join(base, 'fetched');
+    const fetchEnv = { BANTAY_STORE: storeDir, BANTAY_ENCRYPTION_KEY_FILE: keyFile };
+    const fetched = await runRecover(['wal-fetch', segment, fetchedPath], fetchEnv, kit);
+    expect(fetched.code, fetched.stderr).toBe(0);
+    expect(readFileSync(fetchedPath).equals(readFileSync(join(archive, segment)))).toBe(true);
+    const missing = await runRecover(['wal-fetch', '0000000100000000000000FF', fetchedPath + '2'], fetchEnv, kit);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('is not in the WAL archive');
+    // A damaged segment is exit 126 (PostgreSQL aborts recovery), never "not found".
+    const stored = join(storeDir, 'wal', sysid, `${segment}.gz.enc`);
+    const original = readFileSync(stored);
+    const damaged = Buffer.from(original);
+    damaged[damaged.length - 5]! ^= 1;
+    writeFileSync(stored, damaged);
+    const bad = await runRecover(['wal-fetch', segment, fetchedPath + '3'], fetchEnv, kit);
+    writeFileSync(stored, original);
+    expect(bad.code).toBe(126);
+    expect(existsSync(fetchedPath + '3')).toBe(false);
 
     // Recover a copy of the base backup to the target time, WAL fetched through the kit.
     const restored = join(base, 'restored');

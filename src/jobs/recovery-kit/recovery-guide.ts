@@ -116,17 +116,22 @@ tables with their row counts, to compare after the restore).
 
 ## 5. Point in time
 
-Point-in-time recovery (WAL archiving, base backups) is being added to Bantay. When the store
-holds \`wal/<system id>/\`, restore a base backup with \`node ${KIT_TOOL_NAME} decrypt ID --out base.tar\`
-(or \`decrypt-object KEY\`), and let PostgreSQL fetch WAL through the kit:
+Bantay archives WAL under \`wal/<system id>/\` (\`bantay wal push\` / \`bantay wal stream\`). To
+recover to a moment, restore a physical base backup taken before it into a new data directory
+(\`node ${KIT_TOOL_NAME} decrypt-object base/<id>/base.tar.gz.enc | tar -xzf - -C DATADIR\`,
+when the store holds base backups), create \`DATADIR/recovery.signal\`, and let PostgreSQL
+fetch WAL through the kit, in \`postgresql.conf\`:
 
-    restore_command = 'node /path/to/kit/${KIT_TOOL_NAME} wal-fetch %f %p --partial'
+    restore_command = 'node /path/to/kit/${KIT_TOOL_NAME} wal-fetch %f %p'
     recovery_target_time = '2026-11-26 14:29:00+08'
+    recovery_target_action = 'promote'
 
-(the environment of section 3 must be set for the PostgreSQL server process). wal-fetch exits 1
-for a segment that is not archived and 126 for one that is damaged, which stops the recovery
-instead of ending it early. Until base backups exist, the recovery point is the newest
-database backup (section 4).
+The variables of section 3 must be in the server's environment (or put
+\`BANTAY_STORE=... BANTAY_ENCRYPTION_KEY_FILE=...\` in front of \`node\` in restore_command; a
+key *file* readable only by the postgres user, never the key itself). wal-fetch checks each
+file's record and SHA-256, exits 1 for a file that is not archived (the end of the archive) and
+126 for a damaged one, which stops the recovery instead of ending it early. Without base
+backups, the recovery point is the newest database backup (section 4).
 
 ## 6. Files
 
