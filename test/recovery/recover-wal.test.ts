@@ -47,7 +47,7 @@ async function query<T extends pg.QueryResultRow>(base: string, port: number, sq
 }
 
 describe('point-in-time recovery through the kit', () => {
-  it('PostgreSQL replays encrypted WAL fetched by wal-fetch and stops at the target time', async () => {
+  it('PostgreSQL replays encrypted WAL fetched by wal-fetch and stops at the target time', { timeout: 240_000 }, async () => {
     const base = tempDir('bantay-rk-pitr-');
     bases.push(base);
     chmodSync(base, 0o755);
