@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { newBackupId } from '../src/catalog/backup-id.ts';
 import { writeManifest } from '../src/catalog/catalog.ts';
 import { createEncryptStream } from '../src/crypto/encrypt-stream.ts';
-import { parseKey } from '../src/crypto/keys.ts';
+import { KeyRing, parseKey } from '../src/crypto/keys.ts';
 import { ENCRYPTION_ALGORITHM } from '../src/jobs/backup-database.ts';
 import { createLocalStore } from '../src/storage/local-store.ts';
 import { measure, median, type Measurement } from './support/measure.ts';
@@ -52,7 +52,7 @@ try {
     formatVersion: 1, id, kind: 'database', createdAt: now, completedAt: now, durationSeconds: 0,
     trigger: { by: 'bench', via: 'cli' }, source: { host: 'bench' }, tools: {},
     artifact: { key: artifactKey, format: 'pg_dump-custom', sizeBytes: storedBytes, sha256: stored.digest('hex'), plainSizeBytes: sizeMb * 1024 * 1024, plainSha256: plain.digest('hex'), encryption: { algorithm: ENCRYPTION_ALGORITHM, keyId: key.id } },
-  });
+  }, { keyRing: new KeyRing(key, []) });
   const env = { PATH: process.env.PATH, HOME: work, BANTAY_STORE: storeDir, BANTAY_ENCRYPTION_KEY: keyText };
   const results: Record<'tool' | 'bantay', Measurement[]> = { tool: [], bantay: [] };
   for (let round = 1; round <= rounds; round++) {

@@ -618,6 +618,21 @@ function artifactsOf(manifest) {
   return out;
 }
 
+/** The values of every member called `name` anywhere in `value` (except inside "auth"). */
+function membersNamed(value, name, out = []) {
+  if (value === null || typeof value !== 'object') return out;
+  if (Array.isArray(value)) {
+    for (const v of value) membersNamed(v, name, out);
+    return out;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'auth') continue;
+    if (k === name) out.push(v);
+    membersNamed(v, name, out);
+  }
+  return out;
+}
+
 /** Whether the manifest says the artifact is encrypted (null means "stored in the clear"). */
 function encryptionOf(manifest, artifact) {
   if (artifact.entry.encryption !== undefined) return artifact.entry.encryption;
@@ -636,8 +651,9 @@ function judgeManifest(id, json, keys, context) {
   if (json.id !== id) return { ...entry, reasons: [`the manifest names backup ${String(json.id).slice(0, 40)}, not ${id}`] };
   if (typeof json.artifact?.key !== 'string') return { ...entry, reasons: ['the manifest names no artifact'] };
   entry.artifacts = artifactsOf(json);
-  for (const a of entry.artifacts) {
-    if (!isValidKey(a.key) || !a.key.startsWith(`backups/${id}/`)) entry.reasons.push(`it names an artifact outside backups/${id}/ (${a.key.slice(0, 80)})`);
+  const members = membersNamed(json, 'key');
+  for (const key of members) {
+    if (typeof key !== 'string' || !isValidKey(key) || !key.startsWith(`backups/${id}/`)) entry.reasons.push(`it names an artifact outside backups/${id}/ (${String(key).slice(0, 80)})`);
   }
   if (keys.size === 0) {
     entry.status = entry.reasons.length > 0 ? 'rejected' : 'unchecked';
@@ -652,6 +668,7 @@ function judgeManifest(id, json, keys, context) {
     entry.reasons.push(`it carries no auth tag but is newer than the first authenticated record in this store (${context.authenticatedSince})`);
   }
   for (const a of entry.artifacts) if (encryptionOf(json, a) === null) entry.reasons.push(`its artifact ${a.name} is not encrypted`);
+  if (membersNamed(json, 'encryption').includes(null) && !entry.reasons.some((r) => r.includes('is not encrypted'))) entry.reasons.push('it names an unencrypted artifact');
   const created = Date.parse(json.createdAt);
   if (!Number.isFinite(created)) entry.reasons.push('its createdAt is not a time');
   else if (created > context.now + FUTURE_SLACK_MS) entry.reasons.push(`its createdAt (${json.createdAt}) is in the future`);

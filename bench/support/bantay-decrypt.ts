@@ -13,4 +13,4 @@ import { createLocalStore } from '../../src/storage/local-store.ts';
 const [storeDir, id, out] = process.argv.slice(2);
 const store = createLocalStore(storeDir!);
 const keyRing = new KeyRing(parseKey(process.env.BANTAY_ENCRYPTION_KEY ?? ''), []);
-await pipeline(await openArtifact(await readManifest(store, id!), { store, keyRing }), createWriteStream(out!));
+await pipeline(await openArtifact(await readManifest(store, { keyRing }, id!), { store, keyRing }), createWriteStream(out!));

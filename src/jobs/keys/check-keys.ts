@@ -16,7 +16,7 @@ export interface KeyCheckSpec {
  * (what the next prune would delete), then planKeyCustody. Read-only.
  */
 export async function checkKeys(spec: KeyCheckSpec, deps: { store: ObjectStore; state: Queryable; now?: () => Date }): Promise<KeyCustodyReport> {
-  const facts = await gatherStoreFacts(deps.store, spec.signal);
+  const facts = await gatherStoreFacts(deps.store, { keyRing: spec.keyRing, state: deps.state, now: deps.now }, spec.signal);
   const plan = planRetention({
     now: deps.now?.() ?? new Date(),
     timezone: spec.retention.timezone,

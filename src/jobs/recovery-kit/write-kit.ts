@@ -39,7 +39,7 @@ export interface KitSources {
 export async function buildRecoveryKit(src: KitSources): Promise<RecoveryKit> {
   const tool = await readFile(RECOVERY_TOOL_PATH);
   const toolSha256 = createHash('sha256').update(tool).digest('hex');
-  const manifests = await listBackups(src.store);
+  const manifests = await listBackups(src.store, { keyRing: src.keyRing, now: src.now });
   const newest = BACKUP_KINDS.flatMap((kind) => {
     const m = manifests.find((x) => x.kind === kind);
     return m ? [{ kind, id: m.id, createdAt: m.createdAt, ...(m.source.serverVersion ? { serverVersion: m.source.serverVersion } : {}) }] : [];
