@@ -86,6 +86,8 @@ export class CliContext {
       keyRing: this.config.keyRing,
       logger: this.logger,
       pgBinDir: this.config.pgBinDir,
+      requiredTables: this.config.recovery.requiredTables,
+      backupRolePasswords: this.config.recovery.backupRolePasswords,
     };
   }
 

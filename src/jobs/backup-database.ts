@@ -15,6 +15,8 @@ import { runTool, type RunningTool } from './pg/run-tool.ts';
 import { openSourceSnapshot } from './pg/snapshot.ts';
 import { silentReporter, type ProgressReporter } from './progress.ts';
 import { createEndGate, StreamMeter } from './stream-meter.ts';
+import { startContentCapture } from './contents/backup-contents.ts';
+import { globalsKey, writeGlobals } from './globals/globals-artifact.ts';
 
 export const ENCRYPTION_ALGORITHM = 'AES-256-GCM-STREAM-v1';
 
@@ -51,6 +53,7 @@ export async function runDatabaseBackup(
     // listed backup whose artifact is gone is worse than no backup at all.
     await deps.store.delete(manifestKey(id)).catch(() => undefined);
     await deps.store.delete(key).catch(() => undefined);
+    await deps.store.delete(globalsKey(id, deps.keyRing.primary !== undefined)).catch(() => undefined);
     await fail(deps, spec, { id, key, started, error });
     throw error;
   }
@@ -71,12 +74,13 @@ async function dumpToStore(
     if (!deps.keyRing.primary) reporter.warn?.('No encryption key configured: this backup is stored UNENCRYPTED.');
     reporter.phase?.('dumping', `pg_dump ${pgDump.version} -> ${deps.store.description}`);
     const abort = linkedAbort(spec.signal);
+    const capture = await startContentCapture(snapshot, run.id, { passwords: deps.backupRolePasswords === true });
     const tool = runTool(pgDump.path, ['--format=custom', `--snapshot=${snapshot.snapshotId}`, '--no-password'], {
       env: childEnv(spec.databaseUrl),
       signal: abort.signal,
       name: 'pg_dump',
     });
-    const counting = snapshot.countRows();
+    const counting = capture.reading;
     // A failed count stops the dump; the count's own error is the reason, not the cancel it causes.
     let countFailure: { error: unknown } | undefined;
     counting.catch((error: unknown) => {
@@ -86,9 +90,11 @@ async function dumpToStore(
     const meters = await streamDump(tool, deps, reporter, run.key, abort).catch((err: unknown) => {
       throw countFailure !== undefined ? wrapError(ErrorCode.Database, 'Counting the rows of the FBMS database failed', countFailure.error) : err;
     });
-    const tables = await counting.catch((err: unknown) => {
+    const { tables, contents, globals } = await capture.finish().catch((err: unknown) => {
       throw wrapError(ErrorCode.Database, 'Counting the rows of the FBMS database failed', err);
     });
+    if (deps.backupRolePasswords === true && !globals.passwords) reporter.warn?.('BANTAY_BACKUP_ROLE_PASSWORDS is set, but this server does not let Bantay read pg_authid: roles are saved without passwords.');
+    const globalsRef = await writeGlobals(globals, deps, spec.signal);
     reporter.phase?.('writing manifest');
     const completed = deps.now?.() ?? new Date();
     const manifest: Manifest = {
@@ -100,7 +106,13 @@ async function dumpToStore(
       durationSeconds: (completed.getTime() - run.started.getTime()) / 1000,
       ...(spec.label !== undefined ? { label: spec.label } : {}),
       trigger: spec.trigger,
-      source: { host: source.host, port: source.port, database: source.database, serverVersion: snapshot.serverVersion },
+      source: {
+        host: source.host,
+        port: source.port,
+        database: source.database,
+        serverVersion: snapshot.serverVersion,
+        ...(snapshot.systemIdentifier !== undefined ? { systemIdentifier: snapshot.systemIdentifier } : {}),
+      },
       tools: { bantay: BANTAY_VERSION, pg_dump: pgDump.version },
       artifact: {
         key: run.key,
@@ -112,6 +124,8 @@ async function dumpToStore(
         encryption: deps.keyRing.primary ? { algorithm: ENCRYPTION_ALGORITHM, keyId: deps.keyRing.primary.id } : null,
       },
       tables,
+      contents,
+      globals: globalsRef,
       ...spec.manifestExtras,
     };
     await writeManifest(deps.store, manifest, spec.signal);

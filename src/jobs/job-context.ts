@@ -12,6 +12,10 @@ export interface JobDeps {
   /** Directory holding pg_dump/pg_restore; found automatically when undefined. */
   pgBinDir?: string;
   now?: () => Date;
+  /** BANTAY_BACKUP_ROLE_PASSWORDS: database backups carry role password verifiers (default off). */
+  backupRolePasswords?: boolean;
+  /** BANTAY_REQUIRED_TABLES as manifest keys (catalog/table-name.ts): verify fails unless each exists and has rows. */
+  requiredTables?: readonly string[];
 }
 
 /** Who or what asked for a job; lands in manifests and the audit log. */
