@@ -94,6 +94,7 @@ export async function restoreInPlace(spec: InPlaceSpec, deps: JobDeps, reporter:
   const audit = auditor(deps, spec.trigger, manifest.id, live);
   const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
   try {
+    if (!(await databaseExists(session.client, live))) throw new BantayError(ErrorCode.NotFound, `The live database ${live} does not exist; restore with --target-db ${live} instead`);
     const origin = checkBackupOrigin(manifest, liveIdentity(spec.databaseUrl, session));
     const plan = planInPlaceRestore({ backupId: manifest.id, live, at: new Date(started), jobs: spec.jobs, stopCommand: spec.hooks.stop, startCommand: spec.hooks.start, origin });
     if (!origin.sameDatabase && spec.fromOtherDatabase !== true) {
@@ -101,7 +102,6 @@ export async function restoreInPlace(spec: InPlaceSpec, deps: JobDeps, reporter:
         details: [`Backup: ${origin.backup}`, `Live database: ${origin.live}`],
       });
     }
-    if (!(await databaseExists(session.client, live))) throw new BantayError(ErrorCode.NotFound, `The live database ${live} does not exist; restore with --target-db ${live} instead`);
     const lock = await session.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LIVE_LOCK_CLASS, live]);
     if (!lock.rows[0]!.ok) throw new BantayError(ErrorCode.Database, `Another in-place restore of ${live} is running`);
     await audit('restore in place', 'started', {
