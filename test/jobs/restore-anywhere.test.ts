@@ -154,6 +154,14 @@ describe('on another new server, without creating roles', () => {
     expect(result.checks.filter((c) => c.status === 'failed')).toEqual([]);
     expect(await sql(withDatabase(fresh.adminUrl, 'may_mali'), 'SELECT count(*)::int AS n FROM tindahan.benta')).toEqual([{ n: 301 }]);
   });
+
+  it('never alters a role that already exists on the target', async () => {
+    await sql(fresh.adminUrl, `CREATE ROLE ${roles.owner} LOGIN CONNECTION LIMIT 9`);
+    const result = await restoreToNewDatabase({ backup: backup.id, target: 'may_dati', replace: false, ...onFresh(), trigger: cliTrigger }, env.deps);
+    expect(result.createdRoles.sort()).toEqual([roles.reader, roles.group, roles.member].sort());
+    const [owner] = await sql(fresh.adminUrl, 'SELECT rolcanlogin, rolconnlimit, rolcreatedb, rolconfig FROM pg_roles WHERE rolname = $1', [roles.owner]);
+    expect(owner).toEqual({ rolcanlogin: true, rolconnlimit: 9, rolcreatedb: false, rolconfig: null });
+  });
 });
 
 describe('verify proves what it claims', () => {

@@ -46,7 +46,7 @@ describe('verifyBackup', () => {
       const result = await verifyBackup({ backup: backup.id, ...recoveryOptions(source.url, jobs), trigger: cliTrigger }, env.deps, { phase: (p) => phases.push(p) });
       expect(result.passed).toBe(true);
       expect(result.checks.filter((c) => c.status === 'failed')).toEqual([]);
-      expect(result.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['integrity', 'roles', 'pg_restore errors', 'rows public.sales', 'large objects', 'functions', 'triggers', 'indexes', 'required tables']));
+      expect(result.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['integrity', 'roles', 'pg_restore errors', 'rows public.sales', 'large objects', 'functions', 'triggers', 'indexes']));
       expect(result.checks.find((c) => c.name === 'rows public.sales')).toMatchObject({ expected: backup.tables!['public.sales'], actual: backup.tables!['public.sales'] });
       expect(result.usedTempFile).toBe(jobs > 1);
       expect(phases).toEqual(jobs > 1 ? ['preparing', 'downloading', 'restoring', 'checking', 'cleaning up', 'recording'] : ['preparing', 'restoring', 'checking', 'cleaning up', 'recording']);
