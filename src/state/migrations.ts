@@ -1,4 +1,4 @@
-import type { StateDb } from './state-db.ts';
+import type { StateDb } from './state-types.ts';
 
 /**
  * Ordered, append-only schema changes. Never edit a migration that has shipped; add a new one.
@@ -135,6 +135,17 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
         kind text NOT NULL CHECK (kind IN ('in-place', 'replace')),
         closed_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (server, name)
+      );
+    `,
+  },
+  {
+    // Version 20: far from the numbers other work in flight uses (versions are unique, gaps allowed).
+    version: 20,
+    name: 'state journal',
+    sql: `
+      CREATE TABLE state_journal_applied (
+        name text PRIMARY KEY,
+        applied_at timestamptz NOT NULL DEFAULT now()
       );
     `,
   },

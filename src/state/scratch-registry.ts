@@ -1,11 +1,14 @@
-import type { Queryable } from './state-db.ts';
+import { writeState, type Queryable } from './state-db.ts';
 
 /**
  * What Bantay itself created or closed on a PostgreSQL server, so crash cleanup touches only
  * that: scratch databases (recorded before CREATE DATABASE, with their oid right after) and
  * live databases an in-place restore or --replace closed to connections (with the oid of the
  * database that was closed). `server` is the server's identity (system identifier, else
- * host:port), so records of one server never act on another.
+ * host:port), so records of one server never act on another. Writes go through writeState, so a
+ * CLI run that defers its state writes journals them (durably, before CREATE DATABASE runs)
+ * instead of opening the embedded database beside a running `bantay serve`; they carry their
+ * own time for that reason.
  */
 export interface ScratchRecord {
   server: string;
@@ -25,15 +28,15 @@ export interface ClosedRecord {
 }
 
 export async function recordScratch(db: Queryable, r: Omit<ScratchRecord, 'oid'>): Promise<void> {
-  await db.query('INSERT INTO scratch_databases (server, name, purpose, backup_id) VALUES ($1, $2, $3, $4)', [r.server, r.name, r.purpose, r.backupId]);
+  await writeState(db, 'INSERT INTO scratch_databases (server, name, purpose, backup_id, created_at) VALUES ($1, $2, $3, $4, $5)', [r.server, r.name, r.purpose, r.backupId, new Date()]);
 }
 
 export async function setScratchOid(db: Queryable, server: string, name: string, oid: number): Promise<void> {
-  await db.query('UPDATE scratch_databases SET db_oid = $3 WHERE server = $1 AND name = $2', [server, name, oid]);
+  await writeState(db, 'UPDATE scratch_databases SET db_oid = $3 WHERE server = $1 AND name = $2', [server, name, oid]);
 }
 
 export async function forgetScratch(db: Queryable, server: string, name: string): Promise<void> {
-  await db.query('DELETE FROM scratch_databases WHERE server = $1 AND name = $2', [server, name]);
+  await writeState(db, 'DELETE FROM scratch_databases WHERE server = $1 AND name = $2', [server, name]);
 }
 
 export async function listScratch(db: Queryable, server: string): Promise<ScratchRecord[]> {
@@ -45,15 +48,16 @@ export async function listScratch(db: Queryable, server: string): Promise<Scratc
 }
 
 export async function recordClosed(db: Queryable, r: ClosedRecord): Promise<void> {
-  await db.query(
-    `INSERT INTO closed_databases (server, name, db_oid, scratch, kind) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (server, name) DO UPDATE SET db_oid = EXCLUDED.db_oid, scratch = EXCLUDED.scratch, kind = EXCLUDED.kind, closed_at = now()`,
-    [r.server, r.name, r.oid, r.scratch, r.kind],
+  await writeState(
+    db,
+    `INSERT INTO closed_databases (server, name, db_oid, scratch, kind, closed_at) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (server, name) DO UPDATE SET db_oid = EXCLUDED.db_oid, scratch = EXCLUDED.scratch, kind = EXCLUDED.kind, closed_at = EXCLUDED.closed_at`,
+    [r.server, r.name, r.oid, r.scratch, r.kind, new Date()],
   );
 }
 
 export async function forgetClosed(db: Queryable, server: string, name: string): Promise<void> {
-  await db.query('DELETE FROM closed_databases WHERE server = $1 AND name = $2', [server, name]);
+  await writeState(db, 'DELETE FROM closed_databases WHERE server = $1 AND name = $2', [server, name]);
 }
 
 export async function listClosed(db: Queryable, server: string): Promise<ClosedRecord[]> {
