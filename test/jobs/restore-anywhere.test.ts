@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/catalog/manifest.ts';
 import { startPgCluster, type PgCluster } from '../../src/dev/pg-cluster.ts';
 import { ErrorCode } from '../../src/errors.ts';
 import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
+import { exportSql } from '../../src/jobs/export-sql.ts';
 import { readGlobals } from '../../src/jobs/globals/globals-artifact.ts';
 import { withDatabase } from '../../src/jobs/pg/connection.ts';
 import { restoreToNewDatabase } from '../../src/jobs/restore-database.ts';
@@ -185,5 +187,15 @@ describe('verify proves what it claims', () => {
     const result = await verifyBackup({ backup: m.id, ...recoveryOptions(source.url), trigger: cliTrigger }, env.deps);
     expect(result.passed).toBe(false);
     expect(result.checks.filter((c) => c.status === 'failed').map((c) => c.detail)).toEqual(['tindahan.numero_seq: expected last_value 43, restored 42', 'Large objects: expected 3, restored 2']);
+  });
+});
+
+describe('export-sql', () => {
+  it('makes the same pg_restore version check as restore', async () => {
+    const m = await runDatabaseBackup({ databaseUrl: source.url, trigger: cliTrigger }, env.deps);
+    await rewriteManifest(env.deps.store, { ...m, tools: { ...m.tools, pg_dump: '99.1' } });
+    const output = new PassThrough();
+    output.resume();
+    await expect(exportSql({ id: m.id, output, trigger: cliTrigger }, env.deps)).rejects.toMatchObject({ message: expect.stringMatching(/cannot read a dump made by pg_dump 99\.1/) });
   });
 });

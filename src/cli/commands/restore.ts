@@ -196,6 +196,7 @@ function renderCleanup(r: CleanupReport & { startedApplication: boolean }): stri
     r.droppedDatabases.length ? `Dropped ${r.droppedDatabases.length} leftover database(s): ${r.droppedDatabases.join(', ')}` : 'No leftover databases.',
     ...(r.removedTempFiles.length ? [`Removed ${r.removedTempFiles.length} leftover temp file(s).`] : []),
     ...r.reopenedDatabases.map((d) => `Reopened ${d} to connections (an in-place restore was interrupted before its swap; ${d} holds its previous data).`),
+    ...r.warnings.map((w) => `Warning: ${w}`),
   ];
   for (const live of r.interruptedInPlace) {
     lines.push(r.startedApplication ? `Ran BANTAY_APP_START_CMD after the interrupted restore of ${live}.` : `If the application was stopped for the interrupted restore of ${live}, start it again.`);
