@@ -99,7 +99,7 @@ async function dumpToStore(
     reporter.phase?.('writing manifest');
     const completed = deps.now?.() ?? new Date();
     const manifest: Manifest = {
-      formatVersion: 1,
+      formatVersion: 2,
       id: run.id,
       kind: 'database',
       createdAt: run.started.toISOString(),
@@ -129,7 +129,7 @@ async function dumpToStore(
       globals: globalsRef,
       ...spec.manifestExtras,
     };
-    await writeManifest(deps.store, manifest, spec.signal);
+    await writeManifest(deps.store, manifest, deps, spec.signal);
     return manifest;
   } finally {
     await snapshot.close();

@@ -1,5 +1,5 @@
 import { printable } from '../catalog/backup-id.ts';
-import { findBackup } from '../catalog/catalog.ts';
+import { findUsableBackup } from './find-backup.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { writeVerification, type Check } from '../catalog/verification.ts';
 import { BantayError, ErrorCode, isAbortError, isBantayError, wrapError } from '../errors.ts';
@@ -90,7 +90,7 @@ const SYSTEM_DATABASES = new Set(['template0', 'template1', 'postgres']);
  */
 export async function restoreToNewDatabase(spec: RestoreSpec & { target: string; replace: boolean }, deps: JobDeps, reporter: ProgressReporter = silentReporter): Promise<RestoreResult> {
   const started = Date.now();
-  const manifest = await findBackup(deps.store, spec.backup, spec.backup === 'latest' ? 'database' : undefined);
+  const manifest = await findUsableBackup(deps, spec.backup, { operation: 'restore', trigger: spec.trigger, kind: spec.backup === 'latest' ? 'database' : undefined });
   assertDatabaseBackup(manifest);
   const live = describeDatabaseUrl(spec.databaseUrl).database;
   const audit = auditor(deps, spec.trigger, manifest.id, printable(spec.target));
@@ -185,7 +185,7 @@ export async function restoreCheckedCopy(
   });
   try {
     await writeVerification(deps.store, {
-      formatVersion: 1,
+      formatVersion: 2,
       backupId: manifest.id,
       source: 'restore',
       verifiedAt: new Date().toISOString(),
@@ -194,7 +194,7 @@ export async function restoreCheckedCopy(
       checks: copy.checks,
       performedBy: options.trigger.by,
       tools: { bantay: BANTAY_VERSION, pg_restore: copy.pgRestoreVersion },
-    });
+    }, deps);
     if (!copy.passed) {
       throw new BantayError(ErrorCode.Integrity, `Backup ${manifest.id} failed verification after restoring it; nothing was put in place`, {
         details: failureReasons(copy.checks),

@@ -149,6 +149,23 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
       );
     `,
   },
+  {
+    version: 22,
+    name: 'catalog trust: first authenticated write, backups seen per store',
+    sql: `
+      CREATE TABLE catalog_trust (
+        name text PRIMARY KEY,
+        at timestamptz NOT NULL
+      );
+      CREATE TABLE catalog_seen (
+        store text NOT NULL,
+        backup_id text NOT NULL,
+        first_seen timestamptz NOT NULL DEFAULT now(),
+        last_seen timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (store, backup_id)
+      );
+    `,
+  },
 ];
 
 export async function applyMigrations(db: StateDb): Promise<void> {

@@ -145,7 +145,7 @@ describe('on another new server, without creating roles', () => {
     // every ALTER … OWNER and GRANT fails in pg_restore; the data itself restores.
     const m = await runDatabaseBackup({ databaseUrl: source.url, trigger: cliTrigger }, env.deps);
     const { globals: _dropped, ...legacy } = m;
-    await rewriteManifest(env.deps.store, legacy);
+    await rewriteManifest(env.deps.store, legacy, env.deps);
     const refused = restoreToNewDatabase({ backup: m.id, target: 'may_mali', replace: false, ...onFresh(), trigger: cliTrigger }, env.deps);
     await expect(refused).rejects.toMatchObject({ code: ErrorCode.Integrity, details: expect.arrayContaining([expect.stringMatching(/pg_restore reported \d+ error\(s\): .*role .* does not exist/)]) });
     expect(await sql(fresh.adminUrl, "SELECT 1 FROM pg_database WHERE datname = 'may_mali'")).toEqual([]);
@@ -183,7 +183,7 @@ describe('verify proves what it claims', () => {
     await rewriteManifest(env.deps.store, {
       ...m,
       contents: { ...contents, sequences: { ...contents.sequences, 'tindahan.numero_seq': { lastValue: '43', isCalled: true } }, largeObjects: { ...contents.largeObjects, count: 3 } },
-    });
+    }, env.deps);
     const result = await verifyBackup({ backup: m.id, ...recoveryOptions(source.url), trigger: cliTrigger }, env.deps);
     expect(result.passed).toBe(false);
     expect(result.checks.filter((c) => c.status === 'failed').map((c) => c.detail)).toEqual(['tindahan.numero_seq: expected last_value 43, restored 42', 'Large objects: expected 3, restored 2']);
@@ -193,7 +193,7 @@ describe('verify proves what it claims', () => {
 describe('export-sql', () => {
   it('makes the same pg_restore version check as restore', async () => {
     const m = await runDatabaseBackup({ databaseUrl: source.url, trigger: cliTrigger }, env.deps);
-    await rewriteManifest(env.deps.store, { ...m, tools: { ...m.tools, pg_dump: '99.1' } });
+    await rewriteManifest(env.deps.store, { ...m, tools: { ...m.tools, pg_dump: '99.1' } }, env.deps);
     const output = new PassThrough();
     output.resume();
     await expect(exportSql({ id: m.id, output, trigger: cliTrigger }, env.deps)).rejects.toMatchObject({ message: expect.stringMatching(/cannot read a dump made by pg_dump 99\.1/) });

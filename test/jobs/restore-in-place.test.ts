@@ -103,7 +103,7 @@ describe('restoreInPlace', () => {
     await expect(busy.query('SELECT 1')).rejects.toThrow();
     await Promise.all([idle.end().catch(() => undefined), busy.end().catch(() => undefined)]);
 
-    const safety = (await listBackups(env.deps.store, { label: 'pre-restore' })).find((m) => m.id === result.safetyBackupId);
+    const safety = (await listBackups(env.deps.store, env.deps, { label: 'pre-restore' })).find((m) => m.id === result.safetyBackupId);
     expect(safety?.tables).toEqual(Object.fromEntries(Object.entries(before).map(([t, c]) => [t, c.rows])));
     const [setting] = await sql<{ setconfig: string[] }>(adminUrl(), `SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1`, [live.name]);
     expect(setting!.setconfig.sort()).toEqual(['search_path="$user", public, accounting', 'work_mem=8MB']);
@@ -147,13 +147,13 @@ describe('restoreInPlace', () => {
   it('refuses a backup of another database unless --from-other-database, naming both; with it, restores', async () => {
     const other = await createFbmsDatabase({ scale: 0.1, seed: 7 });
     const before = await checksumsOf(other.url);
-    const backupsBefore = (await listBackups(env.deps.store)).length;
+    const backupsBefore = (await listBackups(env.deps.store, env.deps)).length;
     const refused = restoreInPlace({ ...spec(), databaseUrl: other.url }, env.deps);
     await expect(refused).rejects.toMatchObject({ code: ErrorCode.InvalidInput, message: expect.stringMatching(new RegExp(`is a backup of ${live.name}, not of the live database ${other.name}.*--from-other-database`)) });
     const err = (await refused.catch((e: unknown) => e)) as { details: string[] };
     expect(err.details.join('\n')).toMatch(new RegExp(`Backup: ${live.name} on .*\nLive database: ${other.name} on `));
     expect(await checksumsOf(other.url)).toEqual(before);
-    expect((await listBackups(env.deps.store)).length).toBe(backupsBefore);
+    expect((await listBackups(env.deps.store, env.deps)).length).toBe(backupsBefore);
     const result = await restoreInPlace({ ...spec(), databaseUrl: other.url, fromOtherDatabase: true }, env.deps);
     expect(await checksumsOf(other.url)).toEqual(backupChecksums);
     const rows = await sql<{ datname: string }>(adminUrl(), 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${other.name}%`]);

@@ -130,7 +130,7 @@ async function planFor(ctx: CliContext, id: string, opts: RestoreOptions) {
   const { recovery } = ctx.config;
   const live = describeDatabaseUrl(base.databaseUrl).database;
   if (id.trim() === 'latest') throw new BantayError(ErrorCode.InvalidInput, 'An in-place restore needs an explicit backup id, not "latest" (see bantay list)');
-  const manifest = await readManifest(ctx.store, parseBackupId(id));
+  const manifest = await readManifest(ctx.store, await ctx.deps(), parseBackupId(id));
   // The live server's identity is needed to say where the backup came from before anything is asked.
   const session = await openAdminSession(base.databaseUrl, base.maintenanceDb);
   await session.close();

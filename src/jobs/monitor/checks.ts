@@ -4,6 +4,7 @@ import { compileCron, previousRun } from '../../schedule/next-runs.ts';
 import type { ScheduleConfig, ScheduledJobName } from '../../schedule/schedule-config.ts';
 import { formatWallTime } from '../../schedule/zoned-time.ts';
 import type { SecondaryLag } from '../sync-secondary.ts';
+import { catalogProblems, type CatalogFacts } from './catalog-problems.ts';
 import { jobProblems } from './job-checks.ts';
 import { keyProblems } from './key-checks.ts';
 import { ageText, bytesText, durationText } from './text.ts';
@@ -81,6 +82,8 @@ export interface MonitorInput {
   verifications: VerificationFacts[];
   /** Ids of the configured encryption keys (primary and retired); undefined skips the key check. */
   keyIds?: string[];
+  /** Backups at the primary that are damaged, rejected or vanished (catalog-problems.ts). */
+  catalog?: CatalogFacts;
 }
 
 /** Which schedules produce a backup of each kind: the dead-man switch watches them. */
@@ -108,7 +111,14 @@ export function runChecks(input: MonitorInput): Problem[] {
       problems.push(...staleness(kind, ofKind, input), ...sizeProblems(kind, ofKind, input));
     }
   }
-  problems.push(...keyProblems(input), ...jobProblems(input), ...verificationProblems(input), ...secondaryProblems(input), ...storageProblems(input));
+  problems.push(
+    ...catalogProblems(input.catalog),
+    ...keyProblems(input),
+    ...jobProblems(input),
+    ...verificationProblems(input),
+    ...secondaryProblems(input),
+    ...storageProblems(input),
+  );
   return problems;
 }
 
