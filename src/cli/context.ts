@@ -96,6 +96,7 @@ export class CliContext {
       requiredTables: this.config.recovery.requiredTables,
       backupRolePasswords: this.config.recovery.backupRolePasswords,
       tempDir: processTempDir(this.config.dataDir),
+      lockTimeoutMs: this.config.lockTimeoutSeconds * 1000,
     };
   }
 
