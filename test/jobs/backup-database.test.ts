@@ -207,6 +207,8 @@ describe('runDatabaseBackup', () => {
     await sql(adminUrl(), `CREATE ROLE ${role} LOGIN PASSWORD 'reader-pw-123'`);
     await sql(source.url, `GRANT USAGE ON SCHEMA public, accounting TO ${role}`);
     await sql(source.url, `GRANT SELECT ON ALL TABLES IN SCHEMA public, accounting TO ${role}`);
+    // Sequences too: Bantay reads them before the dump starts (they ignore snapshots).
+    await sql(source.url, `GRANT SELECT ON ALL SEQUENCES IN SCHEMA public, accounting TO ${role}`);
     await sql(source.url, `REVOKE SELECT ON public.receipts FROM ${role}`);
     const url = new URL(source.url);
     url.username = role;
@@ -218,6 +220,7 @@ describe('runDatabaseBackup', () => {
     expect(err.message).toMatch(/permission denied for table receipts/);
     await expectNothingStored(deps);
     await sql(source.url, `REVOKE ALL ON ALL TABLES IN SCHEMA public, accounting FROM ${role}`);
+    await sql(source.url, `REVOKE ALL ON ALL SEQUENCES IN SCHEMA public, accounting FROM ${role}`);
     await sql(source.url, `REVOKE ALL ON SCHEMA public, accounting FROM ${role}`);
     await sql(adminUrl(), `DROP ROLE ${role}`);
     await close();
