@@ -53,7 +53,7 @@ describe('bantay key', () => {
     expect(readFileSync(join(cwd, 'bantay.key'), 'utf8')).toBe(written);
   });
 
-  it('rotation: old backups need the retired key until retention removed them, then it can be retired', async () => {
+  it('rotation: old backups need the retired key until retention removed them, then it can be retired', { timeout: 300_000 }, async () => {
     const cwd = tempDir();
     const oldKey = await generate(cwd);
     const newKey = await generate(cwd);
@@ -99,7 +99,7 @@ describe('bantay key', () => {
     expect(done.stdout).toContain(after.id);
   });
 
-  it('monitoring alerts when the newest backup of a kind cannot be decrypted with the configured keys', async () => {
+  it('monitoring alerts when the newest backup of a kind cannot be decrypted with the configured keys', { timeout: 300_000 }, async () => {
     const cwd = tempDir();
     const keyA = await generate(cwd);
     const keyB = await generate(cwd);

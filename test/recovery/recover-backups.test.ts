@@ -180,7 +180,8 @@ describe('the kit refuses damaged backups and leaves nothing half-written', () =
     const rotated = { ...loc.env, BANTAY_ENCRYPTION_KEY: key.key.toString('base64'), PATH };
     const missing = await runRecover(['decrypt', db.id], rotated, kit);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain(`encrypted with key ${oldKey.id}, configured keys are ${key.id}`);
+    // Its manifest is authenticated under the old key too: refused, naming the key to add.
+    expect(missing.stderr).toContain(`REJECTED: it was authenticated with key ${oldKey.id}, which is not configured (configured: ${key.id})`);
     expect(missing.stdout.length).toBe(0);
     const ok = await runRecover(['decrypt', db.id], { ...rotated, BANTAY_DECRYPTION_KEYS: oldKey.key.toString('base64') }, kit);
     expect(ok.code, ok.stderr).toBe(0);

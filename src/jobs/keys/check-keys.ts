@@ -1,3 +1,7 @@
+import { text } from 'node:stream/consumers';
+import { kindOfId } from '../../catalog/backup-id.ts';
+import { timeOfBackupId } from '../../catalog/backup-objects.ts';
+import { manifestKey } from '../../catalog/manifest.ts';
 import type { KeyRing } from '../../crypto/keys.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import type { Queryable } from '../../state/state-db.ts';
@@ -30,11 +34,27 @@ export async function checkKeys(spec: KeyCheckSpec, deps: { store: ObjectStore; 
   const doomed = new Set(plan.decisions.filter((d) => d.type === 'backup' && d.action === 'delete').map((d) => d.id));
   const ids = spec.keyRing.ids();
   const primary = spec.keyRing.primary?.id;
-  return planKeyCustody({
-    primaryKeyId: primary,
-    retiredKeyIds: ids.filter((id) => id !== primary),
-    backups: facts.manifests.map((m) => ({ id: m.id, kind: m.kind, createdAt: m.createdAt, keyId: m.artifact.encryption?.keyId ?? null })),
-    doomed,
-    unreadableManifests: facts.unreadable,
-  });
+  const backups = facts.manifests.map((m) => ({ id: m.id, kind: m.kind, createdAt: m.createdAt, keyId: m.artifact.encryption?.keyId ?? null }));
+  const unreadable: string[] = [];
+  for (const id of facts.unreadable) {
+    const keyId = await claimedKeyId(deps.store, id);
+    if (keyId !== undefined && spec.keyRing.find(keyId) === undefined) backups.push({ id, kind: kindOfId(id), createdAt: timeOfBackupId(id).toISOString(), keyId });
+    else unreadable.push(id);
+  }
+  return planKeyCustody({ primaryKeyId: primary, retiredKeyIds: ids.filter((id) => id !== primary), backups, doomed, unreadableManifests: unreadable });
+}
+
+/**
+ * The key a refused manifest says it was made with (its tag's, else its artifact's). Untrusted,
+ * and used only to name the key to look for: a manifest authenticated under a key that is not
+ * configured is exactly a backup no configured key can read.
+ */
+async function claimedKeyId(store: ObjectStore, id: string): Promise<string | undefined> {
+  try {
+    const raw = JSON.parse(await text(await store.get(manifestKey(id)))) as { auth?: { keyId?: unknown }; artifact?: { encryption?: { keyId?: unknown } | null } };
+    const keyId = raw.auth?.keyId ?? raw.artifact?.encryption?.keyId;
+    return typeof keyId === 'string' && /^k1:[0-9a-f]{16}$/.test(keyId) ? keyId : undefined;
+  } catch {
+    return undefined;
+  }
 }
