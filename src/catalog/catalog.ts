@@ -1,5 +1,5 @@
 import { BantayError, ErrorCode, isBantayError } from '../errors.ts';
-import { noteBackupsSeen } from '../state/catalog-trust.ts';
+import { noteBackupsSeen } from './catalog-trust.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { isBackupId, kindOfId, parseBackupId, type BackupKind } from './backup-id.ts';
 import { timeOfBackupId } from './backup-objects.ts';

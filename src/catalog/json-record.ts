@@ -3,7 +3,7 @@ import { text } from 'node:stream/consumers';
 import type { z } from 'zod';
 import type { KeyRing } from '../crypto/keys.ts';
 import { BantayError, ErrorCode, isBantayError } from '../errors.ts';
-import { firstAuthenticatedWrite, noteAuthenticatedWrite } from '../state/catalog-trust.ts';
+import { firstAuthenticatedWrite, noteAuthenticatedWrite } from './catalog-trust.ts';
 import type { Queryable } from '../state/state-db.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { checkTag, signRecord } from './record-auth.ts';

@@ -6,7 +6,7 @@ import type { Manifest } from '../catalog/manifest.ts';
 import { readVerificationRecord, type VerificationRecord } from '../catalog/verification.ts';
 import type { KeyRing } from '../crypto/keys.ts';
 import { latestFires, type FireRecord } from '../schedule/lease.ts';
-import { findVanishedBackups, noteBackupsSeen, type VanishedBackup } from '../state/catalog-trust.ts';
+import { findVanishedBackups, noteBackupsSeen, type VanishedBackup } from '../catalog/catalog-trust.ts';
 import type { Queryable } from '../state/state-db.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { BackupSummary, JobRunFacts, MonitorInput, MonitorThresholds, VerificationFacts } from './monitor/checks.ts';

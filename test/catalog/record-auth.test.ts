@@ -12,7 +12,7 @@ import { ErrorCode } from '../../src/errors.ts';
 import { runChecks } from '../../src/jobs/monitor/checks.ts';
 import { gatherOpsSnapshot, toMonitorInput } from '../../src/jobs/ops-snapshot.ts';
 import { recordAudit } from '../../src/state/audit-log.ts';
-import { findVanishedBackups, noteAuthenticatedWrite } from '../../src/state/catalog-trust.ts';
+import { findVanishedBackups, noteAuthenticatedWrite } from '../../src/catalog/catalog-trust.ts';
 import { createMemoryStore } from '../../src/storage/memory-store.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
 import { makeDeps, newKey } from '../support/job-deps.ts';

@@ -4,7 +4,7 @@ import { findBackup, readCatalog, readManifestEntry, type CatalogEntry } from '.
 import { LEGACY_NOTE, NO_KEY_NOTE, type Authenticity } from '../../catalog/json-record.ts';
 import type { Manifest } from '../../catalog/manifest.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
-import { findVanishedBackups, type VanishedBackup } from '../../state/catalog-trust.ts';
+import { findVanishedBackups, type VanishedBackup } from '../../catalog/catalog-trust.ts';
 import type { CliContext } from '../context.ts';
 import { formatAge, formatBytes, formatDuration, summarizeManifest, table } from '../format.ts';
 

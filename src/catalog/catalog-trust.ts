@@ -1,4 +1,4 @@
-import type { Queryable } from './state-db.ts';
+import type { Queryable } from '../state/state-db.ts';
 
 /**
  * What the state database remembers for the catalog's trust rules
