@@ -64,6 +64,7 @@ export function toMonitorInput(s: OpsSnapshot, config: { schedule: ScheduleConfi
     sizeBytes: m.artifact.sizeBytes,
     format: m.artifact.format,
     incremental: (m.chain?.parentId ?? null) !== null,
+    ...(m.files?.skipped?.length ? { skippedFiles: m.files.skipped.map((f) => f.path) } : {}),
   }));
   const verifications: VerificationFacts[] = s.verifications.map((v) => ({
     backupId: v.backupId,
