@@ -46,7 +46,14 @@ export class CliContext {
   }
 
   async state(): Promise<StateDb> {
-    this.#state ??= await openStateDb({ url: this.config.stateUrl, dataDir: this.config.dataDir });
+    // deferWrites: a command that only writes state (backup, restore, verify) journals its rows
+    // and never opens the embedded database; the first read opens it (src/state/journal.ts).
+    this.#state ??= await openStateDb({
+      url: this.config.stateUrl,
+      dataDir: this.config.dataDir,
+      deferWrites: true,
+      onJournalProblem: (p) => this.logger.warn({ file: p.file, error: p.error }, 'a state journal entry could not be applied; it is kept in the file named'),
+    });
     return this.#state;
   }
 

@@ -25,7 +25,7 @@ export interface ExportSqlSpec {
 export async function exportSql(spec: ExportSqlSpec, deps: JobDeps, reporter: ProgressReporter = silentReporter): Promise<{ bytes: number }> {
   const started = Date.now();
   // "latest" is the newest database backup: files backups have no dump to convert.
-  const manifest = await findBackup(deps.store, spec.id, spec.id === 'latest' ? 'database' : undefined);
+  const manifest = await findBackup(deps.store, deps, spec.id, spec.id === 'latest' ? 'database' : undefined);
   if (manifest.kind !== 'database') throw new BantayError(ErrorCode.InvalidInput, `${manifest.id} is a ${manifest.kind} backup, not a database dump`);
   try {
     const pgRestore = await findPgTool('pg_restore', deps.pgBinDir);

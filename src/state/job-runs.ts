@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
+import { writeState } from './journal.ts';
 import { currentProcess, isProcessRunning } from './process-identity.ts';
-import type { Queryable } from './state-db.ts';
+import type { Queryable } from './state-types.ts';
 
 /** Job runs let monitoring find failed and stuck jobs, and the bot show what runs now. */
 export type JobRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'could-not-check' | 'abandoned';
@@ -12,13 +13,12 @@ export type JobRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'c
  * retention never deletes a backup while a job is using it.
  */
 export async function startJobRun(db: Queryable, run: { id: string; job: string; performedBy: string; backupId?: string }): Promise<void> {
-  await db.query(`INSERT INTO job_runs (id, job, status, performed_by, backup_id, owner) VALUES ($1, $2, 'running', $3, $4, $5)`, [
-    run.id,
-    run.job,
-    run.performedBy,
-    run.backupId ?? null,
-    ownerToken(),
-  ]);
+  // Journalable (journal.ts writeState): the row carries its own started_at.
+  await writeState(
+    db,
+    `INSERT INTO job_runs (id, job, status, performed_by, backup_id, started_at, owner) VALUES ($1, $2, 'running', $3, $4, $5, $6)`,
+    [run.id, run.job, run.performedBy, run.backupId ?? null, new Date(), ownerToken()],
+  );
 }
 
 export async function finishJobRun(
@@ -26,9 +26,10 @@ export async function finishJobRun(
   id: string,
   outcome: { status: Exclude<JobRunStatus, 'running' | 'abandoned'>; backupId?: string; errorMessage?: string; cause?: string },
 ): Promise<void> {
-  await db.query(
-    `UPDATE job_runs SET status = $2, finished_at = now(), backup_id = COALESCE($3, backup_id), error_message = $4, failure_cause = $5 WHERE id = $1`,
-    [id, outcome.status, outcome.backupId ?? null, outcome.errorMessage ?? null, outcome.cause ?? null],
+  await writeState(
+    db,
+    `UPDATE job_runs SET status = $2, finished_at = $6, backup_id = COALESCE($3, backup_id), error_message = $4, failure_cause = $5 WHERE id = $1`,
+    [id, outcome.status, outcome.backupId ?? null, outcome.errorMessage ?? null, outcome.cause ?? null, new Date()],
   );
 }
 

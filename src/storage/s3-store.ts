@@ -11,6 +11,7 @@ import { addAbortSignal, pipeline, Readable, Transform } from 'node:stream';
 import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
 import { isConsequence } from '../failure.ts';
 import { assertValidKey, assertValidPrefix, isValidKey } from './keys.ts';
+import { uploadIntegrityPlugin, type S3ChecksumMode } from './s3-integrity.ts';
 import { getResumable } from './s3-read.ts';
 import { s3LeftoverCleaner } from './s3-leftovers.ts';
 import type { GetOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
@@ -41,6 +42,11 @@ export interface S3StoreOptions {
   queueSize?: number;
   /** Attempts per request including the first, with backoff between them; default 5. */
   maxAttempts?: number;
+  /**
+   * The digest every PutObject/UploadPart carries for the provider to check (s3-integrity.ts):
+   * Content-MD5 (default) or x-amz-checksum-sha256. The returned ETag is compared either way.
+   */
+  checksum?: S3ChecksumMode;
   /** Milliseconds to establish a connection; default 10 s (then the SDK retries). */
   connectTimeoutMs?: number;
   /**
@@ -59,6 +65,7 @@ interface S3Context {
   partSize: number;
   queueSize: number;
   serverSideEncryption: 'AES256' | undefined;
+  checksum: S3ChecksumMode;
 }
 
 /**
@@ -67,7 +74,9 @@ interface S3Context {
  * Checksums: @aws-sdk/client-s3 >= 3.729 adds CRC32 checksums to uploads by default, sent as
  * aws-chunked trailers, which several S3-compatible servers store verbatim or reject. The client
  * is built with requestChecksumCalculation/responseChecksumValidation 'WHEN_REQUIRED' so the
- * stored bytes are exactly the bytes sent; Bantay verifies SHA-256 itself at a higher layer.
+ * stored bytes are exactly the bytes sent. Instead every upload request carries Content-MD5
+ * (or x-amz-checksum-sha256) of its body and the returned ETag is compared (s3-integrity.ts),
+ * so what the provider stored is what Bantay sent, and the SHA-256 Bantay records is of that.
  */
 export function createS3Store(options: S3StoreOptions): ObjectStore {
   const ctx = createContext(options);
@@ -112,8 +121,10 @@ function createContext(options: S3StoreOptions): S3Context {
     // download may take long, but a request where nothing moves for idleTimeoutMs is dead.
     requestHandler: { connectionTimeout: options.connectTimeoutMs ?? 10_000, socketTimeout: options.idleTimeoutMs ?? 60_000 },
   });
+  const checksum = options.checksum ?? 'md5';
+  client.middlewareStack.use(uploadIntegrityPlugin(checksum));
   const keyPrefix = options.prefix === '' ? '' : `${options.prefix}/`;
-  return { client, bucket: options.bucket, keyPrefix, partSize, queueSize, serverSideEncryption: options.serverSideEncryption };
+  return { client, bucket: options.bucket, keyPrefix, partSize, queueSize, serverSideEncryption: options.serverSideEncryption, checksum };
 }
 
 /** "s3://bucket/prefix (endpoint http://host:port)"; user info in the endpoint URL is dropped. */
@@ -153,6 +164,9 @@ async function putObject(ctx: S3Context, key: string, body: Readable, options: P
       Body: counted.stream,
       ContentType: options.contentType ?? 'application/octet-stream',
       ServerSideEncryption: ctx.serverSideEncryption,
+      // SHA256 here makes the SDK send x-amz-checksum-sha256 with each buffered part (a header,
+      // not aws-chunked) and list the parts' checksums when completing the upload.
+      ...(ctx.checksum === 'sha256' ? { ChecksumAlgorithm: 'SHA256' as const } : {}),
     },
     partSize: ctx.partSize,
     queueSize: ctx.queueSize,

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,8 +38,8 @@ describe('a job killed with SIGKILL', () => {
     const deadline = Date.now() + 120_000;
     while (!existsSync(marker) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(existsSync(marker)).toBe(true);
-    const lock = JSON.parse(readFileSync(join(dir, 'var', 'state.lock'), 'utf8')) as { pid: number };
-    expect(lock.pid).toBe(child.pid);
+    // A one-shot backup journals its state writes (the job run included) instead of holding the
+    // embedded database, so the run row reaches the database only at the next start.
     child.kill('SIGKILL');
     await exited;
 

@@ -35,7 +35,7 @@ describe('a table held under ACCESS EXCLUSIVE longer than BANTAY_LOCK_TIMEOUT', 
       expect(classifyFailure(err)).toMatchObject({ outcome: 'failed', cause: 'lock-timeout' });
       expect(err.message).toMatch(/^Backup failed: a table stayed locked longer than BANTAY_LOCK_TIMEOUT: /);
       expect(warnings.join('\n')).toMatch(new RegExp(`Waiting for a lock: (public\\.)?sales is locked by pid ${pid} \\(application fbms-migration, user \\S+, query started \\S+, idle in transaction\\); the backup gives up after 6 s`));
-      expect(await listBackups(deps.store)).toEqual([]);
+      expect(await listBackups(deps.store, deps)).toEqual([]);
       const [audit] = await listAudit(deps.state);
       expect(audit).toMatchObject({ operationType: 'backup', status: 'failed' });
       expect(audit!.errorMessage).toMatch(/locked longer than BANTAY_LOCK_TIMEOUT/);

@@ -4,7 +4,9 @@ import { compileCron, previousRun } from '../../schedule/next-runs.ts';
 import type { ScheduleConfig, ScheduledJobName } from '../../schedule/schedule-config.ts';
 import { formatWallTime } from '../../schedule/zoned-time.ts';
 import type { SecondaryLag } from '../sync-secondary.ts';
+import { catalogProblems, type CatalogFacts } from './catalog-problems.ts';
 import { jobProblems } from './job-checks.ts';
+import { keyProblems } from './key-checks.ts';
 import { ageText, bytesText, durationText } from './text.ts';
 
 export interface MonitorThresholds {
@@ -42,6 +44,8 @@ export interface BackupSummary {
   incremental: boolean;
   /** Files backups: files left out because they could not be read consistently. */
   skippedFiles?: string[];
+  /** Key id the backup is encrypted with; null when stored in the clear (undefined: unknown). */
+  keyId?: string | null;
 }
 
 export interface JobRunFacts {
@@ -79,6 +83,10 @@ export interface MonitorInput {
   fires: FireRecord[];
   /** The newest verification record of each kind. */
   verifications: VerificationFacts[];
+  /** Ids of the configured encryption keys (primary and retired); undefined skips the key check. */
+  keyIds?: string[];
+  /** Backups at the primary that are damaged, rejected or vanished (catalog-problems.ts). */
+  catalog?: CatalogFacts;
 }
 
 /** Which schedules produce a backup of each kind: the dead-man switch watches them. */
@@ -106,7 +114,14 @@ export function runChecks(input: MonitorInput): Problem[] {
       problems.push(...staleness(kind, ofKind, input), ...sizeProblems(kind, ofKind, input), ...skippedFileProblems(kind, ofKind));
     }
   }
-  problems.push(...jobProblems(input), ...verificationProblems(input), ...secondaryProblems(input), ...storageProblems(input));
+  problems.push(
+    ...catalogProblems(input.catalog),
+    ...keyProblems(input),
+    ...jobProblems(input),
+    ...verificationProblems(input),
+    ...secondaryProblems(input),
+    ...storageProblems(input),
+  );
   return problems;
 }
 
