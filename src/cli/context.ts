@@ -93,6 +93,8 @@ export class CliContext {
       keyRing: this.config.keyRing,
       logger: this.logger,
       pgBinDir: this.config.pgBinDir,
+      requiredTables: this.config.recovery.requiredTables,
+      backupRolePasswords: this.config.recovery.backupRolePasswords,
       tempDir: processTempDir(this.config.dataDir),
       lockTimeoutMs: this.config.lockTimeoutSeconds * 1000,
     };

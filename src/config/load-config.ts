@@ -81,6 +81,10 @@ export interface RecoveryConfig {
   rpoObjectiveSeconds: number;
   /** Database Bantay connects to for CREATE/DROP/ALTER DATABASE (never the one it renames). */
   maintenanceDb: string;
+  /** BANTAY_REQUIRED_TABLES as manifest keys: each must exist and hold rows after a restore. Default none. */
+  requiredTables: string[];
+  /** BANTAY_BACKUP_ROLE_PASSWORDS: database backups carry role password verifiers where readable. Default false. */
+  backupRolePasswords: boolean;
 }
 
 export interface LoadConfigOptions {
@@ -135,6 +139,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       rtoObjectiveSeconds: raw.BANTAY_RTO_OBJECTIVE,
       rpoObjectiveSeconds: raw.BANTAY_RPO_OBJECTIVE,
       maintenanceDb: raw.BANTAY_MAINTENANCE_DB,
+      requiredTables: raw.BANTAY_REQUIRED_TABLES,
+      backupRolePasswords: raw.BANTAY_BACKUP_ROLE_PASSWORDS,
     },
     slack: {
       botToken: raw.SLACK_BOT_TOKEN,

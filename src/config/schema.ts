@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseTableList } from '../catalog/table-name.ts';
 import { opsEnvShape, opsSecretVariables } from './ops-schema.ts';
 
 /**
@@ -106,6 +107,16 @@ export const envSchema = z.object({
   BANTAY_RESTORE_JOBS: positiveInt(1, 64),
   BANTAY_RTO_OBJECTIVE: duration(4 * 3600),
   BANTAY_RPO_OBJECTIVE: duration(3600),
+  BANTAY_REQUIRED_TABLES: optionalString.transform((v, ctx) => {
+    if (v === undefined) return [];
+    try {
+      return parseTableList(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be comma-separated table names such as public.sales,accounting.accounts (quote parts that are not plain lower-case words: "My Schema".sales)' });
+      return z.NEVER;
+    }
+  }),
+  BANTAY_BACKUP_ROLE_PASSWORDS: booleanFlag.transform((v) => v ?? false),
   BANTAY_MAINTENANCE_DB: optionalString
     .refine((v) => v === undefined || /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(v), { message: 'must be a database name' })
     .transform((v) => v ?? 'postgres'),

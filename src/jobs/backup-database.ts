@@ -17,6 +17,8 @@ import { openSourceSnapshot } from './pg/snapshot.ts';
 import { DEFAULT_LOCK_TIMEOUT_MS, describeLockHolder, watchLockWaits } from './pg/lock-watch.ts';
 import { silentReporter, type ProgressReporter } from './progress.ts';
 import { createEndGate, StreamMeter } from './stream-meter.ts';
+import { startContentCapture } from './contents/backup-contents.ts';
+import { globalsKey, writeGlobals } from './globals/globals-artifact.ts';
 
 /** Names the stream format of new artifacts in manifests; v1 in manifests of earlier versions. */
 export const ENCRYPTION_ALGORITHM = 'AES-256-GCM-STREAM-v2';
@@ -54,6 +56,7 @@ export async function runDatabaseBackup(
     // listed backup whose artifact is gone is worse than no backup at all.
     await deps.store.delete(manifestKey(id)).catch(() => undefined);
     await deps.store.delete(key).catch(() => undefined);
+    await deps.store.delete(globalsKey(id, deps.keyRing.primary !== undefined)).catch(() => undefined);
     await fail(deps, spec, { id, key, started, error });
     throw error;
   }
@@ -82,12 +85,13 @@ async function dumpToStore(
     if (!deps.keyRing.primary) reporter.warn?.('No encryption key configured: this backup is stored UNENCRYPTED.');
     reporter.phase?.('dumping', `pg_dump ${pgDump.version} -> ${deps.store.description}`);
     const abort = linkedAbort(spec.signal);
+    const capture = await startContentCapture(snapshot, run.id, { passwords: deps.backupRolePasswords === true });
     const tool = runTool(pgDump.path, ['--format=custom', `--snapshot=${snapshot.snapshotId}`, `--lock-wait-timeout=${lockTimeoutMs}`, '--no-password'], {
       env: { ...childEnv(spec.databaseUrl), PGAPPNAME: apps.dump },
       signal: abort.signal,
       name: 'pg_dump',
     });
-    const counting = snapshot.countRows();
+    const counting = capture.reading;
     // Every error is noted in the order it happens; the first real one is the reason, never
     // the cancels and broken pipes it causes (pg_dump killed by our abort included).
     const first = new FirstFailure();
@@ -98,9 +102,11 @@ async function dumpToStore(
     const meters = await streamDump(tool, deps, reporter, run.key, abort, first).catch((err: unknown) => {
       throw first.get(err);
     });
-    const tables = await counting.catch((err: unknown) => {
+    const { tables, contents, globals } = await capture.finish().catch((err: unknown) => {
       throw wrapError(ErrorCode.Database, 'Counting the rows of the FBMS database failed', err);
     });
+    if (deps.backupRolePasswords === true && !globals.passwords) reporter.warn?.('BANTAY_BACKUP_ROLE_PASSWORDS is set, but this server does not let Bantay read pg_authid: roles are saved without passwords.');
+    const globalsRef = await writeGlobals(globals, deps, spec.signal);
     reporter.phase?.('writing manifest');
     const completed = deps.now?.() ?? new Date();
     const manifest: Manifest = {
@@ -112,7 +118,13 @@ async function dumpToStore(
       durationSeconds: (completed.getTime() - run.started.getTime()) / 1000,
       ...(spec.label !== undefined ? { label: spec.label } : {}),
       trigger: spec.trigger,
-      source: { host: source.host, port: source.port, database: source.database, serverVersion: snapshot.serverVersion },
+      source: {
+        host: source.host,
+        port: source.port,
+        database: source.database,
+        serverVersion: snapshot.serverVersion,
+        ...(snapshot.systemIdentifier !== undefined ? { systemIdentifier: snapshot.systemIdentifier } : {}),
+      },
       tools: { bantay: BANTAY_VERSION, pg_dump: pgDump.version },
       artifact: {
         key: run.key,
@@ -124,6 +136,8 @@ async function dumpToStore(
         encryption: deps.keyRing.primary ? { algorithm: ENCRYPTION_ALGORITHM, keyId: deps.keyRing.primary.id } : null,
       },
       tables,
+      contents,
+      globals: globalsRef,
       ...spec.manifestExtras,
     };
     await writeManifest(deps.store, manifest, deps, spec.signal);

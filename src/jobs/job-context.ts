@@ -12,6 +12,10 @@ export interface JobDeps {
   /** Directory holding pg_dump/pg_restore; found automatically when undefined. */
   pgBinDir?: string;
   now?: () => Date;
+  /** BANTAY_BACKUP_ROLE_PASSWORDS: database backups carry role password verifiers (default off). */
+  backupRolePasswords?: boolean;
+  /** BANTAY_REQUIRED_TABLES as manifest keys (catalog/table-name.ts): verify fails unless each exists and has rows. */
+  requiredTables?: readonly string[];
   /**
    * This process's private scratch directory (BANTAY_DATA_DIR/tmp/<process>, 0700) for the few
    * plaintext temporary files a job needs; see src/util/temp-dir.ts. Defaults to that

@@ -7,7 +7,7 @@ import { classifiedError, classifyFailure } from '../failure.ts';
 import { recordAudit } from '../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../state/job-runs.ts';
 import { BANTAY_VERSION } from '../version.ts';
-import { cleanupLeftovers, isCleanupWorthReporting } from './cleanup-leftovers.ts';
+import { cleanupLeftovers, describeCleanup } from './cleanup-leftovers.ts';
 import type { JobDeps, Trigger } from './job-context.ts';
 import { describeDatabaseUrl } from './pg/connection.ts';
 import { openAdminSession, type AdminSession } from './pg/database-admin.ts';
@@ -39,8 +39,8 @@ export interface VerifyResult extends VerificationRecord {
 
 /**
  * Verifies a database backup the only way that proves anything: restores it into a scratch
- * database with a unique name, checks integrity, pg_restore errors, exact row counts and the
- * FBMS sanity checks, then drops the scratch database (on every path). A backup that fails is
+ * database with a unique name, checks integrity, pg_restore errors, exact row counts,
+ * sequences, large objects, views, object counts and BANTAY_REQUIRED_TABLES, then drops the scratch database (on every path). A backup that fails is
  * a result, not an exception: the result says why, and it is recorded in the catalog and the
  * audit log either way. Throws only when the verify itself could not run.
  */
@@ -73,10 +73,10 @@ export async function verifyManifest(
   const runId = `verify-${manifest.id}-${randomBytes(3).toString('hex')}`;
   await startJobRun(deps.state, { id: runId, job: 'verify database', performedBy: spec.trigger.by, backupId: manifest.id });
   try {
-    const leftovers = await cleanupLeftovers(session, { tmpDir: spec.tmpDir });
-    if (isCleanupWorthReporting(leftovers)) reporter.warn?.(`Cleaned up after an interrupted Bantay run: ${[...leftovers.droppedDatabases, ...leftovers.removedTempFiles].join(', ')}`);
+    for (const line of describeCleanup(await cleanupLeftovers(session, deps.state, { tmpDir: spec.tmpDir }))) reporter.warn?.(line);
     const like = describeDatabaseUrl(spec.databaseUrl).database;
-    const copy = await restoreCopy(manifest, session, deps, { purpose: 'verify', like, jobs: spec.jobs, tmpDir: spec.tmpDir, signal: spec.signal, reporter });
+    // A verify never adds roles to the server (prepare-roles.ts): missing ones are reported instead.
+    const copy = await restoreCopy(manifest, session, deps, { purpose: 'verify', like, jobs: spec.jobs, tmpDir: spec.tmpDir, signal: spec.signal, reporter, roles: 'if-present' });
     reporter.phase?.('cleaning up', `dropping ${copy.scratch.name}`);
     await copy.scratch.drop();
     const finished = deps.now?.() ?? new Date();

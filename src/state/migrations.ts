@@ -115,6 +115,30 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
     `,
   },
   {
+    version: 13,
+    name: 'scratch databases and closed databases Bantay owns',
+    sql: `
+      CREATE TABLE scratch_databases (
+        server text NOT NULL,
+        name text NOT NULL,
+        db_oid bigint,
+        purpose text NOT NULL,
+        backup_id text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (server, name)
+      );
+      CREATE TABLE closed_databases (
+        server text NOT NULL,
+        name text NOT NULL,
+        db_oid bigint NOT NULL,
+        scratch text NOT NULL,
+        kind text NOT NULL CHECK (kind IN ('in-place', 'replace')),
+        closed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (server, name)
+      );
+    `,
+  },
+  {
     version: 11,
     name: 'job run outcomes, causes and owners',
     sql: `

@@ -201,6 +201,8 @@ describe('export-user', () => {
       ...deps,
       state: {
         ...state,
+        // Writes are not journaled here, so every one goes through the failing query below.
+        append: undefined,
         query: async (text, params) => {
           if (/INSERT INTO backup_audit/.test(text) && params?.[2] === 'succeeded') throw new Error('state database went away');
           return state.query(text, params);

@@ -46,7 +46,7 @@ describe('verifyBackup', () => {
       const result = await verifyBackup({ backup: backup.id, ...recoveryOptions(source.url, jobs), trigger: cliTrigger }, env.deps, { phase: (p) => phases.push(p) });
       expect(result.passed).toBe(true);
       expect(result.checks.filter((c) => c.status === 'failed')).toEqual([]);
-      expect(result.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['integrity', 'pg_restore errors', 'rows public.sales', 'core tables present', 'core tables not empty']));
+      expect(result.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['integrity', 'roles', 'pg_restore errors', 'rows public.sales', 'large objects', 'functions', 'triggers', 'indexes']));
       expect(result.checks.find((c) => c.name === 'rows public.sales')).toMatchObject({ expected: backup.tables!['public.sales'], actual: backup.tables!['public.sales'] });
       expect(result.usedTempFile).toBe(jobs > 1);
       expect(phases).toEqual(jobs > 1 ? ['preparing', 'downloading', 'restoring', 'checking', 'cleaning up', 'recording'] : ['preparing', 'restoring', 'checking', 'cleaning up', 'recording']);
@@ -120,7 +120,7 @@ describe('verifyBackup', () => {
     expect(result.checks.filter((c) => c.status === 'failed').map((c) => c.detail)).toEqual([`public.sales: expected ${sales + 1} rows, restored ${sales}`]);
   });
 
-  it('fails an empty database that was backed up as if it had data', async () => {
+  it('fails an empty database that was backed up as if it had data, and names empty required tables', async () => {
     const emptyUrl = await createDatabase();
     const client = new pg.Client({ connectionString: emptyUrl });
     await client.connect();
@@ -129,10 +129,10 @@ describe('verifyBackup', () => {
     const empty = await runDatabaseBackup({ databaseUrl: emptyUrl, trigger: cliTrigger }, env.deps);
     expect(empty.tables!['public.sales']).toBe(0);
     await rewriteManifest(env.deps.store, { ...empty, tables: backup.tables }, env.deps);
-    const result = await verifyBackup({ backup: empty.id, ...recoveryOptions(source.url), trigger: cliTrigger }, env.deps);
+    const result = await verifyBackup({ backup: empty.id, ...recoveryOptions(source.url), trigger: cliTrigger }, { ...env.deps, requiredTables: ['public.sales'] });
     expect(result.passed).toBe(false);
     const failed = result.checks.filter((c) => c.status === 'failed');
-    expect(failed.map((c) => c.name)).toContain('core tables not empty');
+    expect(failed.map((c) => c.name)).toContain('required public.sales');
     expect(failed.find((c) => c.name === 'rows public.sales')!.detail).toBe(`public.sales: expected ${backup.tables!['public.sales']} rows, restored 0 (empty)`);
     await dropDatabase(new URL(emptyUrl).pathname.slice(1));
   });

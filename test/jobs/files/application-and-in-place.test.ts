@@ -102,6 +102,8 @@ describe('failures after the manifest', () => {
     const state = own.state;
     own.state = {
       ...state,
+      // Writes are not journaled here, so every one goes through the failing query below.
+      append: undefined,
       query: async (text, params) => {
         if (/UPDATE job_runs/.test(text) && params?.[1] === 'succeeded') throw new Error('state database went away');
         return state.query(text, params);
