@@ -177,7 +177,7 @@ async function runBackup(spec: Extract<BotJobSpec, { type: 'backup' }>, env: Job
     case 'application':
       return backupResult(await runApplicationBackup({ appDir: files.appDir!, exclude: files.appExclude, label: spec.label, trigger, signal }, deps, reporter));
     case 'uploads':
-      return backupResult(await runUploadsBackup({ uploadsDir: files.uploadsDir!, chainDays: files.uploadsChainDays, label: spec.label, trigger, signal }, deps, reporter));
+      return backupResult(await runUploadsBackup({ uploadsDir: files.uploadsDir!, chainDays: files.uploadsChainDays, strict: files.uploadsStrict, label: spec.label, trigger, signal }, deps, reporter));
     case 'full':
       return setResult(
         await runFullBackupSet({ databaseUrl: env.databaseUrl(), appDir: files.appDir!, uploadsDir: files.uploadsDir!, exclude: files.appExclude, chainDays: files.uploadsChainDays, label: spec.label, trigger, signal }, deps, reporter),

@@ -22,6 +22,8 @@ const filesIndexSchema = z.object({
   compressedFiles: z.number().optional(),
   treeFiles: z.number().optional(),
   treeBytes: z.number().optional(),
+  /** Uploads: files left out because they could not be read or kept changing while read (retried once). */
+  skipped: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
 });
 
 /** An uploads chain: a full backup (sequence 0, parentId null) then incrementals on it. */

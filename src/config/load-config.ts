@@ -62,6 +62,8 @@ export interface FilesConfig {
   uploadsChainDays: number;
   /** IANA time zone for `restore --date` (which local day a backup belongs to). */
   timeZone: string;
+  /** BANTAY_UPLOADS_STRICT=1: an unreadable or changing upload fails the backup instead of being skipped. */
+  uploadsStrict?: boolean;
 }
 
 /** Settings of verify, restore and drill. */
@@ -127,6 +129,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       appExclude: raw.BANTAY_APP_EXCLUDE,
       uploadsChainDays: raw.BANTAY_UPLOADS_CHAIN_DAYS,
       timeZone: raw.BANTAY_TZ,
+      uploadsStrict: raw.BANTAY_UPLOADS_STRICT === true,
     },
     recovery: {
       appStopCmd: raw.BANTAY_APP_STOP_CMD,

@@ -132,6 +132,7 @@ export const envSchema = z.object({
     return globs;
   }),
   BANTAY_UPLOADS_CHAIN_DAYS: positiveInt(7, 366),
+  BANTAY_UPLOADS_STRICT: booleanFlag,
   BANTAY_TZ: optionalString.transform((v, ctx) => {
     const zone = v ?? 'Asia/Manila';
     try {

@@ -96,6 +96,7 @@ export function toMonitorInput(s: OpsSnapshot, config: { schedule: ScheduleConfi
     sizeBytes: m.artifact.sizeBytes,
     format: m.artifact.format,
     incremental: (m.chain?.parentId ?? null) !== null,
+    ...(m.files?.skipped?.length ? { skippedFiles: m.files.skipped.map((f) => f.path) } : {}),
     keyId: m.artifact.encryption?.keyId ?? null,
   }));
   const verifications: VerificationFacts[] = s.verifications.map((v) => ({

@@ -11,12 +11,13 @@ describe('files configuration', () => {
       appExclude: ['node_modules', 'dist', 'logs', 'temp'],
       uploadsChainDays: 7,
       timeZone: 'Asia/Manila',
+      uploadsStrict: false,
     });
   });
 
   it('resolves directories against the working directory and splits the exclude globs', () => {
     const files = load({ APP_DIR: 'app', UPLOADS_DIR: '/data/uploads', BANTAY_APP_EXCLUDE: ' node_modules , *.log,, /public/cache ', BANTAY_UPLOADS_CHAIN_DAYS: '14', BANTAY_TZ: 'UTC' }).files;
-    expect(files).toEqual({ appDir: '/srv/bantay/app', uploadsDir: '/data/uploads', appExclude: ['node_modules', '*.log', '/public/cache'], uploadsChainDays: 14, timeZone: 'UTC' });
+    expect(files).toEqual({ appDir: '/srv/bantay/app', uploadsDir: '/data/uploads', appExclude: ['node_modules', '*.log', '/public/cache'], uploadsChainDays: 14, timeZone: 'UTC', uploadsStrict: false });
   });
 
   it('names every bad variable', () => {

@@ -39,7 +39,7 @@ export function registerFilesBackupCommands(program: Command, run: Run): void {
     .option('--json', 'print the result as one JSON object on stdout')
     .action((opts: { full?: boolean; label?: string; json?: boolean }) =>
       withReporter(run, opts, async (ctx, reporter) => {
-        const spec = { ...common(ctx, opts), uploadsDir: requireUploadsDir(ctx.config), chainDays: ctx.config.files.uploadsChainDays, full: opts.full === true };
+        const spec = { ...common(ctx, opts), uploadsDir: requireUploadsDir(ctx.config), chainDays: ctx.config.files.uploadsChainDays, full: opts.full === true, strict: ctx.config.files.uploadsStrict };
         printManifest(ctx, await runUploadsBackup(spec, await ctx.deps(), reporter), opts.json);
       }),
     );
@@ -115,7 +115,8 @@ export function describeManifest(m: Manifest): string {
   if (m.files === undefined) return `${head}, ${m.tables ? `${Object.keys(m.tables).length} tables, ` : ''}${encryption}${m.emergency ? ' [EMERGENCY]' : ''}`;
   const f = m.files;
   const chain = m.chain ? (m.chain.parentId === null ? ', full (starts a new chain)' : `, incremental #${m.chain.sequence} on ${m.chain.parentId} (${m.chain.deletions} deletions)`) : '';
-  return `${head}, ${f.storedFiles ?? 0} of ${f.treeFiles ?? 0} files stored (${formatBytes(f.totalBytes)} of ${formatBytes(f.treeBytes ?? 0)}, ${f.compressedFiles ?? 0} gzip-compressed)${chain}, ${encryption}`;
+  const skipped = f.skipped?.length ? `\nSKIPPED ${f.skipped.length} file(s) that could not be read consistently (not in this backup):\n${f.skipped.map((s) => `  ${s.path}: ${s.reason}`).join('\n')}` : '';
+  return `${head}, ${f.storedFiles ?? 0} of ${f.treeFiles ?? 0} files stored (${formatBytes(f.totalBytes)} of ${formatBytes(f.treeBytes ?? 0)}, ${f.compressedFiles ?? 0} gzip-compressed)${chain}, ${encryption}${skipped}`;
 }
 
 function printManifest(ctx: CliContext, m: Manifest, json: boolean | undefined): void {

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ROOT_PATH, type FileRecord, type IndexRecord, type TreeEntry, type TreeState } from '../../catalog/file-index.ts';
 import { compressionPays, shouldTryCompression } from './compression.ts';
-import { gzipIfSmaller, gzipToTempFile, hashOpenFile, openLiveFile, readExactly, readUpTo, sha256Hex, type FileMeta } from './file-content.ts';
+import { assertUnchanged, gzipIfSmaller, gzipToTempFile, hashOpenFile, openLiveFile, readExactly, readUpTo, sha256Hex, UnstableFileError, type FileMeta } from './file-content.ts';
 import { decideFile, deletionsSince, dirOrSymlinkChanged } from './incremental-plan.ts';
 import { mapOrdered } from './map-ordered.ts';
 import { encodeTarHeader, PAX_COMPRESSION, TAR_END, tarPadding } from './tar-format.ts';
@@ -24,6 +24,12 @@ export interface ArchiveOptions {
   parentStartedMs?: number;
   /** Private scratch directory for gzipping large files. */
   tempDir: string;
+  /**
+   * Uploads: a file that cannot be read or keeps changing while read is retried once, then
+   * skipped and listed in `outcome.skipped` instead of failing the backup. Off for application
+   * backups and with BANTAY_UPLOADS_STRICT=1.
+   */
+  skipUnstable?: boolean;
 }
 
 /** Filled in while the archive streams; complete once `chunks` has ended. */
@@ -36,10 +42,13 @@ export interface ArchiveOutcome {
   treeFiles: number;
   treeBytes: number;
   deletions: number;
+  /** Files left out because they could not be read consistently (see skipUnstable). */
+  skipped: Array<{ path: string; reason: string }>;
 }
 
 type Prepared =
   | { kind: 'vanished' }
+  | { kind: 'skipped'; path: string; reason: string; previous: TreeEntry | undefined }
   | { kind: 'seen'; entry: TreeEntry }
   | { kind: 'record'; record: TreeEntry; header: boolean }
   | { kind: 'memory'; record: FileRecord; data: Buffer; compressed: boolean }
@@ -52,12 +61,18 @@ type Prepared =
  * Memory stays bounded: at most PREFETCH small files are held at once, large ones stream.
  */
 export function archiveTree(walk: AsyncIterable<WalkedEntry>, options: ArchiveOptions): { chunks: AsyncGenerator<Buffer>; outcome: ArchiveOutcome } {
-  const outcome: ArchiveOutcome = { records: [], storedFiles: 0, storedBytes: 0, compressedFiles: 0, treeFiles: 0, treeBytes: 0, deletions: 0 };
+  const outcome: ArchiveOutcome = { records: [], storedFiles: 0, storedBytes: 0, compressedFiles: 0, treeFiles: 0, treeBytes: 0, deletions: 0, skipped: [] };
   const chunks = async function* (): AsyncGenerator<Buffer> {
     const seen = new Set<string>();
     let temps = 0;
     for await (const item of mapOrdered(walk, PREFETCH, (entry) => prepare(entry, options), dispose)) {
       if (item.kind === 'vanished') continue;
+      if (item.kind === 'skipped') {
+        outcome.skipped.push({ path: item.path, reason: item.reason });
+        // The parent's version stays in the tree (a skip is not a deletion); a new file is absent.
+        if (item.previous !== undefined) seen.add(item.previous.path);
+        continue;
+      }
       let present: TreeEntry;
       let record = item.kind !== 'seen';
       if (item.kind === 'seen') {
@@ -102,13 +117,29 @@ async function prepare(entry: WalkedEntry, options: ArchiveOptions): Promise<Pre
   const previousFile = previous?.type === 'file' ? previous : undefined;
   if (decision === 'unchanged') return { kind: 'seen', entry: previousFile! };
   if (decision === 'metadata') return { kind: 'record', record: { ...previousFile!, mode: entry.mode }, header: false };
-  const opened = await openLiveFile(join(options.root, entry.path));
-  if (opened === undefined) return { kind: 'vanished' };
   const checkAgainst = decision === 'check' ? previousFile : undefined;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await prepareContent(entry, checkAgainst, options);
+    } catch (err) {
+      if (!(err instanceof UnstableFileError) || !options.skipUnstable) throw err;
+      if (attempt >= 2) return { kind: 'skipped', path: entry.path, reason: err.message.slice(join(options.root, entry.path).length + 1), previous: previousFile };
+    }
+  }
+}
+
+/** Reads one file's content for the archive; UnstableFileError when it cannot be read consistently. */
+async function prepareContent(entry: WalkedFile, checkAgainst: FileRecord | undefined, options: ArchiveOptions): Promise<Prepared> {
+  const absPath = join(options.root, entry.path);
+  const opened = await openLiveFile(absPath);
+  if (opened === undefined) return { kind: 'vanished' };
   if (opened.meta.size > SMALL_FILE_MAX) return { kind: 'large', walked: entry, previous: checkAgainst, ...opened };
   let data: Buffer;
   try {
-    data = await readUpTo(opened.handle, opened.meta.size);
+    data = await readUpTo(opened.handle, opened.meta.size).catch((err: unknown) => {
+      throw new UnstableFileError(absPath, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, err);
+    });
+    if (options.skipUnstable) await assertUnchanged(opened.handle, { ...opened.meta }, absPath);
   } finally {
     await opened.handle.close();
   }

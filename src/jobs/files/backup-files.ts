@@ -43,6 +43,8 @@ export interface UploadsBackupSpec extends CommonSpec {
   full?: boolean;
   /** BANTAY_UPLOADS_CHAIN_DAYS. */
   chainDays: number;
+  /** BANTAY_UPLOADS_STRICT: a file that cannot be read consistently fails the backup instead of being skipped. */
+  strict?: boolean;
 }
 
 /** A tar of APP_DIR without the excluded paths, with its file index. Always a full backup. */
@@ -116,11 +118,13 @@ async function archiveToStore(
     previous: parent?.state,
     ...(parent ? { parentStartedMs: Date.parse(parent.manifest.createdAt) } : {}),
     tempDir: ctx.tempDir,
+    skipUnstable: run.kind === 'uploads' && run.uploads?.strict !== true,
   });
   const archive = await putSealed(Readable.from(chunks, { objectMode: false }), [], ctx.keys.archive, deps, {
     signal: run.common.signal,
     onBytes: (bytes) => reporter.bytes?.(bytes),
   });
+  for (const skip of outcome.skipped) reporter.warn?.(`Skipped ${skip.path}: it ${skip.reason} (tried twice; BANTAY_UPLOADS_STRICT=1 fails the backup instead)`);
   reporter.phase?.('writing index', `${outcome.records.length} records`);
   const index = await writeIndex(ctx.id, outcome.records, ctx.keys.index, deps, run.common.signal);
   reporter.phase?.('writing manifest');
@@ -166,6 +170,7 @@ function buildManifest(
       compressedFiles: outcome.compressedFiles,
       treeFiles: outcome.treeFiles,
       treeBytes: outcome.treeBytes,
+      ...(outcome.skipped.length > 0 ? { skipped: outcome.skipped } : {}),
     },
     ...(run.kind === 'application' ? { excludes: run.exclude } : {}),
     ...(run.uploads ? { chain: chainOf(r.id, r.started, r.parent, outcome.deletions) } : {}),

@@ -23,6 +23,19 @@ export interface FileMeta {
 const gzipAsync = promisify(gzip);
 const CHUNK = 256 * 1024;
 
+/**
+ * A file that could not be read consistently: it cannot be opened or read (EACCES, EIO...), or
+ * its size or mtime changed while it was read. Uploads backups retry such a file once and then
+ * record it as skipped (BANTAY_UPLOADS_STRICT=1 fails the backup instead).
+ */
+export class UnstableFileError extends BantayError {
+  readonly path: string;
+  constructor(path: string, why: string, cause?: unknown) {
+    super(ErrorCode.Internal, `${path} ${why}`, cause === undefined ? {} : { cause });
+    this.path = path;
+  }
+}
+
 export async function openLiveFile(absPath: string): Promise<{ handle: FileHandle; meta: FileMeta } | undefined> {
   let handle: FileHandle;
   try {
@@ -30,7 +43,7 @@ export async function openLiveFile(absPath: string): Promise<{ handle: FileHandl
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ELOOP') return undefined;
-    throw wrapError(ErrorCode.Internal, `Cannot open ${absPath}`, err);
+    throw new UnstableFileError(absPath, `cannot be opened (${code ?? (err as Error).message})`, err);
   }
   const info = await handle.stat({ bigint: true });
   if (!info.isFile()) {
@@ -38,6 +51,14 @@ export async function openLiveFile(absPath: string): Promise<{ handle: FileHandl
     return undefined;
   }
   return { handle, meta: { size: Number(info.size), mode: Number(info.mode) & 0o777, mtimeUs: Number(info.mtimeNs / 1000n) } };
+}
+
+/** Throws UnstableFileError when the open file's size or mtime is no longer `meta`'s: it changed while read. */
+export async function assertUnchanged(handle: FileHandle, meta: FileMeta, absPath: string): Promise<void> {
+  const now = await handle.stat({ bigint: true });
+  if (Number(now.size) !== meta.size || Number(now.mtimeNs / 1000n) !== meta.mtimeUs) {
+    throw new UnstableFileError(absPath, `changed while it was being read (size ${meta.size} -> ${Number(now.size)})`);
+  }
 }
 
 /** The gzip of `data` when it pays (see compression.ts), else undefined. Runs on the thread pool. */
@@ -58,7 +79,7 @@ export async function* readExactly(handle: FileHandle, size: number, describe: s
     const buffer = Buffer.allocUnsafe(Math.min(CHUNK, size - position));
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
     if (bytesRead === 0) {
-      throw new BantayError(ErrorCode.Internal, `${describe} shrank while it was being backed up (expected ${size} bytes, got ${position}); run the backup again`);
+      throw new UnstableFileError(describe, `shrank while it was being backed up (expected ${size} bytes, got ${position}); run the backup again`);
     }
     position += bytesRead;
     yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);

@@ -42,6 +42,8 @@ export interface BackupSummary {
   format: string;
   /** Uploads incrementals are compared only with incrementals. */
   incremental: boolean;
+  /** Files backups: files left out because they could not be read consistently. */
+  skippedFiles?: string[];
   /** Key id the backup is encrypted with; null when stored in the clear (undefined: unknown). */
   keyId?: string | null;
 }
@@ -109,7 +111,7 @@ export function runChecks(input: MonitorInput): Problem[] {
   } else {
     for (const kind of Object.keys(PRODUCERS) as BackupKind[]) {
       const ofKind = input.primary.backups.filter((b) => b.kind === kind);
-      problems.push(...staleness(kind, ofKind, input), ...sizeProblems(kind, ofKind, input));
+      problems.push(...staleness(kind, ofKind, input), ...sizeProblems(kind, ofKind, input), ...skippedFileProblems(kind, ofKind));
     }
   }
   problems.push(
@@ -121,6 +123,23 @@ export function runChecks(input: MonitorInput): Problem[] {
     ...storageProblems(input),
   );
   return problems;
+}
+
+/** The newest backup of a kind left files out (uploads that kept changing or could not be read). */
+function skippedFileProblems(kind: BackupKind, ofKind: BackupSummary[]): Problem[] {
+  const newest = [...ofKind].sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))[0];
+  if (!newest?.skippedFiles?.length) return [];
+  const shown = newest.skippedFiles.slice(0, 5).join(', ');
+  return [
+    {
+      key: `skipped-files:${kind}`,
+      severity: 'warning',
+      title: `The newest ${kind} backup skipped ${newest.skippedFiles.length} file(s)`,
+      text: `${newest.id} left out ${newest.skippedFiles.length} file(s) that could not be read or kept changing while read (tried twice): ${shown}${newest.skippedFiles.length > 5 ? ', …' : ''}. They are not in that backup.`,
+      remedy: `Check those files (permissions, a process rewriting them); the next backup tries them again. BANTAY_UPLOADS_STRICT=1 makes such a backup fail instead.`,
+      fingerprint: newest.id,
+    },
+  ];
 }
 
 function staleness(kind: BackupKind, ofKind: BackupSummary[], input: MonitorInput): Problem[] {

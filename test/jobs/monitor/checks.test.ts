@@ -127,4 +127,32 @@ describe('runChecks', () => {
     expect(keys({ ...healthy(), secondary: { lag: { newestPrimary: null, newestSecondary: null, lagSeconds: 5 * 3600, missing: ['x'] } } })).toEqual([]);
     expect(keys({ ...healthy(), primary: { error: 'ECONNREFUSED' } })).toEqual(['primary-unreachable']);
   });
+
+  it('could-not-check and abandoned manual runs are worded as such; skipped uploads are an alert', () => {
+    const run = (id: string, job: string, status: MonitorInput['jobRuns'][number]['status'], errorMessage: string | null) => ({
+      id, job, status, performedBy: 'cli:alice', startedAt: manila('2026-11-26T08:00:00'), finishedAt: manila('2026-11-26T08:05:00'), errorMessage,
+    });
+    const input: MonitorInput = {
+      ...healthy(),
+      jobRuns: [
+        run('v1', 'verify database', 'could-not-check', 'Verify could not be checked: the backup store could not be reached'),
+        run('b1', 'backup database', 'abandoned', 'the Bantay process running it stopped without finishing'),
+        run('c1', 'backup application', 'cancelled', 'Backup cancelled'),
+      ],
+    };
+    const problems = runChecks(input);
+    expect(problems.map((p) => p.key).sort()).toEqual(['job-failed:backup database', 'job-failed:verify database']);
+    const verify = problems.find((p) => p.key === 'job-failed:verify database')!;
+    expect(verify.title).toBe('Verify database could not check (run by cli:alice)');
+    expect(verify.text).toMatch(/says nothing about the backup itself/);
+    expect(verify.text).not.toMatch(/may not restore|FAILED/);
+    expect(problems.find((p) => p.key === 'job-failed:backup database')!.title).toBe('Backup database was abandoned (run by cli:alice)');
+
+    const backups = 'backups' in input.primary ? input.primary.backups : [];
+    const newestUploads = backups.find((x) => x.kind === 'uploads')!;
+    const skipped: MonitorInput = { ...healthy(), primary: { backups: backups.map((x) => (x === newestUploads ? { ...x, skippedFiles: ['live/ledger.csv'] } : x)) } };
+    const alert = runChecks(skipped).find((p) => p.key === 'skipped-files:uploads');
+    expect(alert).toMatchObject({ severity: 'warning', title: 'The newest uploads backup skipped 1 file(s)' });
+    expect(alert!.text).toContain('live/ledger.csv');
+  });
 });
