@@ -19,9 +19,17 @@ export async function noteAuthenticatedWrite(db: Queryable, at: Date): Promise<v
   noted.add(db);
 }
 
+/** Once set the time never changes, so it is cached per state database. */
+const firstWrites = new WeakMap<object, Date>();
+
 export async function firstAuthenticatedWrite(db: Queryable): Promise<Date | undefined> {
+  const cached = firstWrites.get(db);
+  if (cached !== undefined) return cached;
   const rows = await db.query<{ at: Date | string }>('SELECT at FROM catalog_trust WHERE name = $1', [FIRST_AUTHENTICATED_WRITE]);
-  return rows[0] === undefined ? undefined : new Date(rows[0].at);
+  if (rows[0] === undefined) return undefined;
+  const at = new Date(rows[0].at);
+  firstWrites.set(db, at);
+  return at;
 }
 
 /** Records that these backups exist in `store` (its description). */
