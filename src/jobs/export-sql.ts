@@ -1,4 +1,5 @@
 import { pipeline } from 'node:stream/promises';
+import { allowListedEnv } from './child-env.ts';
 import type { Writable } from 'node:stream';
 import { findBackup } from '../catalog/catalog.ts';
 import { BantayError, ErrorCode, wrapError } from '../errors.ts';
@@ -31,7 +32,7 @@ export async function exportSql(spec: ExportSqlSpec, deps: JobDeps, reporter: Pr
     reporter.phase?.('converting', `${manifest.id} -> SQL with pg_restore ${pgRestore.version}`);
     const abort = linkedAbort(spec.signal);
     const input = await openArtifact(manifest, deps, { signal: abort.signal, reporter });
-    const tool = runTool(pgRestore.path, ['--file=-', '--no-owner'], { env: { PATH: process.env.PATH ?? '' }, signal: abort.signal, stdin: true, name: 'pg_restore' });
+    const tool = runTool(pgRestore.path, ['--file=-', '--no-owner'], { env: allowListedEnv(), signal: abort.signal, stdin: true, name: 'pg_restore' });
     let bytes = 0;
     tool.child.stdout.on('data', (b: Buffer) => (bytes += b.length));
     const results = await Promise.allSettled([

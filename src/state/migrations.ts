@@ -1,4 +1,4 @@
-import type { StateDb } from './state-db.ts';
+import type { StateDb } from './state-types.ts';
 
 /**
  * Ordered, append-only schema changes. Never edit a migration that has shipped; add a new one.
@@ -115,7 +115,18 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
     `,
   },
   {
+    // Version 20: far from the numbers other work in flight uses (versions are unique, gaps allowed).
     version: 20,
+    name: 'state journal',
+    sql: `
+      CREATE TABLE state_journal_applied (
+        name text PRIMARY KEY,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+  {
+    version: 22,
     name: 'catalog trust: first authenticated write, backups seen per store',
     sql: `
       CREATE TABLE catalog_trust (
