@@ -1,4 +1,4 @@
-import type { Queryable } from './state-db.ts';
+import { writeState, type Queryable } from './state-db.ts';
 
 /**
  * What the state database remembers for the catalog's trust rules
@@ -15,7 +15,8 @@ const noted = new WeakSet<object>();
 
 export async function noteAuthenticatedWrite(db: Queryable, at: Date): Promise<void> {
   if (noted.has(db)) return;
-  await db.query('INSERT INTO catalog_trust (name, at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [FIRST_AUTHENTICATED_WRITE, at]);
+  // A journalable write: one-shot commands (a backup) do not open the embedded database for it.
+  await writeState(db, 'INSERT INTO catalog_trust (name, at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [FIRST_AUTHENTICATED_WRITE, at]);
   noted.add(db);
 }
 
@@ -33,12 +34,14 @@ export async function firstAuthenticatedWrite(db: Queryable): Promise<Date | und
 }
 
 /** Records that these backups exist in `store` (its description). */
-export async function noteBackupsSeen(db: Queryable, store: string, ids: readonly string[]): Promise<void> {
+export async function noteBackupsSeen(db: Queryable, store: string, ids: readonly string[], at: Date = new Date()): Promise<void> {
   if (ids.length === 0) return;
-  await db.query(
-    `INSERT INTO catalog_seen (store, backup_id) SELECT $1, unnest($2::text[])
-     ON CONFLICT (store, backup_id) DO UPDATE SET last_seen = now()`,
-    [store, [...ids]],
+  // Carries its own time, so it can be journaled (see writeState).
+  await writeState(
+    db,
+    `INSERT INTO catalog_seen (store, backup_id, first_seen, last_seen) SELECT $1, unnest($2::text[]), $3, $3
+     ON CONFLICT (store, backup_id) DO UPDATE SET last_seen = $3`,
+    [store, [...ids], at],
   );
 }
 
