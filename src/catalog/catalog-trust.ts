@@ -1,6 +1,16 @@
 import type { Queryable } from '../state/state-db.ts';
 
 /**
+ * state/journal.ts writeState's contract without a run-time import of the state layer (the
+ * catalog sits below it): journaled when the handle defers writes (the journal itself refuses
+ * writes that cannot be replayed later), run now otherwise.
+ */
+async function writeState(db: Queryable, sql: string, params: unknown[]): Promise<void> {
+  if (db.append) await db.append(sql, params);
+  else await db.query(sql, params);
+}
+
+/**
  * What the state database remembers for the catalog's trust rules
  * (docs/catalog-authentication.md §3):
  * - when this installation first wrote an authenticated record: an unauthenticated record
@@ -15,22 +25,33 @@ const noted = new WeakSet<object>();
 
 export async function noteAuthenticatedWrite(db: Queryable, at: Date): Promise<void> {
   if (noted.has(db)) return;
-  await db.query('INSERT INTO catalog_trust (name, at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [FIRST_AUTHENTICATED_WRITE, at]);
+  // A journalable write: one-shot commands (a backup) do not open the embedded database for it.
+  await writeState(db, 'INSERT INTO catalog_trust (name, at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [FIRST_AUTHENTICATED_WRITE, at]);
   noted.add(db);
 }
 
+/** Once set the time never changes, so it is cached per state database. */
+const firstWrites = new WeakMap<object, Date>();
+
 export async function firstAuthenticatedWrite(db: Queryable): Promise<Date | undefined> {
+  const cached = firstWrites.get(db);
+  if (cached !== undefined) return cached;
   const rows = await db.query<{ at: Date | string }>('SELECT at FROM catalog_trust WHERE name = $1', [FIRST_AUTHENTICATED_WRITE]);
-  return rows[0] === undefined ? undefined : new Date(rows[0].at);
+  if (rows[0] === undefined) return undefined;
+  const at = new Date(rows[0].at);
+  firstWrites.set(db, at);
+  return at;
 }
 
 /** Records that these backups exist in `store` (its description). */
-export async function noteBackupsSeen(db: Queryable, store: string, ids: readonly string[]): Promise<void> {
+export async function noteBackupsSeen(db: Queryable, store: string, ids: readonly string[], at: Date = new Date()): Promise<void> {
   if (ids.length === 0) return;
-  await db.query(
-    `INSERT INTO catalog_seen (store, backup_id) SELECT $1, unnest($2::text[])
-     ON CONFLICT (store, backup_id) DO UPDATE SET last_seen = now()`,
-    [store, [...ids]],
+  // Carries its own time, so it can be journaled (see writeState).
+  await writeState(
+    db,
+    `INSERT INTO catalog_seen (store, backup_id, first_seen, last_seen) SELECT $1, unnest($2::text[]), $3, $3
+     ON CONFLICT (store, backup_id) DO UPDATE SET last_seen = $3`,
+    [store, [...ids], at],
   );
 }
 

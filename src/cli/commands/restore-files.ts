@@ -1,5 +1,5 @@
 import { basename, resolve } from 'node:path';
-import { findBackup, readManifest } from '../../catalog/catalog.ts';
+import { readManifest } from '../../catalog/catalog.ts';
 import { completeIdsOfKind, timeOfId } from '../../catalog/ids-by-kind.ts';
 import type { Manifest } from '../../catalog/manifest.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
@@ -8,6 +8,7 @@ import { restoreFilesBackup, type FilesRestoreResult, type InPlaceTarget } from 
 import { idsOnDay, parseLocalDate, pickLastBackupOfDay } from '../../jobs/files/select-by-date.ts';
 import { verifyFilesBackup, type FilesVerification } from '../../jobs/files/verify-files.ts';
 import { runHook } from '../../jobs/run-hook.ts';
+import { findUsableBackup } from '../../jobs/find-backup.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes, formatDuration } from '../format.ts';
 import { createCliReporter } from '../progress-bar.ts';
@@ -34,7 +35,7 @@ export interface FilesRestoreCliOptions {
 export async function runFilesRestoreCommand(ctx: CliContext, id: string | undefined, opts: FilesRestoreCliOptions): Promise<void> {
   if (opts.inPlace && opts.to !== undefined) throw new BantayError(ErrorCode.Usage, 'Choose --to DIR or --in-place, not both');
   if ((id === undefined) === (opts.date === undefined)) throw new BantayError(ErrorCode.Usage, 'Name the backup to restore: an id, or --date YYYY-MM-DD for uploads');
-  const manifest = opts.date !== undefined ? await uploadsBackupOfDay(ctx, opts.date) : await findFilesBackup(ctx, id!);
+  const manifest = opts.date !== undefined ? await uploadsBackupOfDay(ctx, opts.date) : await findFilesBackup(ctx, id!, 'restore');
   const reporter = createCliReporter({ tty: ctx.io.stderr.isTTY === true && !opts.json, out: ctx.io.stderr, logger: ctx.logger });
   let result: FilesRestoreResult;
   try {
@@ -63,7 +64,7 @@ async function runChecks(
   what: string,
   run: (m: Manifest, reporter: ReturnType<typeof createCliReporter>) => Promise<FilesVerification>,
 ): Promise<FilesVerification> {
-  const manifest = await findFilesBackup(ctx, id);
+  const manifest = await findFilesBackup(ctx, id, 'verify');
   const reporter = createCliReporter({ tty: ctx.io.stderr.isTTY === true && !opts.json, out: ctx.io.stderr, logger: ctx.logger });
   let result: FilesVerification;
   try {
@@ -84,8 +85,9 @@ export function renderFilesChecks(id: string, what: string, r: FilesVerification
   return lines.join('\n');
 }
 
-async function findFilesBackup(ctx: CliContext, id: string): Promise<Manifest> {
-  const manifest = await findBackup(ctx.store, await ctx.deps(), id);
+/** A refused (damaged or rejected) backup is refused here and audited as the operation. */
+async function findFilesBackup(ctx: CliContext, id: string, operation: 'verify' | 'restore'): Promise<Manifest> {
+  const manifest = await findUsableBackup(await ctx.deps(), id, { operation, trigger: ctx.trigger() });
   if (manifest.kind === 'database') throw new BantayError(ErrorCode.InvalidInput, `${manifest.id} is a database backup, not a files backup`);
   return manifest;
 }
