@@ -11,6 +11,7 @@ import { formatDuration } from '../format.ts';
 import { createCliReporter } from '../progress-bar.ts';
 import { FROM_OPTION_HELP, parseFromOption, readConfirmation, recoveryBase, renderChecks, TEMP_FILE_NOTE } from '../recovery.ts';
 import { runFilesRestoreCommand } from './restore-files.ts';
+import { runPitrCommand } from './restore-pitr.ts';
 
 type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
@@ -26,6 +27,9 @@ interface RestoreOptions {
   cleanup?: boolean;
   jobs?: string;
   json?: boolean;
+  time?: string;
+  latest?: boolean;
+  toDir?: string;
 }
 
 export function registerRestoreCommand(program: Command, run: Run): void {
@@ -43,10 +47,14 @@ export function registerRestoreCommand(program: Command, run: Run): void {
     .option('--dry-run', 'with --in-place: print the steps and change nothing')
     .option('--cleanup', 'clean up after interrupted runs: stale scratch databases, temp files, a live database left closed')
     .option('--jobs <n>', 'pg_restore parallel jobs (default BANTAY_RESTORE_JOBS)')
+    .option('--time <when>', 'point in time: recover the cluster to "YYYY-MM-DD HH:MM:SS[+TZ]" (default zone BANTAY_TZ) from base backups and the WAL archive')
+    .option('--latest', 'point in time: recover to the newest archived WAL')
+    .option('--to-dir <dir>', 'with --time/--latest: leave the recovered data directory here, for a replacement server')
     .option('--json', 'print the result as one JSON object on stdout')
     .action((id: string | undefined, opts: RestoreOptions) =>
       run(async (ctx) => {
         ctx.useReadLocation(parseFromOption(opts.from));
+        if (opts.time !== undefined || opts.latest || opts.toDir !== undefined) return runPitrCommand(ctx, id, opts);
         if (isFilesRestore(id, opts)) {
           const { to, inPlace, date, yes, json } = opts;
           return runFilesRestoreCommand(ctx, id, { to, inPlace, date, yes, json });
