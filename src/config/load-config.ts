@@ -104,6 +104,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const secondary = parseSecondaryStore(raw, cwd, problems);
   const ops = parseOpsConfig(raw, problems);
   const wal = parseWalConfig(raw, problems);
+  // Base backups are only useful with WAL archiving: the weekly default follows BANTAY_WAL.
+  if (wal.mode === 'off' && raw.BANTAY_SCHEDULE_BASE === undefined) ops.schedule.base = null;
   if (problems.length > 0 || store === undefined || keyRing === undefined) throw configError(problems);
   return {
     databaseUrl: raw.DATABASE_URL,

@@ -3,14 +3,14 @@ import { approverWarning, requireBotConfig } from '../../bot/bot-config.ts';
 import { createBotJobs } from '../../bot/bot-jobs.ts';
 import { alertSinkOf } from '../../bot/notifier.ts';
 import { createScheduledJobRunners } from '../../bot/scheduled-jobs.ts';
-import type { Config } from '../../config/load-config.ts';
+import { requireReplicationUrl, type Config } from '../../config/load-config.ts';
 import { createOpsRoutes, startOpsHttpServer, type OpsHttpServer, type OpsRoute } from '../../http/routes.ts';
 import { createStatusSource } from '../../http/status-data.ts';
 import type { JobDeps } from '../../jobs/job-context.ts';
 import { createOpsRunners } from '../../jobs/ops-runners.ts';
 import { compileCron, nextRuns } from '../../schedule/next-runs.ts';
 import { SCHEDULED_JOBS } from '../../schedule/schedule-config.ts';
-import { startScheduler, type Scheduler } from '../../schedule/scheduler.ts';
+import { startScheduler, type ScheduledJobRunner, type Scheduler } from '../../schedule/scheduler.ts';
 import { openSecondaryStore } from '../../storage/open-secondary.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import type { CliContext } from '../context.ts';
@@ -93,8 +93,19 @@ function startSchedule(config: Config, deps: JobDeps, app: BotApp, secondary: Ob
     state: deps.state,
     logger: deps.logger,
     leaseMs: ops.leaseSeconds * 1000,
-    jobs: { ...opsRunners, ...createScheduledJobRunners(app.services) },
+    jobs: { ...opsRunners, ...createScheduledJobRunners(app.services), ...baseBackupRunner(config, deps) },
   });
+}
+
+/** The weekly base backup of point-in-time recovery, when WAL archiving is on. */
+function baseBackupRunner(config: Config, deps: JobDeps): { base?: ScheduledJobRunner } {
+  if (config.wal.mode === 'off') return {};
+  return {
+    base: async ({ signal, trigger }) => {
+      const { runBaseBackup } = await import('../../jobs/base-backup/run-base-backup.ts');
+      await runBaseBackup({ replicationUrl: requireReplicationUrl(config), gzipLevel: config.wal.baseCompressLevel, trigger, signal }, deps);
+    },
+  };
 }
 
 /** The next run of each scheduled job, soonest first, for App Home. */
