@@ -46,14 +46,27 @@ async function serve(ctx: CliContext, bot: ReturnType<typeof requireBotConfig>):
   await app.start();
   const opsServer: OpsHttpServer | undefined = bot.mode.type === 'socket' ? await startOpsHttpServer({ port: ctx.config.ops.http.port, routes }) : undefined;
   const scheduler = startSchedule(ctx.config, deps, app, secondary);
+  const walStream = startWalStream(ctx);
   await new Promise<void>((resolve) => {
     if (ctx.io.signal.aborted) resolve();
     ctx.io.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   ctx.logger.info('stopping: the schedule, then running jobs (they post their final state)');
   await scheduler.stop();
+  await walStream;
   await app.stop();
   await opsServer?.close();
+}
+
+/**
+ * BANTAY_WAL=stream: the WAL streamer runs beside the bot until serve stops. It supervises
+ * pg_receivewal itself; should it fail for good (bad configuration), serve keeps running and
+ * monitoring reports the stopped stream.
+ */
+async function startWalStream(ctx: CliContext): Promise<void> {
+  if (ctx.config.wal.mode !== 'stream') return;
+  const { streamWal } = await import('./wal.ts');
+  await streamWal(ctx, ctx.io.signal).catch((err: unknown) => ctx.logger.error({ err }, 'WAL stream stopped'));
 }
 
 function openSecondary(ctx: CliContext): ObjectStore | undefined {
