@@ -42,6 +42,26 @@ export function registerWalCommands(program: Command, run: Run): void {
       }),
     );
   wal
+    .command('status')
+    .description('WAL archiving: newest archived segment, lag, backlog, slot state, restorable window')
+    .option('--json', 'print one JSON object')
+    .action((opts: { json?: boolean }) =>
+      run(async (ctx) => {
+        const { readWalStatus } = await import('../../jobs/wal/wal-status.ts');
+        const { renderWalStatus } = await import('./wal-status-text.ts');
+        const status = await readWalStatus(
+          {
+            databaseUrl: ctx.config.databaseUrl,
+            replicationUrl: ctx.config.wal.replicationUrl,
+            slot: ctx.config.wal.slot,
+            streamStatusFile: join(ctx.config.dataDir, 'wal', 'stream-status.json'),
+          },
+          walDeps(ctx),
+        );
+        ctx.io.stdout.write(opts.json ? `${JSON.stringify(status)}\n` : `${renderWalStatus(status, ctx.config.files.timeZone)}\n`);
+      }),
+    );
+  wal
     .command('fetch')
     .description("restore one WAL file: restore_command = 'bantay wal fetch %f %p'. Exit 1: not archived; 126: could not fetch")
     .argument('<name>', 'the WAL file name (%f)')

@@ -5,9 +5,9 @@ import type { Logger } from '../../log/logger.ts';
 import { childEnv } from '../pg/connection.ts';
 import { assertToolNotOlder, findPgTool } from '../pg/pg-tools.ts';
 import { runTool, type RunningTool } from '../pg/run-tool.ts';
-import { walArtifactKey, walRecordKey } from './archive-layout.ts';
+import { walRecordKey } from './archive-layout.ts';
 import { ensureIdentity } from './archive-identity.ts';
-import { pushWalFile, type WalDeps } from './push-wal.ts';
+import { pushWalFile, readRecord, type WalDeps } from './push-wal.ts';
 import { identifyServer } from './replication-connection.ts';
 import { walFileKind } from './wal-names.ts';
 
@@ -141,9 +141,10 @@ export async function scanBacklog(dir: string): Promise<{ files: string[]; parti
 /** Once the complete segment is archived its partial is obsolete: record first, then the bytes. */
 async function forgetPartial(deps: WalDeps, identity: string, name: string): Promise<void> {
   if (walFileKind(name) !== 'segment') return;
+  const partial = await readRecord(deps.store, walRecordKey(identity, `${name}.partial`), `${name}.partial`).catch(() => undefined);
+  if (partial === undefined) return;
   await deps.store.delete(walRecordKey(identity, `${name}.partial`));
-  await deps.store.delete(walArtifactKey(identity, `${name}.partial`, true));
-  await deps.store.delete(walArtifactKey(identity, `${name}.partial`, false));
+  await deps.store.delete(partial.artifact.key);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

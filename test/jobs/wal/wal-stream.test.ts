@@ -76,6 +76,21 @@ describe('bantay wal stream (pg_receivewal with a slot, partial uploads)', () =>
     expect(restored.code, restored.stderr).toBe(0);
     const labels = (await sql<{ label: string }>(withDatabase(fbms, 'fbms_streamed'), 'SELECT label FROM events ORDER BY id')).map((r) => r.label);
     expect(labels).toEqual([...Array.from({ length: 5 }, (_, i) => `before-kill-${i}`), ...Array.from({ length: 5 }, (_, i) => `while-dead-${i}`), 'after-restart']);
+    const status = await bantay(['wal', 'status', '--json'], env, p.dir);
+    expect(status.code, status.stderr).toBe(0);
+    const s = JSON.parse(status.stdout) as { lastArchived: { name: string } | null; window: object | null; slot: { walStatus: string } | null; stream: { backlogFiles: number } | null; replicationUnavailable: unknown };
+    expect(s.lastArchived?.name).toMatch(/^[0-9A-F]{24}(\.partial)?$/);
+    expect(s.window).not.toBeNull();
+    expect(s.slot?.walStatus).toMatch(/reserved|extended/);
+    expect(s.stream?.backlogFiles).toBeGreaterThanOrEqual(0);
+    expect(s.replicationUnavailable).toBeNull();
+    // A role without REPLICATION: said plainly, with the dump schedule's recovery point instead.
+    await sql(p.cluster.adminUrl, "CREATE ROLE plain_user LOGIN PASSWORD 'plain-pass-1'");
+    const plainUrl = p.replicationUrl.replace('bantay_repl:repl-secret-1', 'plain_user:plain-pass-1');
+    const refused = await bantay(['wal', 'status'], { ...env, BANTAY_REPLICATION_URL: plainUrl }, p.dir);
+    expect(refused.code, refused.stderr).toBe(0);
+    expect(refused.stdout).toMatch(/NO POINT-IN-TIME RECOVERY: The server .* allows no replication connection for plain_user/);
+    expect(refused.stdout).toMatch(/Recovery point today is the newest database dump/);
     void join;
   }, 400_000);
 });
