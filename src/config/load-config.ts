@@ -9,6 +9,7 @@ import { envSchema, type RawEnv } from './schema.ts';
 import { parseStoreLocation, type Problem } from './store-location.ts';
 import { parseOpsConfig, parseSecondaryStore, type OpsConfig } from './ops-config.ts';
 import { parseWalConfig, type WalConfig } from './wal-config.ts';
+import { registerConfigSecrets } from './config-secrets.ts';
 
 export interface Config {
   /** The FBMS database to protect. Optional here; commands that need it call requireDatabaseUrl. */
@@ -20,6 +21,8 @@ export interface Config {
   stateUrl: string | undefined;
   dataDir: string;
   pgBinDir: string | undefined;
+  /** BANTAY_LOCK_TIMEOUT in seconds: how long a backup waits for a table lock before failing. */
+  lockTimeoutSeconds: number;
   log: { level: string; format: 'json' | 'pretty' | undefined };
   recovery: RecoveryConfig;
   files: FilesConfig;
@@ -106,6 +109,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const wal = parseWalConfig(raw, problems);
   // Base backups are only useful with WAL archiving: the weekly default follows BANTAY_WAL.
   if (wal.mode === 'off' && raw.BANTAY_SCHEDULE_BASE === undefined) ops.schedule.base = null;
+  // The merged environment: secrets that came from .env are as secret as exported ones.
+  registerConfigSecrets(env, keyRing);
   if (problems.length > 0 || store === undefined || keyRing === undefined) throw configError(problems);
   return {
     databaseUrl: raw.DATABASE_URL,
@@ -117,6 +122,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     stateUrl: raw.BANTAY_STATE_URL,
     dataDir: resolve(cwd, raw.BANTAY_DATA_DIR),
     pgBinDir: raw.BANTAY_PG_BIN,
+    lockTimeoutSeconds: raw.BANTAY_LOCK_TIMEOUT,
     log: { level: raw.BANTAY_LOG_LEVEL ?? 'info', format: raw.BANTAY_LOG_FORMAT as Config['log']['format'] },
     files: {
       appDir: raw.APP_DIR === undefined ? undefined : resolve(cwd, raw.APP_DIR),

@@ -12,6 +12,14 @@ export interface JobDeps {
   /** Directory holding pg_dump/pg_restore; found automatically when undefined. */
   pgBinDir?: string;
   now?: () => Date;
+  /**
+   * This process's private scratch directory (BANTAY_DATA_DIR/tmp/<process>, 0700) for the few
+   * plaintext temporary files a job needs; see src/util/temp-dir.ts. Defaults to that
+   * directory under BANTAY_DATA_DIR (or ./var) when a caller does not set it.
+   */
+  tempDir?: string;
+  /** BANTAY_LOCK_TIMEOUT: how long Bantay's sessions and pg_dump wait for a lock; default 300 s. */
+  lockTimeoutMs?: number;
 }
 
 /** Who or what asked for a job; lands in manifests and the audit log. */

@@ -27,12 +27,12 @@ export async function openArtifact(
         `(configured: ${configured.length ? configured.join(', ') : 'none'}); add it to BANTAY_DECRYPTION_KEYS`,
     );
   }
-  const raw = await deps.store.get(manifest.artifact.key, { signal: options.signal });
+  const raw = await deps.store.get(manifest.artifact.key, { signal: options.signal, onRetry: (message) => options.reporter?.warn?.(message) });
   const stages: Duplex[] = [
     new StreamMeter((bytes) => options.reporter?.bytes?.(bytes, manifest.artifact.sizeBytes)),
     createDigestCheck(manifest.artifact, `The artifact of ${manifest.id}`),
   ];
-  if (encryption) stages.push(createDecryptStream(deps.keyRing));
+  if (encryption) stages.push(createDecryptStream(deps.keyRing, manifest.artifact.key));
   stages.push(createDigestCheck({ sha256: manifest.artifact.plainSha256, sizeBytes: manifest.artifact.plainSizeBytes }, `The decrypted dump of ${manifest.id}`));
   return chainStreams(raw, ...stages);
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { compactUtcStamp, malformed, readJsonRecord, writeJsonRecord } from '../../catalog/json-record.ts';
+import { compactUtcStamp, malformed, readJsonRecord, writeJsonRecord, type RecordTrust } from '../../catalog/json-record.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { mapLimit } from '../../util/map-limit.ts';
@@ -64,20 +64,20 @@ export function baseArtifactKey(id: string, encrypted: boolean): string {
   return `${BASE_PREFIX}${id}/base.tar.gz${encrypted ? '.enc' : ''}`;
 }
 
-export async function writeBaseManifest(store: ObjectStore, manifest: BaseManifest, signal?: AbortSignal): Promise<void> {
-  await writeJsonRecord(store, baseManifestKey(manifest.id), manifest, signal);
+export async function writeBaseManifest(store: ObjectStore, manifest: BaseManifest, trust: RecordTrust, signal?: AbortSignal): Promise<void> {
+  await writeJsonRecord(store, baseManifestKey(manifest.id), manifest, trust, signal);
 }
 
-export async function readBaseManifest(store: ObjectStore, id: string): Promise<BaseManifest> {
+export async function readBaseManifest(store: ObjectStore, trust: RecordTrust, id: string): Promise<BaseManifest> {
   if (!isBaseId(id)) throw new BantayError(ErrorCode.InvalidInput, `"${id.slice(0, 64)}" is not a base backup id (like base-20261126T020000Z-7f3a)`);
   const names = { missing: `base backup ${id}`, record: `The manifest of ${id}` };
-  const manifest = await readJsonRecord(store, baseManifestKey(id), baseManifestSchema, names);
+  const { value: manifest } = await readJsonRecord(store, baseManifestKey(id), baseManifestSchema, names, trust);
   if (manifest.id !== id || manifest.artifact.key !== baseArtifactKey(id, manifest.artifact.encryption !== null)) throw malformed(names);
   return manifest;
 }
 
 /** Every base backup, oldest first; unreadable manifests are reported through `onBad`, not hidden. */
-export async function listBaseBackups(store: ObjectStore, onBad: (id: string, err: unknown) => void = () => undefined): Promise<BaseManifest[]> {
+export async function listBaseBackups(store: ObjectStore, trust: RecordTrust, onBad: (id: string, err: unknown) => void = () => undefined): Promise<BaseManifest[]> {
   const ids: string[] = [];
   for await (const info of store.list(BASE_PREFIX)) {
     const match = /^base\/([^/]+)\/manifest\.json$/.exec(info.key);
@@ -86,7 +86,7 @@ export async function listBaseBackups(store: ObjectStore, onBad: (id: string, er
   const read: Array<BaseManifest | undefined> = new Array(ids.length);
   await mapLimit(ids, 8, async (id, index) => {
     try {
-      read[index] = await readBaseManifest(store, id);
+      read[index] = await readBaseManifest(store, trust, id);
     } catch (err) {
       onBad(id, err);
     }

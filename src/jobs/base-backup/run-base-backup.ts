@@ -81,7 +81,7 @@ async function backupToStore(spec: BaseBackupSpec, deps: JobDeps, reporter: Prog
   const server = await identifyServer(spec.replicationUrl);
   const tool = await findPgTool('pg_basebackup', deps.pgBinDir);
   assertToolNotOlder(tool, 'pg_basebackup', server.serverVersion, server.serverMajor);
-  await ensureIdentity(deps.store, { systemIdentifier: server.systemIdentifier, pgMajor: server.serverMajor });
+  await ensureIdentity(deps.store, deps, { systemIdentifier: server.systemIdentifier, pgMajor: server.serverMajor });
   if (!deps.keyRing.primary) reporter.warn?.('No encryption key configured: this base backup is stored UNENCRYPTED.');
   const level = spec.gzipLevel ?? 1;
   const args = ['-D', '-', '-Ft', '-X', 'fetch', '--checkpoint=fast', '--no-manifest', '--verbose', '--no-password', `--label=bantay ${run.id}`];
@@ -132,7 +132,7 @@ async function backupToStore(spec: BaseBackupSpec, deps: JobDeps, reporter: Prog
       encryption: deps.keyRing.primary ? { algorithm: WAL_ENCRYPTION, keyId: deps.keyRing.primary.id } : null,
     },
   };
-  await writeBaseManifest(deps.store, manifest, spec.signal);
+  await writeBaseManifest(deps.store, manifest, deps, spec.signal);
   return manifest;
 }
 

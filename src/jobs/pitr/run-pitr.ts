@@ -72,8 +72,8 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
   let plan: PitrPlan | undefined;
   try {
     reporter.phase?.('planning', 'reading the WAL archive and base backups');
-    const identity = await requireIdentity(deps.store);
-    const bases = (await listBaseBackups(deps.store)).filter((b) => b.systemIdentifier === identity.systemIdentifier);
+    const identity = await requireIdentity(deps.store, deps);
+    const bases = (await listBaseBackups(deps.store, deps)).filter((b) => b.systemIdentifier === identity.systemIdentifier);
     plan = planPointInTime(bases, await summarizeArchive(identity, deps), spec.target, spec.describeTime);
     const postgres = await findPgTool('postgres', deps.pgBinDir);
     if (postgres.major !== plan.base.pgMajor) {

@@ -31,7 +31,7 @@ export async function readWalStatus(
   deps: WalDeps,
 ): Promise<WalStatus> {
   const now = input.now ?? new Date();
-  const identity = await readIdentity(deps.store);
+  const identity = await readIdentity(deps.store, deps);
   const status: WalStatus = { systemIdentifier: identity?.systemIdentifier ?? null, lastArchived: null, lagSeconds: null, lagBytes: null, slot: null, stream: null, window: null, replicationUnavailable: null };
   if (identity !== undefined) {
     const summary = await summarizeArchive(identity, deps);
@@ -41,7 +41,7 @@ export async function readWalStatus(
       status.lastArchived = { name: newest.name, at: newest.at.toISOString() };
       status.lagSeconds = Math.max(0, (now.getTime() - newest.at.getTime()) / 1000);
     }
-    const bases = (await listBaseBackups(deps.store)).filter((b) => b.systemIdentifier === identity.systemIdentifier);
+    const bases = (await listBaseBackups(deps.store, deps)).filter((b) => b.systemIdentifier === identity.systemIdentifier);
     if (bases.length > 0) {
       const plan = planPointInTime(bases, summary, 'latest', (d) => d.toISOString());
       status.window = { from: plan.window.from.toISOString(), to: plan.window.to.toISOString() };
@@ -53,7 +53,7 @@ export async function readWalStatus(
     try {
       await identifyServer(replicationUrl);
     } catch (err) {
-      const dumps = await listBackups(deps.store, { kind: 'database' }).catch(() => []);
+      const dumps = await listBackups(deps.store, deps, { kind: 'database' }).catch(() => []);
       const newestDump = dumps[0]?.completedAt ?? null;
       status.replicationUnavailable = {
         reason: isBantayError(err) ? err.message : String(err),

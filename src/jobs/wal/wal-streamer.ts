@@ -51,7 +51,7 @@ export async function runWalStream(spec: StreamSpec, deps: WalDeps & { logger: L
   const tool = await findPgTool('pg_receivewal', spec.pgBinDir);
   const server = await identifyServer(spec.replicationUrl);
   assertToolNotOlder(tool, 'pg_receivewal', server.serverVersion, server.serverMajor);
-  const identity = await ensureIdentity(deps.store, { systemIdentifier: server.systemIdentifier, pgMajor: server.serverMajor });
+  const identity = await ensureIdentity(deps.store, deps, { systemIdentifier: server.systemIdentifier, pgMajor: server.serverMajor });
   const env = childEnv(spec.replicationUrl);
   const created = runTool(tool.path, ['--create-slot', '--if-not-exists', `--slot=${spec.slot}`, '--no-password'], { env, name: 'pg_receivewal --create-slot', signal: spec.signal });
   await created.done;
@@ -141,7 +141,7 @@ export async function scanBacklog(dir: string): Promise<{ files: string[]; parti
 /** Once the complete segment is archived its partial is obsolete: record first, then the bytes. */
 async function forgetPartial(deps: WalDeps, identity: string, name: string): Promise<void> {
   if (walFileKind(name) !== 'segment') return;
-  const partial = await readRecord(deps.store, walRecordKey(identity, `${name}.partial`), `${name}.partial`).catch(() => undefined);
+  const partial = await readRecord(deps.store, deps, walRecordKey(identity, `${name}.partial`), `${name}.partial`).catch(() => undefined);
   if (partial === undefined) return;
   await deps.store.delete(walRecordKey(identity, `${name}.partial`));
   await deps.store.delete(partial.artifact.key);
