@@ -44,7 +44,7 @@ type Registrar = (program: Command, run: Run) => void;
  * backup's and restore's cost.
  */
 const COMMANDS: Record<string, () => Promise<Registrar[]>> = {
-  backup: async () => [(await import('./commands/backup.ts')).registerBackupCommands, (await import('./commands/backup-files.ts')).registerFilesBackupCommands],
+  backup: async () => [(await import('./commands/backup.ts')).registerBackupCommands, (await import('./commands/backup-files.ts')).registerFilesBackupCommands, (await import('./commands/backup-base.ts')).registerBaseBackupCommand],
   list: async () => [(await import('./commands/catalog.ts')).registerCatalogCommands],
   show: async () => [(await import('./commands/catalog.ts')).registerCatalogCommands],
   'export-sql': async () => [(await import('./commands/export-sql.ts')).registerExportSqlCommand],

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { envSchema, type RawEnv } from './schema.ts';
 import { parseStoreLocation, type Problem } from './store-location.ts';
 import { parseOpsConfig, parseSecondaryStore, type OpsConfig } from './ops-config.ts';
+import { parseWalConfig, type WalConfig } from './wal-config.ts';
 import { registerConfigSecrets } from './config-secrets.ts';
 
 export interface Config {
@@ -30,6 +31,8 @@ export interface Config {
   secondary: StoreLocation | undefined;
   /** Schedule, retention, monitoring and the status page (the README ("Operations")). */
   ops: OpsConfig;
+  /** Point-in-time recovery: WAL archiving and base backups (the README ("Point-in-time recovery")). */
+  wal: WalConfig;
 }
 
 /** Settings of the Slack bot (bantay serve); `bantay serve` checks which ones it needs. */
@@ -109,6 +112,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   checkPostgresUrl(raw.BANTAY_STATE_URL, 'BANTAY_STATE_URL', problems);
   const secondary = parseSecondaryStore(raw, cwd, problems);
   const ops = parseOpsConfig(raw, problems);
+  const wal = parseWalConfig(raw, problems);
+  // Base backups are only useful with WAL archiving: the weekly default follows BANTAY_WAL.
+  if (wal.mode === 'off' && raw.BANTAY_SCHEDULE_BASE === undefined) ops.schedule.base = null;
   // The merged environment: secrets that came from .env are as secret as exported ones.
   registerConfigSecrets(env, keyRing);
   if (problems.length > 0 || store === undefined || keyRing === undefined) throw configError(problems);
@@ -117,6 +123,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     store,
     secondary,
     ops,
+    wal,
     keyRing,
     stateUrl: raw.BANTAY_STATE_URL,
     dataDir: resolve(cwd, raw.BANTAY_DATA_DIR),
@@ -155,6 +162,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       alertWebhookUrl: raw.BANTAY_ALERT_WEBHOOK_URL,
     },
   };
+}
+
+/** The replication connection of base backups and the WAL stream: BANTAY_REPLICATION_URL, else DATABASE_URL. */
+export function requireReplicationUrl(config: Config): string {
+  if (config.wal.replicationUrl !== undefined) return config.wal.replicationUrl;
+  if (config.databaseUrl === undefined) {
+    throw configError([{ variable: 'BANTAY_REPLICATION_URL', message: 'is required (or DATABASE_URL): the postgres:// URL of a role WITH REPLICATION' }]);
+  }
+  return config.databaseUrl;
 }
 
 /** For commands that talk to the FBMS database. */

@@ -88,6 +88,7 @@ export const opsEnvShape = {
   BANTAY_SCHEDULE_APPLICATION: optional,
   BANTAY_SCHEDULE_UPLOADS: optional,
   BANTAY_SCHEDULE_FULL: optional,
+  BANTAY_SCHEDULE_BASE: optional,
   BANTAY_SCHEDULE_VERIFY: optional,
   BANTAY_SCHEDULE_SYNC: optional,
   BANTAY_SCHEDULE_RETENTION: optional,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseTableList } from '../catalog/table-name.ts';
 import { opsEnvShape, opsSecretVariables } from './ops-schema.ts';
+import { walEnvShape, walSecretVariables } from './wal-config.ts';
 
 /**
  * Every environment variable Bantay reads, in one zod schema. Values are strings from the
@@ -158,6 +159,8 @@ export const envSchema = z.object({
   BANTAY_ALERT_WEBHOOK_URL: httpUrl,
   // Operations: schedule, retention, secondary location, monitoring, status page (ops-schema.ts).
   ...opsEnvShape,
+  // Point-in-time recovery: WAL archiving and base backups (wal-config.ts).
+  ...walEnvShape,
 });
 
 export type RawEnv = z.output<typeof envSchema>;
@@ -175,4 +178,5 @@ export const secretVariables = [
   'SLACK_SIGNING_SECRET',
   'BANTAY_ALERT_WEBHOOK_URL',
   ...opsSecretVariables,
+  ...walSecretVariables,
 ] as const;

@@ -14,7 +14,7 @@ import { BantayError, ErrorCode } from '../errors.ts';
  *    is a wrapper that may pick an older version) and /usr/pgsql-N/bin (RHEL/PGDG);
  * 3. the directories of PATH.
  */
-export type PgProgram = 'pg_dump' | 'pg_restore' | 'initdb' | 'pg_ctl' | 'psql' | 'postgres';
+export type PgProgram = 'pg_dump' | 'pg_restore' | 'initdb' | 'pg_ctl' | 'psql' | 'postgres' | 'pg_basebackup' | 'pg_receivewal';
 
 const versionedRoots: ReadonlyArray<{ dir: string; pattern: RegExp; bin: (entry: string) => string }> = [
   { dir: '/usr/lib/postgresql', pattern: /^\d+(\.\d+)?$/, bin: (entry) => join('/usr/lib/postgresql', entry, 'bin') },

@@ -5,7 +5,7 @@ import { validateDetailed } from 'node-cron';
  * (default Asia/Manila, which has no daylight-saving time). Every entry can be changed with a
  * cron string in BANTAY_SCHEDULE_<JOB> or turned off with "off".
  */
-export const SCHEDULED_JOBS = ['database', 'application', 'uploads', 'full', 'verify', 'sync', 'retention', 'monitor', 'drill'] as const;
+export const SCHEDULED_JOBS = ['database', 'application', 'uploads', 'full', 'base', 'verify', 'sync', 'retention', 'monitor', 'drill'] as const;
 export type ScheduledJobName = (typeof SCHEDULED_JOBS)[number];
 
 /** Cron expression per job, or null when the job is off. */
@@ -25,6 +25,8 @@ export const DEFAULT_SCHEDULE: ScheduleConfig = {
   application: '30 2 * * *',
   uploads: '0 3 * * *',
   full: '0 1 * * 0',
+  // Point-in-time recovery's weekly base backup; off while BANTAY_WAL=off (load-config.ts).
+  base: '30 0 * * 0',
   verify: '0 4 * * *',
   sync: '0 5 * * *',
   retention: '0 6 * * *',
@@ -37,6 +39,7 @@ export const JOB_DESCRIPTIONS: Record<ScheduledJobName, string> = {
   application: 'application files backup',
   uploads: 'uploads backup',
   full: 'full set (database, application, uploads)',
+  base: 'physical base backup (point-in-time recovery)',
   verify: 'verify the newest backups',
   sync: 'copy to the secondary location',
   retention: 'prune by the retention policy',

@@ -22,7 +22,9 @@ describe('operations configuration', () => {
   it('defaults follow the recovery procedures, in Asia/Manila', () => {
     const { ops, secondary } = load({});
     expect(ops.timezone).toBe('Asia/Manila');
-    expect(ops.schedule).toEqual(DEFAULT_SCHEDULE);
+    // The weekly base backup is on only with WAL archiving (BANTAY_WAL).
+    expect(ops.schedule).toEqual({ ...DEFAULT_SCHEDULE, base: null });
+    expect(load({ BANTAY_WAL: 'stream' }).ops.schedule.base).toBe('30 0 * * 0');
     expect(ops.schedule.drill).toBe('0 9 * * 1#1');
     expect(ops.retention).toEqual({ dailyDays: 30, weeklyWeeks: 4, monthlyMonths: 12, preOpDays: 30, drillReportMonths: 12, exportDays: 30 });
     expect(ops.monitor).toMatchObject({ graceSeconds: 7200, minBackupBytes: { database: 1_000_000, application: 0, uploads: 0 }, sizeDropPercent: 50 });

@@ -13,6 +13,7 @@ import { formatDuration } from '../format.ts';
 import { createCliReporter } from '../progress-bar.ts';
 import { FROM_OPTION_HELP, parseFromOption, readConfirmation, recoveryBase, renderChecks, TEMP_FILE_NOTE } from '../recovery.ts';
 import { runFilesRestoreCommand } from './restore-files.ts';
+import { runPitrCommand } from './restore-pitr.ts';
 
 type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
@@ -31,6 +32,9 @@ interface RestoreOptions {
   owner?: boolean;
   acceptRestoreErrors?: boolean;
   fromOtherDatabase?: boolean;
+  time?: string;
+  latest?: boolean;
+  toDir?: string;
 }
 
 export function registerRestoreCommand(program: Command, run: Run): void {
@@ -51,10 +55,14 @@ export function registerRestoreCommand(program: Command, run: Run): void {
     .option('--no-owner', 'database backups: create no roles; objects belong to Bantay\'s role, no grants (pg_restore --no-owner --no-privileges)')
     .option('--accept-restore-errors', 'database backups: put the copy in place even though pg_restore reported errors (listed in the result); data checks must still pass')
     .option('--from-other-database', 'with --in-place: allow a backup taken from another database or server than the live one')
+    .option('--time <when>', 'point in time: recover the cluster to "YYYY-MM-DD HH:MM:SS[+TZ]" (default zone BANTAY_TZ) from base backups and the WAL archive')
+    .option('--latest', 'point in time: recover to the newest archived WAL')
+    .option('--to-dir <dir>', 'with --time/--latest: leave the recovered data directory here, for a replacement server')
     .option('--json', 'print the result as one JSON object on stdout')
     .action((id: string | undefined, opts: RestoreOptions) =>
       run(async (ctx) => {
         ctx.useReadLocation(parseFromOption(opts.from));
+        if (opts.time !== undefined || opts.latest || opts.toDir !== undefined) return runPitrCommand(ctx, id, opts);
         if (isFilesRestore(id, opts)) {
           const { to, inPlace, date, yes, json } = opts;
           return runFilesRestoreCommand(ctx, id, { to, inPlace, date, yes, json });

@@ -3,14 +3,14 @@ import { approverWarning, requireBotConfig } from '../../bot/bot-config.ts';
 import { createBotJobs } from '../../bot/bot-jobs.ts';
 import { alertSinkOf } from '../../bot/notifier.ts';
 import { createScheduledJobRunners } from '../../bot/scheduled-jobs.ts';
-import type { Config } from '../../config/load-config.ts';
+import { requireReplicationUrl, type Config } from '../../config/load-config.ts';
 import { createOpsRoutes, startOpsHttpServer, type OpsHttpServer, type OpsRoute } from '../../http/routes.ts';
 import { createStatusSource } from '../../http/status-data.ts';
 import type { JobDeps } from '../../jobs/job-context.ts';
 import { createOpsRunners } from '../../jobs/ops-runners.ts';
 import { compileCron, nextRuns } from '../../schedule/next-runs.ts';
 import { SCHEDULED_JOBS } from '../../schedule/schedule-config.ts';
-import { startScheduler, type Scheduler } from '../../schedule/scheduler.ts';
+import { startScheduler, type ScheduledJobRunner, type Scheduler } from '../../schedule/scheduler.ts';
 import { openSecondaryStore } from '../../storage/open-secondary.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import type { CliContext } from '../context.ts';
@@ -46,14 +46,27 @@ async function serve(ctx: CliContext, bot: ReturnType<typeof requireBotConfig>):
   await app.start();
   const opsServer: OpsHttpServer | undefined = bot.mode.type === 'socket' ? await startOpsHttpServer({ port: ctx.config.ops.http.port, routes }) : undefined;
   const scheduler = startSchedule(ctx.config, deps, app, secondary);
+  const walStream = startWalStream(ctx);
   await new Promise<void>((resolve) => {
     if (ctx.io.signal.aborted) resolve();
     ctx.io.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   ctx.logger.info('stopping: the schedule, then running jobs (they post their final state)');
   await scheduler.stop();
+  await walStream;
   await app.stop();
   await opsServer?.close();
+}
+
+/**
+ * BANTAY_WAL=stream: the WAL streamer runs beside the bot until serve stops. It supervises
+ * pg_receivewal itself; should it fail for good (bad configuration), serve keeps running and
+ * monitoring reports the stopped stream.
+ */
+async function startWalStream(ctx: CliContext): Promise<void> {
+  if (ctx.config.wal.mode !== 'stream') return;
+  const { streamWal } = await import('./wal.ts');
+  await streamWal(ctx, ctx.io.signal).catch((err: unknown) => ctx.logger.error({ err }, 'WAL stream stopped'));
 }
 
 function openSecondary(ctx: CliContext): ObjectStore | undefined {
@@ -95,8 +108,19 @@ function startSchedule(config: Config, deps: JobDeps, app: BotApp, secondary: Ob
     state: deps.state,
     logger: deps.logger,
     leaseMs: ops.leaseSeconds * 1000,
-    jobs: { ...opsRunners, ...createScheduledJobRunners(app.services) },
+    jobs: { ...opsRunners, ...createScheduledJobRunners(app.services), ...baseBackupRunner(config, deps) },
   });
+}
+
+/** The weekly base backup of point-in-time recovery, when WAL archiving is on. */
+function baseBackupRunner(config: Config, deps: JobDeps): { base?: ScheduledJobRunner } {
+  if (config.wal.mode === 'off') return {};
+  return {
+    base: async ({ signal, trigger }) => {
+      const { runBaseBackup } = await import('../../jobs/base-backup/run-base-backup.ts');
+      await runBaseBackup({ replicationUrl: requireReplicationUrl(config), gzipLevel: config.wal.baseCompressLevel, trigger, signal }, deps);
+    },
+  };
 }
 
 /** The next run of each scheduled job, soonest first, for App Home. */

@@ -1,4 +1,5 @@
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
+import { requireReplicationUrl } from '../../config/load-config.ts';
 import type { Command } from 'commander';
 import { ErrorCode, isBantayError } from '../../errors.ts';
 import { fetchWalFile } from '../../jobs/wal/fetch-wal.ts';
@@ -31,6 +32,36 @@ export function registerWalCommands(program: Command, run: Run): void {
       }),
     );
   wal
+    .command('stream')
+    .description('stream WAL continuously (pg_receivewal with a replication slot) into the store, until stopped')
+    .action(() =>
+      run(async (ctx) => {
+        ctx.warnIfUnencrypted();
+        ctx.logger.info({ slot: ctx.config.wal.slot }, 'streaming WAL');
+        await streamWal(ctx, ctx.io.signal);
+      }),
+    );
+  wal
+    .command('status')
+    .description('WAL archiving: newest archived segment, lag, backlog, slot state, restorable window')
+    .option('--json', 'print one JSON object')
+    .action((opts: { json?: boolean }) =>
+      run(async (ctx) => {
+        const { readWalStatus } = await import('../../jobs/wal/wal-status.ts');
+        const { renderWalStatus } = await import('./wal-status-text.ts');
+        const status = await readWalStatus(
+          {
+            databaseUrl: ctx.config.databaseUrl,
+            replicationUrl: ctx.config.wal.replicationUrl,
+            slot: ctx.config.wal.slot,
+            streamStatusFile: join(ctx.config.dataDir, 'wal', 'stream-status.json'),
+          },
+          walDeps(ctx),
+        );
+        ctx.io.stdout.write(opts.json ? `${JSON.stringify(status)}\n` : `${renderWalStatus(status, ctx.config.files.timeZone)}\n`);
+      }),
+    );
+  wal
     .command('fetch')
     .description("restore one WAL file: restore_command = 'bantay wal fetch %f %p'. Exit 1: not archived; 126: could not fetch")
     .argument('<name>', 'the WAL file name (%f)')
@@ -45,6 +76,24 @@ export function registerWalCommands(program: Command, run: Run): void {
         throw new CommandExit(notFound ? EXIT_WAL_NOT_FOUND : EXIT_WAL_FETCH_FAILED, err);
       }),
     );
+}
+
+/** `bantay wal stream`: runs until SIGINT/SIGTERM (bantay serve runs it when BANTAY_WAL=stream). */
+export async function streamWal(ctx: CliContext, signal: AbortSignal): Promise<void> {
+  const { runWalStream } = await import('../../jobs/wal/wal-streamer.ts');
+  const { wal } = ctx.config;
+  await runWalStream(
+    {
+      replicationUrl: requireReplicationUrl(ctx.config),
+      slot: wal.slot,
+      dir: join(ctx.config.dataDir, 'wal', 'backlog'),
+      partialIntervalSeconds: wal.partialIntervalSeconds,
+      backlogMaxBytes: wal.backlogMaxBytes,
+      signal,
+      pgBinDir: ctx.config.pgBinDir,
+    },
+    { ...walDeps(ctx), logger: ctx.logger },
+  );
 }
 
 /** archive_command and restore_command run once per file: no state database, no audit row each. */

@@ -21,8 +21,13 @@ export function walDir(systemIdentifier: string): string {
   return `wal/${systemIdentifier}/`;
 }
 
-export function walArtifactKey(systemIdentifier: string, name: string, encrypted: boolean): string {
-  return `${walDir(systemIdentifier)}${name}.gz${encrypted ? '.enc' : ''}`;
+/**
+ * `version` distinguishes successive uploads of one growing .partial: each gets its own object,
+ * the record is switched to it, and only then the previous object is deleted, so a record never
+ * names bytes that are being replaced.
+ */
+export function walArtifactKey(systemIdentifier: string, name: string, encrypted: boolean, version?: string): string {
+  return `${walDir(systemIdentifier)}${name}${version === undefined ? '' : `-${version}`}.gz${encrypted ? '.enc' : ''}`;
 }
 
 export function walRecordKey(systemIdentifier: string, name: string): string {

@@ -5,7 +5,7 @@ import { BantayError, ErrorCode } from '../../errors.ts';
 import { chainStreams } from '../chain-streams.ts';
 import { openSealed } from '../files/sealed-object.ts';
 import { createDigestCheck } from '../stream-meter.ts';
-import { walRecordKey, type ArchiveIdentity, type WalRecord } from './archive-layout.ts';
+import { walDir, walRecordKey, type ArchiveIdentity, type WalRecord } from './archive-layout.ts';
 import { requireIdentity } from './archive-identity.ts';
 import { readRecord, type WalDeps } from './push-wal.ts';
 import { parseWalFileName } from './wal-names.ts';
@@ -31,6 +31,8 @@ export async function openWalFile(name: string, deps: WalDeps, options: { identi
   if (record === undefined) throw new BantayError(ErrorCode.NotFound, `${name} is not in the WAL archive in ${deps.store.description}`);
   if (record.systemIdentifier !== identity.systemIdentifier) throw new BantayError(ErrorCode.Integrity, `The archive record of ${name} belongs to another cluster`);
   const { artifact } = record;
+  // The bucket is untrusted until authenticated: a record may only name this file's own objects.
+  if (!artifact.key.startsWith(`${walDir(identity.systemIdentifier)}${record.name}`)) throw new BantayError(ErrorCode.Integrity, `The archive record of ${record.name} names an object outside its place`);
   const sealed = await openSealed(
     {
       key: artifact.key,

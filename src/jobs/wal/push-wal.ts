@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { createDeflateRaw } from 'node:zlib';
@@ -55,12 +55,21 @@ export async function pushWalFile(path: string, deps: WalDeps, options: PushOpti
       );
     }
   }
-  return { name, status: 'stored', ...(await storeWalFile(path, name, identity, deps, options)) };
+  const stored = await storeWalFile(path, name, kind === 'partial' ? randomBytes(4).toString('hex') : undefined, identity, deps, options);
+  if (existing !== undefined && existing.artifact.key !== stored.key) await deps.store.delete(existing.artifact.key).catch(() => undefined);
+  return { name, status: 'stored', sizeBytes: stored.sizeBytes, storedBytes: stored.storedBytes };
 }
 
-async function storeWalFile(path: string, name: string, identity: ArchiveIdentity, deps: WalDeps, options: PushOptions): Promise<{ sizeBytes: number; storedBytes: number }> {
+async function storeWalFile(
+  path: string,
+  name: string,
+  version: string | undefined,
+  identity: ArchiveIdentity,
+  deps: WalDeps,
+  options: PushOptions,
+): Promise<{ key: string; sizeBytes: number; storedBytes: number }> {
   const encrypted = deps.keyRing.primary !== undefined;
-  const key = walArtifactKey(identity.systemIdentifier, name, encrypted);
+  const key = walArtifactKey(identity.systemIdentifier, name, encrypted, version);
   const raw = new StreamMeter();
   const sealed = await putSealed(createReadStream(path), [raw, createDeflateRaw({ level: 1 })], key, deps, { signal: options.signal });
   const info = await deps.store.stat(key);
@@ -87,7 +96,7 @@ async function storeWalFile(path: string, name: string, identity: ArchiveIdentit
     via: options.via,
   };
   await writeJsonRecord(deps.store, walRecordKey(identity.systemIdentifier, name), record, deps, options.signal);
-  return { sizeBytes: raw.bytes, storedBytes: sealed.sizeBytes };
+  return { key, sizeBytes: raw.bytes, storedBytes: sealed.sizeBytes };
 }
 
 async function identityFromSegment(path: string, store: ObjectStore, trust: RecordTrust): Promise<ArchiveIdentity> {

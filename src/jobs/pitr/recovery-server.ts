@@ -1,0 +1,216 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { access, appendFile, chown, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort, serverEnv, type RunAsUser } from '../../dev/pg-cluster-process.ts';
+import { BantayError, ErrorCode } from '../../errors.ts';
+import { redactSecrets } from '../../log/redact.ts';
+
+export interface RecoverySettings {
+  /** The data directory, unpacked from a base backup, owned by `user`. */
+  dataDir: string;
+  /** Private 0700 directory (owned by `user`): socket, log, our pg_hba. */
+  runDir: string;
+  postgres: string;
+  user: RunAsUser | undefined;
+  /** The restore_command to put on the server's command line (holds no secret). */
+  restoreCommand: string;
+  timeline: number;
+  /** undefined: to the end of the archive. */
+  targetTime: Date | undefined;
+  /** The role to connect as over the private socket (trust); it must exist in the recovered cluster. */
+  role: string;
+  signal?: AbortSignal;
+}
+
+export interface RecoveryPoint {
+  /** The last WAL record replayed. */
+  lsn: string | null;
+  /** Commit time of the last transaction replayed (null: none after the base backup). */
+  lastTransactionAt: string | null;
+  /** The timeline the cluster runs on after promotion. */
+  timeline: number | null;
+  /** The archive held nothing after the target's last commit: recovered to its end instead. */
+  reachedEndOfArchive: boolean;
+}
+
+export interface RecoveredServer {
+  socketDir: string;
+  port: number;
+  point: RecoveryPoint;
+  /** A URL for `database` as `role` over the private socket (no password: trust, socket dir 0700). */
+  url(database: string): string;
+  logTail(): Promise<string>;
+  /** Fast shutdown (a checkpoint, so the directory is clean). */
+  stop(): Promise<void>;
+}
+
+const NOT_REACHED = /recovery ended before configured recovery target was reached/;
+
+/**
+ * Runs PostgreSQL on the unpacked directory until it has recovered: restore_command feeds it
+ * the archive, recovery_target_time stops it (pausing, so the exact point can be read), then it
+ * is promoted. Only a Unix socket in a private directory is open (listen_addresses=''), with
+ * our own pg_hba; archiving is off, so a scratch recovery never writes into the archive. When
+ * the archive holds no commit after the target (a quiet database), PostgreSQL refuses to stop
+ * "before the target"; the archive is complete up to the target, so recovering to its end is
+ * the same state, and we do that.
+ */
+export async function recoverOnPrivateSocket(s: RecoverySettings): Promise<RecoveredServer> {
+  const socketDir = join(s.runDir, 'socket');
+  await mkdir(socketDir, { recursive: true, mode: 0o700 });
+  const hba = join(s.runDir, 'pg_hba.conf');
+  const ident = join(s.runDir, 'pg_ident.conf');
+  await writeFile(hba, 'local all all trust\n', { mode: 0o600 });
+  await writeFile(ident, '', { mode: 0o600 });
+  // Debian keeps postgresql.conf in /etc: the directory must still start.
+  const conf = join(s.dataDir, 'postgresql.conf');
+  if (!(await exists(conf))) await writeFile(conf, '# created by bantay restore: the original server kept its configuration elsewhere\n', { mode: 0o600 });
+  await writeFile(join(s.dataDir, 'recovery.signal'), '', { mode: 0o600 });
+  if (s.user !== undefined) {
+    for (const path of [socketDir, hba, ident, conf, join(s.dataDir, 'recovery.signal')]) await chown(path, s.user.uid, s.user.gid);
+  }
+  const logFile = join(s.runDir, 'server.log');
+  let reachedEnd = false;
+  let server = await startServer(s, socketDir, hba, ident, logFile, s.targetTime);
+  let state = await waitForRecovery(s, server, logFile);
+  if (state === 'target-not-reached') {
+    reachedEnd = true;
+    await appendFile(logFile, '\n# bantay: no commit after the target in the archive; recovering to its end\n');
+    server = await startServer(s, socketDir, hba, ident, logFile, undefined);
+    state = await waitForRecovery(s, server, logFile);
+  }
+  if (state !== 'promoted') throw new BantayError(ErrorCode.Tool, `Recovery did not finish: ${await tail(logFile)}`);
+  const point = await readPoint(server, s.role, logFile, reachedEnd);
+  return {
+    socketDir,
+    port: server.port,
+    point,
+    url: (database) => urlFor(s.role, socketDir, server.port, database),
+    logTail: () => tail(logFile),
+    stop: () => stopServer(server.child),
+  };
+}
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  socketDir: string;
+  exited: Promise<number | null>;
+}
+
+async function startServer(s: RecoverySettings, socketDir: string, hba: string, ident: string, logFile: string, target: Date | undefined): Promise<Running> {
+  const port = await freePort();
+  const settings: Record<string, string> = {
+    data_directory: s.dataDir,
+    port: String(port),
+    listen_addresses: '',
+    unix_socket_directories: socketDir,
+    hba_file: hba,
+    ident_file: ident,
+    archive_mode: 'off',
+    ssl: 'off',
+    logging_collector: 'off',
+    log_destination: 'stderr',
+    hot_standby: 'on',
+    restore_command: s.restoreCommand,
+    recovery_target_timeline: String(s.timeline),
+  };
+  if (target !== undefined) {
+    settings.recovery_target_time = target.toISOString().replace('T', ' ').replace('Z', '+00');
+    settings.recovery_target_action = 'pause';
+  }
+  const args = ['-D', s.dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+  const log = await open(logFile, 'a', 0o600);
+  if (s.user !== undefined) await chown(logFile, s.user.uid, s.user.gid);
+  const child = spawn(s.postgres, args, {
+    cwd: s.dataDir,
+    env: serverEnv(s.runDir),
+    stdio: ['ignore', log.fd, log.fd],
+    ...(s.user === undefined ? {} : { uid: s.user.uid, gid: s.user.gid }),
+  });
+  await log.close();
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', () => resolve(-1));
+  });
+  return { child, port, socketDir, exited };
+}
+
+type RecoveryState = 'promoted' | 'target-not-reached' | 'exited';
+
+/** Polls until the server is promoted (resuming it when paused at the target) or exits. */
+async function waitForRecovery(s: RecoverySettings, server: Running, logFile: string): Promise<RecoveryState> {
+  let exitCode: number | null | undefined;
+  void server.exited.then((code) => (exitCode = code));
+  for (;;) {
+    if (s.signal?.aborted) {
+      await stopServer(server.child);
+      throw new BantayError(ErrorCode.Aborted, 'Recovery cancelled');
+    }
+    if (exitCode !== undefined) return NOT_REACHED.test(await readFile(logFile, 'utf8').catch(() => '')) ? 'target-not-reached' : 'exited';
+    const status = await probe(server, s.role).catch(() => undefined);
+    if (status?.inRecovery === false) return 'promoted';
+    if (status?.paused) await query(server, s.role, 'SELECT pg_wal_replay_resume()');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function probe(server: Running, role: string): Promise<{ inRecovery: boolean; paused: boolean }> {
+  // pg_get_wal_replay_pause_state() is an error once recovery is over: ask only during it.
+  const [rec] = await query<{ rec: boolean }>(server, role, 'SELECT pg_is_in_recovery() AS rec');
+  if (!rec!.rec) return { inRecovery: false, paused: false };
+  const [pause] = await query<{ pause: string }>(server, role, 'SELECT pg_get_wal_replay_pause_state() AS pause');
+  return { inRecovery: true, paused: pause!.pause === 'paused' };
+}
+
+async function readPoint(server: Running, role: string, logFile: string, reachedEndOfArchive: boolean): Promise<RecoveryPoint> {
+  const rows = await query<{ lsn: string | null; at: Date | null }>(server, role, 'SELECT pg_last_wal_replay_lsn()::text AS lsn, pg_last_xact_replay_timestamp() AS at');
+  const log = await readFile(logFile, 'utf8').catch(() => '');
+  const timelines = [...log.matchAll(/selected new timeline ID: (\d+)/g)];
+  const fromLog = /last completed transaction was at log time (.+)$/m.exec(log)?.[1];
+  const at = rows[0]?.at ?? (fromLog !== undefined ? new Date(fromLog) : null);
+  return {
+    lsn: rows[0]?.lsn ?? null,
+    lastTransactionAt: at === null || Number.isNaN(at.getTime()) ? null : at.toISOString(),
+    timeline: timelines.length > 0 ? Number(timelines.at(-1)![1]) : null,
+    reachedEndOfArchive,
+  };
+}
+
+async function query<R extends pg.QueryResultRow>(server: Running, role: string, sql: string): Promise<R[]> {
+  const client = new pg.Client({ host: server.socketDir, port: server.port, user: role, database: 'template1', connectionTimeoutMillis: 5000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.query<R>(sql)).rows;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGINT');
+  const timer = setTimeout(() => child.kill('SIGQUIT'), 60_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function urlFor(role: string, socketDir: string, port: number, database: string): string {
+  // The host query parameter (the socket directory) wins over "localhost", as in libpq.
+  return `postgres://${encodeURIComponent(role)}@localhost:${port}/${encodeURIComponent(database)}?host=${encodeURIComponent(socketDir)}`;
+}
+
+async function tail(logFile: string): Promise<string> {
+  const text = await readFile(logFile, 'utf8').catch(() => '');
+  return redactSecrets(text.trim().split('\n').slice(-8).join(' | '));
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}

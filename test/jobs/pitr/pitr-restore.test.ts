@@ -1,0 +1,131 @@
+import { chmodSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import pg from 'pg';
+import { createFbmsSchema, seedFbmsData } from '../../../src/dev/fbms-fixture.ts';
+import { withDatabase } from '../../../src/jobs/pg/connection.ts';
+import { bantay } from '../../support/cli.ts';
+import { sql } from '../../support/databases.ts';
+import { tempDir } from '../../support/job-deps.ts';
+import { startPitrCluster, startServerOn, switchAndWait, type PitrCluster } from '../../support/pitr-cluster.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const labels = async (url: string) => (await sql<{ label: string }>(url, 'SELECT label FROM prices ORDER BY id')).map((r) => r.label);
+
+/**
+ * The point-in-time recovery matrix on a real cluster archiving through `bantay wal push`:
+ * rows committed before and after a chosen second; recovery to that second yields exactly the
+ * rows before it, into a new database, to a directory (then run as a promoted replacement
+ * that keeps archiving on its new timeline) and in place; a time outside the window is refused.
+ */
+describe('bantay restore --time / --latest', () => {
+  let p: PitrCluster;
+  let fbms: string;
+  let env: Record<string, string>;
+  let cut: Date;
+  const before = ['b1', 'b2', 'b3'];
+  beforeAll(async () => {
+    p = await startPitrCluster({ s3Endpoint: inject('s3Endpoint') });
+    fbms = await p.cluster.createDatabase('fbms_pitr');
+    env = { ...p.env, DATABASE_URL: fbms };
+    const client = new pg.Client({ connectionString: fbms });
+    await client.connect();
+    await createFbmsSchema(client);
+    await seedFbmsData(client, { scale: 1, seed: 3 });
+    await client.end();
+    await sql(fbms, 'CREATE TABLE prices (id serial PRIMARY KEY, label text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())');
+    await sql(fbms, "INSERT INTO prices (label) VALUES ('seed')");
+    // The base backup runs while another session keeps committing.
+    let writing = true;
+    const writer = (async () => {
+      let n = 0;
+      while (writing) {
+        await sql(fbms, 'INSERT INTO prices (label) VALUES ($1)', [`during-${n++}`]);
+        await sleep(20);
+      }
+    })();
+    const base = await bantay(['backup', 'base', '--json'], env, p.dir);
+    writing = false;
+    await writer;
+    expect(base.stderr).toBe('');
+    expect(base.code).toBe(0);
+    const manifest = JSON.parse(base.stdout) as { startLsn: string; stopLsn: string; systemIdentifier: string; timeline: number };
+    expect(manifest.timeline).toBe(1);
+    await sql(fbms, "DELETE FROM prices WHERE label LIKE 'during-%'");
+    await switchAndWait(p.cluster.adminUrl);
+    await sleep(1200);
+    for (const label of before) await sql(fbms, 'INSERT INTO prices (label) VALUES ($1)', [label]);
+    await sleep(1200);
+    cut = new Date();
+    await sleep(1200);
+    await sql(fbms, "INSERT INTO prices (label) VALUES ('a1'), ('a2')");
+    await sql(fbms, "UPDATE prices SET label = 'bad-price-update' WHERE label = 'b1'");
+    await switchAndWait(p.cluster.adminUrl);
+  }, 600_000);
+  afterAll(async () => {
+    await p?.stop();
+  });
+
+  it('recovers to a new database with exactly the rows committed before the time (in BANTAY_TZ, with the point reached)', async () => {
+    const manila = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Manila', dateStyle: 'short', timeStyle: 'medium' }).format(cut);
+    const result = await bantay(['restore', '--time', manila, '--target-db', 'fbms_at_cut', '--json'], env, p.dir);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { point: { lsn: string; lastTransactionAt: string }; copyBackupId: string };
+    expect(new Date(report.point.lastTransactionAt).getTime()).toBeLessThanOrEqual(cut.getTime());
+    expect(report.point.lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect(await labels(withDatabase(fbms, 'fbms_at_cut'))).toEqual(['seed', ...before]);
+    // The scratch cluster is gone; only the intermediate catalogued dump remains, labelled.
+    expect(await readdir(join(p.dataDir, 'pitr'))).toEqual([]);
+    const list = await bantay(['list', '--json'], env, p.dir);
+    expect(list.stdout).toContain(report.copyBackupId);
+  }, 300_000);
+
+  it('refuses a time outside the restorable window, naming the window', async () => {
+    const result = await bantay(['restore', '--time', '2001-01-01 00:00:00', '--target-db', 'never'], env, p.dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/2001-01-01 00:00:00 Asia\/Manila is outside the restorable window \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Asia\/Manila to .*\): it is before the oldest base backup/);
+    const future = await bantay(['restore', '--time', '2099-01-01 00:00:00+00:00', '--to-dir', join(p.dir, 'nope')], env, p.dir);
+    expect(future.code).toBe(2);
+    expect(future.stderr).toMatch(/nothing that recent is archived yet/);
+  });
+
+  it('to a directory: a replacement server starts from it, runs on a new timeline, keeps archiving, and --latest follows that timeline', async () => {
+    const parent = tempDir('bantay-todir-');
+    chmodSync(parent, 0o755); // the server's user must reach the directory, as on a real host
+    const dir = join(parent, 'recovered');
+    const result = await bantay(['restore', '--time', cut.toISOString().replace('T', ' ').replace('Z', '+00:00'), '--to-dir', dir], env, p.dir);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/now on timeline 2/);
+    expect(result.stdout).toContain(`pg_ctl -D ${dir}`);
+    const replacement = await startServerOn(dir);
+    try {
+      const url = replacement.url('fbms_pitr', fbms);
+      expect(await labels(url)).toEqual(['seed', ...before]);
+      await sql(url, "INSERT INTO prices (label) VALUES ('on-timeline-2')");
+      const [tl] = await sql<{ tl: number }>(url, 'SELECT timeline_id AS tl FROM pg_control_checkpoint()');
+      await sql(url, 'CHECKPOINT');
+      const archived = await switchAndWait(url);
+      expect(archived.startsWith('00000002')).toBe(true);
+      void tl;
+    } finally {
+      await replacement.stop();
+    }
+    const latest = await bantay(['restore', '--latest', '--target-db', 'fbms_latest_tl2', '--json'], env, p.dir);
+    expect(latest.stderr).toBe('');
+    expect(latest.code).toBe(0);
+    expect(await labels(withDatabase(fbms, 'fbms_latest_tl2'))).toEqual(['seed', ...before, 'on-timeline-2']);
+  }, 600_000);
+
+  it('in place: the live database becomes the state at the time, the previous one is kept', async () => {
+    const result = await bantay(['restore', '--time', cut.toISOString(), '--in-place', '--yes', '--json'], env, p.dir);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { restore: { keptAs: string; safetyBackupId: string } };
+    expect(await labels(fbms)).toEqual(['seed', ...before]);
+    expect(await labels(withDatabase(fbms, report.restore.keptAs))).toContain('bad-price-update');
+    expect(report.restore.safetyBackupId).toMatch(/^db-/);
+  }, 300_000);
+});
