@@ -34,6 +34,8 @@ export interface JobResult {
   /** Lines for the thread under the message, for the curious. */
   details: string[];
   backupId?: string;
+  /** After an in-place restore: what a rollback or clean-up needs. */
+  inPlace?: { kind: string; safetyBackupId?: string; keptAs?: string };
 }
 
 export interface RunContext {

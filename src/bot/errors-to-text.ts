@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ErrorCode, isBantayError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { redactSecrets } from '../log/redact.ts';
+import { withoutCliSyntax } from './failure-kind.ts';
 import { escape } from './messages/blocks.ts';
 
 /**
@@ -37,7 +38,7 @@ export function describeFailure(err: unknown, logger: Logger, context: Record<st
   if (isBantayError(err)) {
     logger.error({ err, errorId, ...context }, 'job failed');
     const prefix = PREFIX[err.code];
-    const message = escape(redactSecrets(err.message));
+    const message = escape(redactSecrets(withoutCliSyntax(err.message)));
     return { sentence: prefix && !message.startsWith(prefix) ? `${prefix}: ${message}` : message, details: err.details.map((d) => escape(redactSecrets(d))), errorId };
   }
   logger.error({ err, errorId, ...context }, 'job failed with an unexpected error');
@@ -51,7 +52,7 @@ export function describeFailure(err: unknown, logger: Logger, context: Record<st
 export function errorToText(err: unknown, logger: Logger, context: Record<string, unknown> = {}): string {
   if (isBantayError(err)) {
     logger.debug({ err, ...context }, 'request refused');
-    const lines = [escape(redactSecrets(err.message)), ...err.details.map((d) => `• ${escape(redactSecrets(d))}`)];
+    const lines = [escape(redactSecrets(withoutCliSyntax(err.message))), ...err.details.map((d) => `• ${escape(redactSecrets(d))}`)];
     return lines.join('\n');
   }
   const errorId = newErrorId();

@@ -23,7 +23,7 @@ export function backupResult(m: Manifest): JobResult {
       ['Duration', formatDuration(m.durationSeconds)],
       ['Encryption', m.artifact.encryption ? `yes (key ${m.artifact.encryption.keyId})` : ':warning: none'],
       ['Contents', contents],
-      ['Verification', `not verified yet: \`/verify ${m.id}\``],
+      ['Verification', 'not verified yet (Verify now, below)'],
     ],
     details: [
       `Source: ${m.source.host}${m.source.database ? `/${m.source.database}` : ''}${m.source.path ? ` ${m.source.path}` : ''}${m.source.serverVersion ? ` (PostgreSQL ${m.source.serverVersion})` : ''}`,
@@ -96,6 +96,7 @@ export function restoreResult(r: RestoreResult): JobResult {
         : `Backup \`${r.backupId}\` restored into \`${r.target}\` and verified against its manifest.`,
     ok: true,
     backupId: r.backupId,
+    ...(r.mode === 'in-place' ? { inPlace: { kind: 'database', safetyBackupId: r.safetyBackupId, keptAs: r.keptAs } } : {}),
     fields,
     details: checkLines(r.checks),
   };
@@ -111,6 +112,7 @@ export function filesRestoreResult(r: FilesRestoreResult): JobResult {
   if (r.preRestoreBackupId) fields.push(['Pre-restore backup', `\`${r.preRestoreBackupId}\``]);
   if (r.previousDir) fields.push(['Previous tree kept at', `\`${escape(r.previousDir)}\``]);
   return {
+    ...(r.previousDir !== undefined ? { inPlace: { kind: r.kind, safetyBackupId: r.preRestoreBackupId } } : {}),
     headline: `${r.kind === 'application' ? 'Application' : 'Uploads'} backup \`${r.backupId}\` restored into \`${escape(r.restoredTo)}\`: ${r.files} files.`,
     ok: true,
     backupId: r.backupId,

@@ -5,6 +5,7 @@ import type { StateDb } from '../state/state-db.ts';
 import { createAuthz, type Authz } from './authz.ts';
 import type { BotJobs } from './bot-jobs.ts';
 import { CatalogCache } from './catalog-cache.ts';
+import { ChannelBudgets } from './channel-budget.ts';
 import { HomePublisher } from './home.ts';
 import { JobRunner } from './job-runner.ts';
 import { resourcesOf } from './job-spec.ts';
@@ -18,8 +19,14 @@ export interface BotSettings {
   approvers: readonly string[];
   approvalTtlSeconds: number;
   alertWebhookUrl?: string;
-  /** Min ms between two updates of one progress message. Default 3000. */
+  /** Min ms between two updates of one progress message (BANTAY_PROGRESS_INTERVAL). Default 3000. */
   progressIntervalMs?: number;
+  /** BANTAY_ONCALL: users (U…) and/or user groups (S…) mentioned on failures and critical alerts. */
+  oncall?: readonly string[];
+  /** BANTAY_RESTORE_ROOTS: the only directories Slack may restore files backups under. */
+  restoreRoots?: readonly string[];
+  /** BANTAY_TZ: times written as text (alerts) are in this zone. Default Asia/Manila. */
+  timeZone?: string;
   /** How often pending approvals are checked for expiry. Default 15 s. */
   expiryCheckMs?: number;
   homeDebounceMs?: number;
@@ -51,6 +58,7 @@ export function createBotServices(o: {
   nextRuns?: () => Array<{ job: string; at: Date }>;
 }): BotServices {
   const chat = chatApiOf(o.client);
+  const budgets = new ChannelBudgets();
   const catalog = new CatalogCache({ store: o.deps.store, logger: o.logger });
   let home: HomePublisher | undefined;
   const runner = new JobRunner({
@@ -59,6 +67,8 @@ export function createBotServices(o: {
     channel: o.settings.channel,
     logger: o.logger,
     progressIntervalMs: o.settings.progressIntervalMs,
+    oncall: o.settings.oncall,
+    budgets,
     estimateBytes: (spec) => {
       const kind = spec.type === 'backup' ? resourcesOf(spec)[0] : undefined;
       return catalog.peek()?.entries.find((e) => e.manifest.kind === kind)?.manifest.artifact.sizeBytes;

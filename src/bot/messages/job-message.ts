@@ -1,9 +1,8 @@
 import { formatBytes, formatDuration } from '../../cli/format.ts';
-import { ActionId, BlockId } from '../action-ids.ts';
 import type { JobResult } from '../bot-jobs.ts';
 import type { FailureText } from '../errors-to-text.ts';
 import type { ProgressState } from '../progress-message.ts';
-import { actions, button, context, escape, fields, mention, section, type SlackMessage } from './blocks.ts';
+import { context, escape, fields, mention, section, type Block, type SlackMessage } from './blocks.ts';
 
 /** Who ran what: the part every job message starts with. */
 export interface JobHeading {
@@ -51,7 +50,7 @@ export function buildJobProgressMessage(h: JobHeading, state: ProgressState, now
   return { text: `${h.title}: ${state.phase}`, blocks };
 }
 
-export function buildJobResultMessage(h: JobHeading, result: JobResult, durationSeconds: number, warnings: readonly string[] = []): SlackMessage {
+export function buildJobResultMessage(h: JobHeading, result: JobResult, durationSeconds: number, warnings: readonly string[] = [], next?: Block): SlackMessage {
   const icon = result.ok ? ':white_check_mark:' : ':x:';
   const blocks = [
     section(headingLine(h, icon)),
@@ -60,18 +59,32 @@ export function buildJobResultMessage(h: JobHeading, result: JobResult, duration
     context(`Finished in ${formatDuration(durationSeconds)}${result.details.length > 0 ? ' · details in the thread' : ''}`),
   ];
   if (warnings.length > 0) blocks.push(context(...warnings.map((w) => `:warning: ${escape(w)}`)));
+  if (next !== undefined) blocks.push(next);
   return { text: `${h.title}: ${result.headline}`, blocks };
 }
 
-/** The failure in one sentence, the error id matching the logs, and a Retry button when allowed. */
-export function buildJobFailedMessage(h: JobHeading, failure: FailureText, durationSeconds: number, retryValue?: string): SlackMessage {
+/** The failure in one sentence, the error id matching the logs, and the next step as a button. */
+export function buildJobFailedMessage(h: JobHeading, failure: FailureText, durationSeconds: number, next?: Block): SlackMessage {
   const blocks = [
     section(headingLine(h, ':rotating_light:')),
     section(`*Failed:* ${failure.sentence}${failure.details.length ? `\n${failure.details.map((d) => `• ${d}`).join('\n')}` : ''}`),
     context(`Error id \`${failure.errorId}\` (search the bot's log for it) · after ${formatDuration(durationSeconds)}`),
   ];
-  if (retryValue !== undefined) blocks.push(actions(BlockId.JobActions, [button('Retry', ActionId.Retry, retryValue, 'primary')]));
+  if (next !== undefined) blocks.push(next);
   return { text: `${h.title} failed: ${failure.sentence} (error id ${failure.errorId})`, blocks };
+}
+
+/**
+ * The thread reply that makes bad news notify: an edit of the progress message pings nobody,
+ * so a failure (or a verification that failed) is also posted, mentioning who asked and
+ * on-call, and broadcast to the channel.
+ */
+export function buildFailureNotice(h: JobHeading, sentence: string, mentions: string): SlackMessage {
+  const lead = mentions ? `${mentions} ` : '';
+  return {
+    text: `${lead}${h.title} failed: ${sentence}`,
+    blocks: [section(`:rotating_light: ${lead}*${escape(h.title)}* failed: ${sentence}`)],
+  };
 }
 
 /** Thread reply with the details; long lists are cut to stay a readable message. */
