@@ -1,4 +1,4 @@
-import { basename, isAbsolute, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { findBackup } from '../catalog/catalog.ts';
 import type { BackupKind } from '../catalog/backup-id.ts';
 import type { Manifest } from '../catalog/manifest.ts';
@@ -17,6 +17,7 @@ import { restoreToNewDatabase } from '../jobs/restore-database.ts';
 import { restoreInPlace } from '../jobs/restore-in-place.ts';
 import { runHook } from '../jobs/run-hook.ts';
 import { verifyBackup } from '../jobs/verify-backup.ts';
+import { restoreDirUnderRoots } from './restore-roots.ts';
 import { kindOfBackupRef, type BackupVariant, type BotJobSpec } from './job-spec.ts';
 import { backupResult, drillResult, filesRestoreResult, filesVerifyResult, restoreResult, setResult, verifyResult } from './job-results.ts';
 
@@ -59,11 +60,13 @@ export interface BotJobs {
   /** True when new backups are encrypted. */
   encrypts(): boolean;
   objectives(): { rtoSeconds: number; rpoSeconds: number };
+  /** The directory a files restore from Slack goes to (only under the restore roots); throws why not. */
+  filesRestoreDir(name: string, backupId: string): string;
   /** The last uploads backup taken on `day` (YYYY-MM-DD) in BANTAY_TZ, like `restore --date`. */
   uploadsBackupOfDay(manifests: readonly Manifest[], day: string): Manifest | undefined;
 }
 
-export type BotJobsConfig = Pick<Config, 'databaseUrl' | 'recovery'> & { files?: FilesConfig };
+export type BotJobsConfig = Pick<Config, 'databaseUrl' | 'recovery'> & { files?: FilesConfig; slack?: { restoreRoots: readonly string[] } };
 
 const NO_FILES: FilesConfig = { appDir: undefined, uploadsDir: undefined, appExclude: [], uploadsChainDays: 7, timeZone: 'UTC' };
 
@@ -73,11 +76,12 @@ interface JobEnv {
   recovery: BotJobsConfig['recovery'];
   files: FilesConfig;
   databaseUrl: () => string;
+  restoreRoots: readonly string[];
 }
 
 export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
   const files = config.files ?? NO_FILES;
-  const env: JobEnv = { deps, recovery: config.recovery, files, databaseUrl: () => config.databaseUrl! };
+  const env: JobEnv = { deps, recovery: config.recovery, files, databaseUrl: () => config.databaseUrl!, restoreRoots: config.slack?.restoreRoots ?? [] };
   const missing = (needs: Array<'db' | 'app' | 'uploads'>): string | undefined => {
     const names = needs.filter((n) => (n === 'db' ? config.databaseUrl : n === 'app' ? files.appDir : files.uploadsDir) === undefined).map((n) => ({ db: 'DATABASE_URL', app: 'APP_DIR', uploads: 'UPLOADS_DIR' })[n]);
     return names.length ? `This needs ${names.join(' and ')}, which ${names.length > 1 ? 'are' : 'is'} not set where the bot runs.` : undefined;
@@ -150,6 +154,7 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
       }
     },
     encrypts: () => deps.keyRing.primary !== undefined,
+    filesRestoreDir: (name, backupId) => restoreDirUnderRoots(name, backupId, env.restoreRoots),
     uploadsBackupOfDay: (manifests, day) => pickLastBackupOfDay(manifests.filter((m) => m.kind === 'uploads'), day, files.timeZone),
     objectives: () => ({ rtoSeconds: config.recovery.rtoObjectiveSeconds, rpoSeconds: config.recovery.rpoObjectiveSeconds }),
   };
@@ -198,11 +203,13 @@ async function runVerify(backup: string, env: JobEnv, { trigger, signal, reporte
 async function runRestore(spec: Extract<BotJobSpec, { type: 'restore' }>, env: JobEnv, { trigger, signal, reporter }: RunContext): Promise<JobResult> {
   const { deps, files, recovery } = env;
   const kind = kindOfBackupRef(spec.backup);
+  // The approval id travels with the spec; the job checks and uses it up (the bot only asks).
+  const authorization = spec.approvalId === undefined ? undefined : { type: 'approval' as const, approvalId: spec.approvalId };
   if (kind === 'database') {
     const base = { ...dbCommon(env), backup: spec.backup, trigger, signal };
     const hooks = { stop: recovery.appStopCmd, start: recovery.appStartCmd, timeoutSeconds: recovery.hookTimeoutSeconds };
     return restoreResult(
-      spec.target.mode === 'in-place' ? await restoreInPlace({ ...base, hooks }, deps, reporter) : await restoreToNewDatabase({ ...base, target: spec.target.name, replace: false }, deps, reporter),
+      spec.target.mode === 'in-place' ? await restoreInPlace({ ...base, hooks, authorization }, deps, reporter) : await restoreToNewDatabase({ ...base, target: spec.target.name, replace: false }, deps, reporter),
     );
   }
   const manifest = await findBackup(deps.store, spec.backup);
@@ -221,13 +228,9 @@ async function runRestore(spec: Extract<BotJobSpec, { type: 'restore' }>, env: J
           chainDays: files.uploadsChainDays,
           beforeSwap: hook('stop', recovery.appStopCmd),
           afterSwap: hook('start', recovery.appStartCmd),
+          authorization,
         }
-      : { type: 'directory', dir: filesTargetDir(spec.target.name, manifest.id) };
+      : { type: 'directory', dir: restoreDirUnderRoots(spec.target.name, manifest.id, env.restoreRoots) };
   return filesRestoreResult(await restoreFilesBackup({ manifest, target, trigger, signal }, deps, reporter));
 }
 
-/** Where a files backup is restored when the person named no directory (or a relative one). */
-export function filesTargetDir(name: string, backupId: string): string {
-  const dir = name.trim() === '' ? `bantay-restore-${backupId}` : name.trim();
-  return isAbsolute(dir) ? dir : resolve(dir);
-}

@@ -44,7 +44,7 @@ export interface JobRunnerOptions {
   oncall?: readonly string[];
   /** Per-channel call budgets shared with everything else that posts (one per process). */
   budgets?: ChannelBudgets;
-  /** How long a final message is retried after stop() before it is logged instead. Default 30 s. */
+  /** How long a final message is retried after stop() before it is logged instead. Default 5 s (container stop timeouts are about 10 s). */
   stopGraceMs?: number;
   /** The expected size of a job's output (last backup's size), for an estimated ETA. */
   estimateBytes?: (spec: BotJobSpec) => number | undefined;
@@ -146,7 +146,7 @@ export class JobRunner {
     this.#abort.abort();
     const grace = setTimeout(() => {
       for (const p of this.#progress) p.abandon();
-    }, this.#o.stopGraceMs ?? 30_000);
+    }, this.#o.stopGraceMs ?? 5000);
     grace.unref();
     await this.idle();
     clearTimeout(grace);

@@ -30,6 +30,10 @@ export interface BotSettings {
   /** How often pending approvals are checked for expiry. Default 15 s. */
   expiryCheckMs?: number;
   homeDebounceMs?: number;
+  /** How long App Home keeps republishing to someone who opened it. Default 1 h. */
+  homeViewerTtlMs?: number;
+  /** How long user group members are cached. Default 60 s. */
+  authzCacheMs?: number;
 }
 
 /** Everything handlers need, built once at start; handlers receive it, nothing is global. */
@@ -78,11 +82,14 @@ export function createBotServices(o: {
       home?.refresh();
     },
   });
+  const authz = createAuthz({ operators: o.settings.operators, approvers: o.settings.approvers, client: o.client, logger: o.logger, cacheMs: o.settings.authzCacheMs });
   home = new HomePublisher({
     client: o.client,
+    mayView: async (user) => (await authz.roleOf(user)) !== 'none',
     sources: { catalog, runner, state: o.deps.state, storeDescription: o.deps.store.description, nextRuns: o.nextRuns },
     logger: o.logger,
     debounceMs: o.settings.homeDebounceMs,
+    viewerTtlMs: o.settings.homeViewerTtlMs,
   });
   return {
     settings: o.settings,
@@ -94,7 +101,7 @@ export function createBotServices(o: {
     jobs: o.jobs,
     runner,
     catalog,
-    authz: createAuthz({ operators: o.settings.operators, approvers: o.settings.approvers, client: o.client, logger: o.logger }),
+    authz,
     notifier: createNotifier({ chat, channel: o.settings.channel, logger: o.logger, webhookUrl: o.settings.alertWebhookUrl }),
     home,
     now: () => o.deps.now?.() ?? new Date(),

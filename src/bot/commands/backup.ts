@@ -1,11 +1,11 @@
 import { parseLabel } from '../../catalog/backup-id.ts';
 import { ActionId, BlockId } from '../action-ids.ts';
-import { parseBackupArgs, parseJobSpec, resourcesOf, type BotJobSpec } from '../job-spec.ts';
+import { parseBackupArgs, resourcesOf, type BotJobSpec } from '../job-spec.ts';
 import { buildBackupConfirmModal } from '../messages/confirm-modals.ts';
 import { truncate } from '../messages/blocks.ts';
 import type { BotServices } from '../services.ts';
 import { ackThen, authorize, confirmContext, decodeMetadata, encodeMetadata, newRequestId, parseOrUsage, refusalFor, replyEphemeral, type CommandArgs } from './common.ts';
-import { authorizeSubmission, startFromSubmission, type ViewArgs } from './start-job.ts';
+import { authorizeSubmission, refuseForeignSpec, specOfView, startFromSubmission, type ViewArgs } from './start-job.ts';
 
 /** `/backup [database|application|uploads|full|emergency|pre-deploy VERSION]`: opens the confirmation. */
 export function handleBackupCommand(s: BotServices) {
@@ -31,7 +31,8 @@ export function handleBackupCommand(s: BotServices) {
 export function handleBackupSubmission(s: BotServices) {
   return async (args: ViewArgs): Promise<void> => {
     const meta = decodeMetadata(args.view.private_metadata);
-    const spec = parseJobSpec(meta.spec) as Extract<BotJobSpec, { type: 'backup' }>;
+    const spec = specOfView(s, args, meta.spec, 'backup');
+    if (spec === undefined) return refuseForeignSpec(args);
     const labelInput = args.view.state.values[BlockId.BackupLabel]?.[ActionId.BackupLabel]?.value?.trim();
     if (labelInput) {
       try {

@@ -26,5 +26,5 @@ export function handleDrillCommand(s: BotServices) {
 }
 
 export function handleDrillSubmission(s: BotServices) {
-  return handleConfirmedSubmission(s, { operationType: 'drill', what: 'run drills' });
+  return handleConfirmedSubmission(s, 'drill', { operationType: 'drill', what: 'run drills' });
 }

@@ -1,4 +1,3 @@
-import { isAbsolute } from 'node:path';
 import { parseRestoreTarget } from '../../jobs/restore-database.ts';
 import type { BotJobs } from '../bot-jobs.ts';
 import { ActionId, BlockId, RestoreTarget } from '../action-ids.ts';
@@ -58,7 +57,7 @@ function readForm(args: ViewArgs): RestoreForm {
  * Checks the form; returns the spec, or the per-field errors Slack shows under the inputs.
  * `live` says what an in-place restore of each kind replaces and the name typed to confirm it.
  */
-export function validateRestoreForm(f: RestoreForm, entry: CatalogEntry | undefined, live: BotJobs['live']): { spec: Extract<BotJobSpec, { type: 'restore' }> } | { errors: Record<string, string> } {
+export function validateRestoreForm(f: RestoreForm, entry: CatalogEntry | undefined, live: BotJobs['live'], filesDir: BotJobs['filesRestoreDir']): { spec: Extract<BotJobSpec, { type: 'restore' }> } | { errors: Record<string, string> } {
   const errors: Record<string, string> = {};
   if (f.backupId === undefined && f.date === undefined) errors[BlockId.RestoreBackup] = 'Pick a backup to restore.';
   if (f.backupId !== undefined && f.date !== undefined) errors[BlockId.RestoreDate] = 'Pick a backup or a day, not both.';
@@ -78,9 +77,12 @@ export function validateRestoreForm(f: RestoreForm, entry: CatalogEntry | undefi
     } catch (err) {
       errors[BlockId.RestoreTargetName] = truncate((err as Error).message, 150);
     }
-  } else {
-    if (f.name !== undefined && (!isAbsolute(f.name) || f.name.split(/[\\/]/).includes('..'))) errors[BlockId.RestoreTargetName] = 'Give an absolute directory path without .. (or leave it empty for bantay-restore-ID).';
-    target = { mode: 'new', name: f.name ?? '' };
+  } else if (entry !== undefined) {
+    try {
+      target = { mode: 'new', name: filesDir(f.name ?? '', entry.manifest.id) };
+    } catch (err) {
+      errors[BlockId.RestoreTargetName] = truncate((err as Error).message, 150);
+    }
   }
   if (Object.keys(errors).length > 0) return { errors };
   return { spec: { type: 'restore', backup: entry!.manifest.id, target, reason: f.reason!, ...(f.date ? { date: f.date } : {}) } };
@@ -94,7 +96,7 @@ export function handleRestoreSubmission(s: BotServices) {
     const entries = (await s.catalog.get(1000))?.entries ?? [];
     const ofDay = form.backupId === undefined && form.date !== undefined ? s.jobs.uploadsBackupOfDay(entries.map((e) => e.manifest), form.date) : undefined;
     const entry = entries.find((e) => e.manifest.id === (form.backupId ?? ofDay?.id));
-    const checked = validateRestoreForm(form, entry, (kind) => s.jobs.live(kind));
+    const checked = validateRestoreForm(form, entry, (kind) => s.jobs.live(kind), (name, id) => s.jobs.filesRestoreDir(name, id));
     if ('errors' in checked) {
       await args.ack({ response_action: 'errors', errors: checked.errors });
       return;

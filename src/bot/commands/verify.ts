@@ -28,5 +28,5 @@ export function handleVerifyCommand(s: BotServices) {
 }
 
 export function handleVerifySubmission(s: BotServices) {
-  return handleConfirmedSubmission(s, { operationType: 'verify', what: 'verify backups' });
+  return handleConfirmedSubmission(s, 'verify', { operationType: 'verify', what: 'verify backups' });
 }

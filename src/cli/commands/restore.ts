@@ -95,7 +95,10 @@ async function inPlace(ctx: CliContext, id: string, opts: RestoreOptions, report
   if (!opts.yes) await confirm(ctx, plan, createdAt);
   const { recovery } = ctx.config;
   const hooks = { stop: recovery.appStopCmd, start: recovery.appStartCmd, timeoutSeconds: recovery.hookTimeoutSeconds };
-  return restoreInPlace({ backup: plan.backupId, hooks, ...base }, await ctx.deps(), reporter);
+  // The CLI's own path of the two-person rule: the operator at the server typed the live name
+  // (or passed --yes); the audit rows say so.
+  const authorization = { type: 'typed-confirmation' as const, by: base.trigger.by };
+  return restoreInPlace({ backup: plan.backupId, hooks, ...base, authorization }, await ctx.deps(), reporter);
 }
 
 async function dryRun(ctx: CliContext, id: string, opts: RestoreOptions): Promise<void> {

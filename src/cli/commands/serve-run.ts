@@ -43,9 +43,13 @@ async function serve(ctx: CliContext, bot: ReturnType<typeof requireBotConfig>):
   const secondary = openSecondary(ctx);
   const routes = opsRoutes(ctx.config, deps, secondary);
   const app = createBotApp({ ...bot, deps, jobs: createBotJobs(deps, ctx.config), logger: ctx.logger, routes, nextRuns: () => upcomingRuns(ctx.config) });
-  await app.start();
+  // Boot order: everything that does not need Slack starts first. A Slack outage at boot must
+  // not delay the 02:00 backup or hide /healthz; jobs post their messages once Slack answers
+  // (progress messages retry on their own, final messages are queued and retried).
   const opsServer: OpsHttpServer | undefined = bot.mode.type === 'socket' ? await startOpsHttpServer({ port: ctx.config.ops.http.port, routes }) : undefined;
   const scheduler = startSchedule(ctx.config, deps, app, secondary);
+  const connecting = bot.mode.type === 'socket' ? connectInBackground(ctx, app) : app.start();
+  await connecting;
   await new Promise<void>((resolve) => {
     if (ctx.io.signal.aborted) resolve();
     ctx.io.signal.addEventListener('abort', () => resolve(), { once: true });
@@ -54,6 +58,18 @@ async function serve(ctx: CliContext, bot: ReturnType<typeof requireBotConfig>):
   await scheduler.stop();
   await app.stop();
   await opsServer?.close();
+}
+
+/**
+ * Socket Mode: the client retries apps.connections.open on its own for as long as Slack is
+ * away; serve keeps running (schedule, ops HTTP) meanwhile, so the start is not awaited.
+ */
+function connectInBackground(ctx: CliContext, app: BotApp): Promise<void> {
+  app.start().then(
+    () => undefined,
+    (err: unknown) => ctx.logger.error({ err }, 'could not connect to Slack; the schedule and the ops HTTP server keep running'),
+  );
+  return Promise.resolve();
 }
 
 function openSecondary(ctx: CliContext): ObjectStore | undefined {
