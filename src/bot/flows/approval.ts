@@ -6,7 +6,8 @@ import { authorize, busyText, refusalFor, replyEphemeral } from '../commands/com
 import type { ViewArgs } from '../commands/start-job.ts';
 import { errorToText } from '../errors-to-text.ts';
 import { parseJobSpec, type BotJobSpec } from '../job-spec.ts';
-import { buildApprovalDecidedMessage, buildApprovalRequestMessage, type ApprovalBackupFacts } from '../messages/approval-message.ts';
+import { buildApprovalDecidedMessage, buildApprovalDecisionNotice, buildApprovalRequestMessage, type ApprovalBackupFacts } from '../messages/approval-message.ts';
+import { mentionAll } from '../messages/mentions.ts';
 import { mention } from '../messages/blocks.ts';
 import { buildNoticeView } from '../messages/modal.ts';
 import type { BotServices } from '../services.ts';
@@ -50,7 +51,7 @@ export async function requestInPlaceApproval(s: BotServices, args: ViewArgs, spe
   await audit(s, approval, 'requested', userId);
   // Slack must have its answer within 3 seconds: wait for the post at most 2, then let it finish on its own.
   const posting = s.chat
-    .postMessage({ channel: s.settings.channel, ...buildApprovalRequestMessage(approval, s.now()) })
+    .postMessage({ channel: s.settings.channel, ...buildApprovalRequestMessage(approval, s.now(), mentionAll(s.settings.approvers.filter((a) => a !== userId))) })
     .then(async ({ ts, channel }) => {
       await setApprovalMessage(s.state, approval.id, channel, ts);
       return 'posted' as const;
@@ -164,11 +165,16 @@ export function startApprovalExpiry(s: BotServices): () => void {
   return () => clearInterval(timer);
 }
 
+/** Updates the request in place (no buttons left) and posts the decision in its thread, which notifies. */
 async function updateApprovalMessage(s: BotServices, a: Approval, note?: string): Promise<void> {
   if (a.channel === null || a.messageTs === null) return;
   await s.chat
     .update({ channel: a.channel, ts: a.messageTs, ...buildApprovalDecidedMessage(a, s.now(), note) })
     .catch((err: unknown) => s.logger.warn({ error: slackErrorOf(err), approvalId: a.id }, 'could not update the approval message'));
+  const oncall = a.status === 'approved' ? [] : (s.settings.oncall ?? []);
+  await s.chat
+    .postMessage({ channel: a.channel, thread_ts: a.messageTs, ...buildApprovalDecisionNotice(a, mentionAll([a.requestedBy, ...oncall])) })
+    .catch((err: unknown) => s.logger.warn({ error: slackErrorOf(err), approvalId: a.id }, 'could not post the approval decision in its thread'));
 }
 
 async function audit(s: BotServices, a: Approval, status: string, by: string, extra: Record<string, unknown> = {}): Promise<void> {
