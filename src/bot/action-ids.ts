@@ -17,6 +17,8 @@ export const ViewId = {
   Verify: 'bantay_verify_confirm',
   Drill: 'bantay_drill_confirm',
   Notice: 'bantay_notice',
+  Loading: 'bantay_loading',
+  Details: 'bantay_details',
 } as const;
 
 export const ActionId = {

@@ -7,6 +7,7 @@ import { BantayError, ErrorCode } from '../errors.ts';
 import { runDatabaseBackup } from '../jobs/backup-database.ts';
 import { runEmergencyBackup, runFullBackupSet, runPreDeployBackup } from '../jobs/backup-set.ts';
 import { runDrill } from '../jobs/drill.ts';
+import { dropKeptDatabase } from '../jobs/drop-kept-database.ts';
 import { runApplicationBackup, runUploadsBackup } from '../jobs/files/backup-files.ts';
 import { restoreFilesBackup, type InPlaceTarget } from '../jobs/files/restore-files.ts';
 import { pickLastBackupOfDay } from '../jobs/files/select-by-date.ts';
@@ -19,7 +20,7 @@ import { runHook } from '../jobs/run-hook.ts';
 import { verifyBackup } from '../jobs/verify-backup.ts';
 import { restoreDirUnderRoots } from './restore-roots.ts';
 import { kindOfBackupRef, type BackupVariant, type BotJobSpec } from './job-spec.ts';
-import { backupResult, drillResult, filesRestoreResult, filesVerifyResult, restoreResult, setResult, verifyResult } from './job-results.ts';
+import { backupResult, drillResult, dropKeptResult, filesRestoreResult, filesVerifyResult, restoreResult, setResult, verifyResult } from './job-results.ts';
 
 /**
  * The jobs facade: maps what the bot was asked to do onto the same job functions the CLI
@@ -83,8 +84,9 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
   const files = config.files ?? NO_FILES;
   const env: JobEnv = { deps, recovery: config.recovery, files, databaseUrl: () => config.databaseUrl!, restoreRoots: config.slack?.restoreRoots ?? [] };
   const missing = (needs: Array<'db' | 'app' | 'uploads'>): string | undefined => {
-    const names = needs.filter((n) => (n === 'db' ? config.databaseUrl : n === 'app' ? files.appDir : files.uploadsDir) === undefined).map((n) => ({ db: 'DATABASE_URL', app: 'APP_DIR', uploads: 'UPLOADS_DIR' })[n]);
-    return names.length ? `This needs ${names.join(' and ')}, which ${names.length > 1 ? 'are' : 'is'} not set where the bot runs.` : undefined;
+    // People in Slack cannot fix settings: say what is missing in words and who can fix it.
+    const names = needs.filter((n) => (n === 'db' ? config.databaseUrl : n === 'app' ? files.appDir : files.uploadsDir) === undefined).map((n) => ({ db: 'the FBMS database', app: 'the application folder', uploads: 'the uploads folder' })[n]);
+    return names.length ? `This needs ${names.join(' and ')}, which ${names.length > 1 ? 'are' : 'is'} not set up where the bot runs. Ask whoever runs Bantay to set ${names.length > 1 ? 'them' : 'it'} up.` : undefined;
   };
 
   const jobs: BotJobs = {
@@ -93,6 +95,7 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
         case 'backup':
           return missing(BACKUP_NEEDS[spec.variant]);
         case 'drill':
+        case 'drop-kept':
           return missing(['db']);
         case 'verify':
           return kindOfBackupRef(spec.backup) === 'database' ? missing(['db']) : undefined;
@@ -113,6 +116,8 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
           return runVerify(spec.backup, env, ctx);
         case 'restore':
           return runRestore(spec, env, ctx);
+        case 'drop-kept':
+          return dropKeptResult(await dropKeptDatabase({ ...dbCommon(env), name: spec.database, trigger: ctx.trigger }, deps));
         case 'drill':
           return drillResult(await runDrill({ ...dbCommon(env), objectives: jobs.objectives(), trigger: ctx.trigger, signal: ctx.signal }, deps, ctx.reporter));
       }
@@ -130,14 +135,14 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
       return decodeURIComponent(new URL(config.databaseUrl).pathname.slice(1)) || undefined;
     },
     describeSource() {
-      if (config.databaseUrl === undefined) return '(DATABASE_URL not set)';
+      if (config.databaseUrl === undefined) return '(no FBMS database set up)';
       const u = new URL(config.databaseUrl);
       return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
     },
     describeBackup(spec) {
       const source = `a consistent \`pg_dump\` of \`${jobs.describeSource()}\` (FBMS keeps running)`;
-      const app = `a tar of \`${files.appDir ?? 'APP_DIR'}\`${files.appExclude.length ? ` without ${files.appExclude.slice(0, 6).join(', ')}` : ''}`;
-      const uploads = `the files of \`${files.uploadsDir ?? 'UPLOADS_DIR'}\` added or changed since the last uploads backup (a new full chain every ${files.uploadsChainDays} days)`;
+      const app = `a tar of \`${files.appDir ?? 'the application folder (not set up)'}\`${files.appExclude.length ? ` without ${files.appExclude.slice(0, 6).join(', ')}` : ''}`;
+      const uploads = `the files of \`${files.uploadsDir ?? 'the uploads folder (not set up)'}\` added or changed since the last uploads backup (a new full chain every ${files.uploadsChainDays} days)`;
       switch (spec.variant) {
         case 'database':
           return source;
@@ -148,7 +153,7 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
         case 'uploads':
           return uploads;
         case 'full':
-          return `database (${source}), application (${app}) and uploads (a new full chain of \`${files.uploadsDir ?? 'UPLOADS_DIR'}\`), linked as one set`;
+          return `database (${source}), application (${app}) and uploads (a new full chain of \`${files.uploadsDir ?? 'the uploads folder (not set up)'}\`), linked as one set`;
         case 'pre-deploy':
           return `database (${source}) and application (${app}), both labelled \`${spec.label ?? ''}\``;
       }

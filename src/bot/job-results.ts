@@ -141,3 +141,7 @@ export function drillResult(o: DrillOutcome): JobResult {
 function checkLines(checks: ReadonlyArray<{ name: string; status: string; detail: string }>): string[] {
   return checks.map((c) => `${c.status === 'passed' ? '✓' : c.status === 'failed' ? '✗' : '–'} ${c.name}: ${c.detail}`);
 }
+
+export function dropKeptResult(r: { dropped: string }): JobResult {
+  return { headline: `The kept copy \`${escape(r.dropped)}\` was dropped.`, ok: true, fields: [['Dropped', `\`${escape(r.dropped)}\``]], details: [] };
+}

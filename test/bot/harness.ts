@@ -85,10 +85,10 @@ export async function openModal(t: TestBot, userId: string, command: string, tex
   const since = t.api.nextSeq;
   const reply = await t.slack.command(userId, command, text);
   expect(reply.status).toBe(200);
-  const call = await t.api.waitFor((c) => c.method === 'views.open' || c.method === 'response_url', { since });
-  if (call.method !== 'views.open') throw new Error(`expected a modal, got a reply: ${JSON.stringify(call.args.text)}`);
-  expect(call.response.ok).toBe(true);
-  return call.response.view as OpenedView;
+  const opened = await t.slack.waitForModal(since);
+  if (opened === undefined) throw new Error('expected a modal, got nothing');
+  if ('reply' in opened) throw new Error(`expected a modal, got a reply: ${JSON.stringify(opened.reply.args.text)}`);
+  return opened.view;
 }
 
 /** The next ephemeral reply (response_url) from `since`. */

@@ -41,7 +41,7 @@ export async function startFromSubmission(s: BotServices, args: ViewArgs, spec: 
  */
 export async function authorizeSubmission(s: BotServices, args: ViewArgs, action: { operationType: string; what: string; backupId?: string }): Promise<boolean> {
   if (await authorize(s, args.body.user.id, 'operator', action, undefined)) return true;
-  await args.ack({ response_action: 'update', view: buildNoticeView('Not allowed', `Only operators and approvers can ${action.what}. This attempt was logged.`) as never });
+  await args.ack({ response_action: 'update', view: buildNoticeView('Not allowed', `Only operators and approvers can ${action.what}. This attempt was logged. Ask your team lead (whoever runs Bantay) to add you if you need it.`) as never });
   return false;
 }
 

@@ -35,7 +35,7 @@ export function buildBackupConfirmModal(spec: Extract<BotJobSpec, { type: 'backu
     section(
       [
         `*What:* ${what}`,
-        `*Where:* ${escape(c.store)}, ${c.encrypted ? 'encrypted (AES-256-GCM)' : ':warning: NOT encrypted (no BANTAY_ENCRYPTION_KEY)'}`,
+        `*Where:* ${escape(c.store)}, ${c.encrypted ? 'encrypted (AES-256-GCM)' : ':warning: NOT encrypted (no encryption key is set up)'}`,
         `*Last time:* ${lastRunLine(last, c.now)}`,
         '*Progress:* one message in the incidents channel, updated as it runs',
       ].join('\n'),
