@@ -97,7 +97,7 @@ describe('Block Kit payloads stay within Slack limits, even with extreme content
     const old = many[140]!.manifest.id;
     const view = buildRestoreModal({ entries: many, live: () => undefined, metadata: ctx.metadata, now, selectedId: old });
     assertBlockKitLimits({ view });
-    const select = (view.blocks[0] as { element: { initial_option?: { value: string }; option_groups: Array<{ options: Array<{ value: string }> }> } }).element;
+    const select = (view.blocks.find((b) => b.block_id === 'restore_backup') as { element: { initial_option?: { value: string }; option_groups: Array<{ options: Array<{ value: string }> }> } }).element;
     const values = select.option_groups.flatMap((g) => g.options.map((o) => o.value));
     expect(select.initial_option?.value).toBe(old);
     expect(values).toContain(old);

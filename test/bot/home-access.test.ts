@@ -55,7 +55,7 @@ describe('App Home after access changes', () => {
     t.bot.services.home.refresh();
     const republished = await t.api.waitFor((c) => c.method === 'views.publish', { since });
     expect(textOf(republished)).not.toContain(backup.id);
-    expect(textOf(republished)).toMatch(/Only operators and approvers/);
+    expect(textOf(republished)).toMatch(/operators and approvers can see/);
 
     since = t.api.nextSeq;
     t.bot.services.home.refresh();
