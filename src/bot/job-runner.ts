@@ -32,7 +32,11 @@ export interface RunningJob {
 /** How a job ended (after its final message was sent); `done` never rejects. */
 export type JobOutcome = { ok: boolean; result: JobResult } | { ok: false; error: unknown; errorId: string };
 
-export type StartOutcome = { started: true; job: RunningJob; done: Promise<JobOutcome> } | { started: false; running: RunningJob };
+/**
+ * `ended` resolves when the job itself has ended (its resources are free); `done` once its final
+ * message was delivered too, which can take long while Slack is down. Neither rejects.
+ */
+export type StartOutcome = { started: true; job: RunningJob; ended: Promise<JobOutcome>; done: Promise<JobOutcome> } | { started: false; running: RunningJob };
 
 export interface JobRunnerOptions {
   jobs: BotJobs;
@@ -127,13 +131,16 @@ export class JobRunner {
       this.#notify();
     };
     this.#progress.add(progress);
-    const done = this.#execute(job, progress, heading, extra.retryable ?? true, trigger, signal, release).finally(() => {
+    let markEnded: (o: JobOutcome) => void = () => undefined;
+    const ended = new Promise<JobOutcome>((r) => (markEnded = r));
+    const done = this.#execute(job, progress, heading, extra.retryable ?? true, trigger, signal, release, markEnded).finally(() => {
       release();
       this.#progress.delete(progress);
       this.#tasks.delete(done);
     });
     this.#tasks.add(done);
-    return { started: true, job, done };
+    void done.then(markEnded);
+    return { started: true, job, ended, done };
   }
 
   /** Resolves when every job started so far has ended and its final message was sent. */
@@ -156,7 +163,7 @@ export class JobRunner {
    * Runs the job, then frees its resources (`release`) before the final message is sent: that
    * send is retried for minutes when Slack is down, and must not keep the next job waiting.
    */
-  async #execute(job: RunningJob, progress: ProgressMessage, heading: JobHeading, retryable: boolean, trigger: Trigger, signal: AbortSignal, release: () => void): Promise<JobOutcome> {
+  async #execute(job: RunningJob, progress: ProgressMessage, heading: JobHeading, retryable: boolean, trigger: Trigger, signal: AbortSignal, release: () => void, ended: (o: JobOutcome) => void): Promise<JobOutcome> {
     const log = this.#o.logger.child({ jobId: job.id, job: job.title, requestedBy: job.requestedBy });
     log.info({ spec: job.spec }, 'job started');
     const started = Date.now();
@@ -183,6 +190,7 @@ export class JobRunner {
       badNews = failure.sentence;
     }
     release();
+    ended(outcome);
     const ts = await progress.finish(final);
     if (ts !== undefined && badNews !== undefined) {
       const notice = buildFailureNotice(heading, badNews, mentionAll([job.requestedBy, job.approvedBy, ...(this.#o.oncall ?? [])]));
