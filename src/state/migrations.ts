@@ -128,7 +128,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
         title text NOT NULL,
         first_seen timestamptz NOT NULL,
         last_seen timestamptz NOT NULL,
-        resolved_at timestamptz
+        resolved_at timestamptz,
+        members jsonb NOT NULL DEFAULT '{}'
       );
     `,
   },

@@ -1,7 +1,7 @@
 import { createBotApp, type BotApp } from '../../bot/app.ts';
 import { approverWarning, requireBotConfig } from '../../bot/bot-config.ts';
 import { createBotJobs } from '../../bot/bot-jobs.ts';
-import { alertSinkOf } from '../../bot/notifier.ts';
+import { createSlackAlertSink } from '../../bot/alerts/slack-alert-sink.ts';
 import { createScheduledJobRunners } from '../../bot/scheduled-jobs.ts';
 import type { Config } from '../../config/load-config.ts';
 import { createOpsRoutes, startOpsHttpServer, type OpsHttpServer, type OpsRoute } from '../../http/routes.ts';
@@ -97,7 +97,15 @@ function startSchedule(config: Config, deps: JobDeps, app: BotApp, secondary: Ob
     secondary,
     state: deps.state,
     logger: deps.logger,
-    sink: alertSinkOf(app.services.notifier),
+    sink: createSlackAlertSink({
+      chat: app.services.chat,
+      channel: app.services.settings.channel,
+      state: deps.state,
+      logger: deps.logger,
+      oncall: config.slack.oncall,
+      timeZone: ops.timezone,
+      webhook: (alert) => app.services.notifier.webhook(alert),
+    }),
     timezone: ops.timezone,
     schedule: ops.schedule,
     retention: ops.retention,
