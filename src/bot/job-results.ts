@@ -13,16 +13,23 @@ import { escape } from './messages/blocks.ts';
 export function backupResult(m: Manifest): JobResult {
   const rows = m.tables ? Object.values(m.tables).reduce((a, b) => a + b, 0) : undefined;
   const contents = m.tables ? `${Object.keys(m.tables).length} tables, ${rows} rows` : m.files ? `${m.files.treeFiles ?? m.files.count} files, ${formatBytes(m.files.treeBytes ?? m.files.totalBytes)}` : 'n/a';
+  // An incremental stores only what changed; next to the tree's size that looks like data loss
+  // unless both are named for what they are.
+  const incremental = m.chain !== undefined && m.chain.parentId !== null;
+  const tree = m.files ? `${m.files.treeFiles ?? m.files.count} files, ${formatBytes(m.files.treeBytes ?? m.files.totalBytes)}` : undefined;
+  const stored = incremental ? `${formatBytes(m.artifact.sizeBytes)} (only what changed: ${m.files?.storedFiles ?? m.files?.count ?? 0} files)` : formatBytes(m.artifact.sizeBytes);
   return {
-    headline: `Backup \`${m.id}\` stored: ${formatBytes(m.artifact.sizeBytes)} in ${formatDuration(m.durationSeconds)}${m.artifact.encryption ? ', encrypted' : ', NOT ENCRYPTED'}.`,
+    headline: incremental
+      ? `Backup \`${m.id}\` stored: ${formatBytes(m.artifact.sizeBytes)} of changes in ${formatDuration(m.durationSeconds)}${m.artifact.encryption ? ', encrypted' : ', NOT ENCRYPTED'}; it restores the whole tree (${tree ?? 'n/a'}).`
+      : `Backup \`${m.id}\` stored: ${formatBytes(m.artifact.sizeBytes)} in ${formatDuration(m.durationSeconds)}${m.artifact.encryption ? ', encrypted' : ', NOT ENCRYPTED'}.`,
     ok: true,
     backupId: m.id,
     fields: [
       ['Backup id', `\`${m.id}\``],
-      ['Size', formatBytes(m.artifact.sizeBytes)],
+      [incremental ? 'Stored' : 'Size', stored],
       ['Duration', formatDuration(m.durationSeconds)],
       ['Encryption', m.artifact.encryption ? `yes (key ${m.artifact.encryption.keyId})` : ':warning: none'],
-      ['Contents', contents],
+      [incremental ? 'Restores' : 'Contents', contents],
       ['Verification', 'not verified yet (Verify now, below)'],
     ],
     details: [
@@ -38,7 +45,7 @@ export function setResult(r: SetResult): JobResult {
   return {
     headline: `Backup set \`${r.set.setId}\` complete: ${parts.map(([role, m]) => `${role} \`${m.id}\` (${formatBytes(m.artifact.sizeBytes)})`).join(', ')}.`,
     ok: r.set.complete,
-    fields: [['Set id', `\`${r.set.setId}\``], ...(r.set.label ? ([['Label', r.set.label]] as Array<[string, string]>) : []), ...parts.map(([role, m]): [string, string] => [role, `\`${m.id}\`, ${formatBytes(m.artifact.sizeBytes)}`])],
+    fields: [['Set id', `\`${r.set.setId}\``], ...(r.set.label ? ([['Label', escape(r.set.label)]] as Array<[string, string]>) : []), ...parts.map(([role, m]): [string, string] => [role, `\`${m.id}\`, ${formatBytes(m.artifact.sizeBytes)}`])],
     details: parts.flatMap(([role, m]) => [`${role}: ${m.id}`, ...backupResult(m).details]),
   };
 }

@@ -1,6 +1,7 @@
 import { parseBackupId, parseLabel, printable } from '../catalog/backup-id.ts';
 import { BantayError, ErrorCode } from '../errors.ts';
 import { parseDatabaseName } from '../jobs/pg/database-admin.ts';
+import { parseFreeLabel } from './labels.ts';
 
 /**
  * What the bot can run, as data: a discriminated union that travels through modals
@@ -116,7 +117,9 @@ export const USAGE: Record<string, string> = {
 export function parseJobSpec(value: unknown): BotJobSpec {
   const v = value as Partial<Record<string, unknown>> | null;
   if (v && v.type === 'backup' && BACKUP_VARIANTS.includes(v.variant as BackupVariant)) {
-    return { type: 'backup', variant: v.variant as BackupVariant, ...(typeof v.label === 'string' ? { label: parseLabel(v.label) } : {}) };
+    // A pre-deploy label is the version the jobs validate; other labels are free text.
+    const label = typeof v.label !== 'string' ? undefined : v.variant === 'pre-deploy' ? parseLabel(v.label) : parseFreeLabel(v.label);
+    return { type: 'backup', variant: v.variant as BackupVariant, ...(label !== undefined ? { label } : {}) };
   }
   if (v && v.type === 'verify' && typeof v.backup === 'string') return { type: 'verify', backup: v.backup === 'latest' ? 'latest' : parseBackupId(v.backup) };
   if (v && v.type === 'drill') return { type: 'drill' };

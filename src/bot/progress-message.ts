@@ -13,7 +13,14 @@ export interface ProgressState {
   bytes?: number;
   total?: number;
   warnings: string[];
+  /** A backup set's parts, each with its own latest phase ("database" → "dumping"). */
+  parts?: Record<string, string>;
+  /** In-place restores: every step kind seen so far with when it started (the plan's order). */
+  steps?: Array<{ kind: string; startedAt: number }>;
 }
+
+const SET_PART = /^(database|application|uploads): (.+)$/;
+const IN_PLACE_STEPS = new Set(['safety-backup', 'restore-copy', 'copy-attributes', 'stop-app', 'close-connections', 'swap', 'start-app', 'confirm']);
 
 export interface ProgressMessageOptions {
   chat: ChatApi;
@@ -66,7 +73,7 @@ export class ProgressMessage {
     const now = this.#o.clock();
     this.#state = { startedAt: now, phase: 'starting', phaseStartedAt: now, warnings: [] };
     this.reporter = {
-      phase: (name, detail) => this.#record({ phase: name, detail, phaseStartedAt: this.#o.clock(), bytes: undefined, total: undefined }),
+      phase: (name, detail) => this.#phase(name, detail),
       bytes: (done, total) => this.#record({ bytes: done, total }),
       warn: (message) => this.#record({ warnings: [...this.#state.warnings, message].slice(-5) }),
     };
@@ -123,6 +130,18 @@ export class ProgressMessage {
   abandon(): void {
     this.#stopFinal.abort();
     this.#notBefore = 0;
+  }
+
+  /**
+   * A set's parts run at once and each reports its own phases ("application: writing
+   * manifest" while the database still dumps): those are kept per part, not as the job's phase.
+   */
+  #phase(name: string, detail: string | undefined): void {
+    const now = this.#o.clock();
+    const part = SET_PART.exec(name);
+    if (part) return this.#record({ parts: { ...this.#state.parts, [part[1]!]: detail ? `${part[2]} · ${detail}` : part[2]! } });
+    const steps = IN_PLACE_STEPS.has(name) ? [...(this.#state.steps ?? []), { kind: name, startedAt: now }] : this.#state.steps;
+    this.#record({ phase: name, detail, phaseStartedAt: now, bytes: undefined, total: undefined, steps });
   }
 
   #record(change: Partial<ProgressState>): void {

@@ -73,9 +73,13 @@ export function createBotServices(o: {
     progressIntervalMs: o.settings.progressIntervalMs,
     oncall: o.settings.oncall,
     budgets,
+    // The last backup of each kind the job writes (a full set writes three, and its uploads part
+    // is a full chain, so the last full uploads backup), summed like the set reports its bytes.
     estimateBytes: (spec) => {
-      const kind = spec.type === 'backup' ? resourcesOf(spec)[0] : undefined;
-      return catalog.peek()?.entries.find((e) => e.manifest.kind === kind)?.manifest.artifact.sizeBytes;
+      if (spec.type !== 'backup') return undefined;
+      const entries = catalog.peek()?.entries ?? [];
+      const sizes = resourcesOf(spec).map((kind) => entries.find((e) => e.manifest.kind === kind && (spec.variant !== 'full' || e.manifest.chain?.parentId == null))?.manifest.artifact.sizeBytes);
+      return sizes.every((x) => x !== undefined) ? sizes.reduce((a, b) => a! + b!, 0) : undefined;
     },
     onChange: () => {
       catalog.invalidate();

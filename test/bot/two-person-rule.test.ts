@@ -137,3 +137,15 @@ describe('files restores from Slack stay under BANTAY_RESTORE_ROOTS', () => {
     expect(existsSync(join(root, `bantay-restore-${backup!.id}`, 'config', 'app.json'))).toBe(true);
   });
 });
+
+describe('bot_requests', () => {
+  it('request ids older than a week are pruned; recent ones stay (a retry is still caught)', async () => {
+    t = await startTestBot({});
+    const { claimRequest, pruneRequests } = await import('../../src/bot/approval-store.ts');
+    expect(await claimRequest(t.deps.state, 'req-old', 'backup', 'slack:U1')).toBe(true);
+    await t.deps.state.query(`UPDATE bot_requests SET created_at = now() - interval '8 days' WHERE request_id = 'req-old'`);
+    expect(await claimRequest(t.deps.state, 'req-new', 'backup', 'slack:U1')).toBe(true);
+    expect(await pruneRequests(t.deps.state, new Date())).toBe(1);
+    expect(await claimRequest(t.deps.state, 'req-new', 'backup', 'slack:U1')).toBe(false);
+  });
+});

@@ -1,4 +1,5 @@
 import { parseLabel } from '../../catalog/backup-id.ts';
+import { parseFreeLabel } from '../labels.ts';
 import { ActionId, BlockId } from '../action-ids.ts';
 import { parseBackupArgs, resourcesOf, type BotJobSpec } from '../job-spec.ts';
 import { buildBackupConfirmModal } from '../messages/confirm-modals.ts';
@@ -40,7 +41,7 @@ export function handleBackupSubmission(s: BotServices) {
     const labelInput = args.view.state.values[BlockId.BackupLabel]?.[ActionId.BackupLabel]?.value?.trim();
     if (labelInput) {
       try {
-        spec.label = parseLabel(labelInput);
+        spec.label = spec.variant === 'pre-deploy' ? parseLabel(labelInput) : parseFreeLabel(labelInput);
       } catch (err) {
         await args.ack({ response_action: 'errors', errors: { [BlockId.BackupLabel]: truncate((err as Error).message, 150) } });
         return;

@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { recordAudit } from '../../state/audit-log.ts';
-import { claimRequest, createApproval, decideApproval, expireApprovals, getApproval, setApprovalMessage, type Approval } from '../approval-store.ts';
+import { claimRequest, createApproval, decideApproval, expireApprovals, getApproval, pruneRequests, setApprovalMessage, type Approval } from '../approval-store.ts';
 import type { CatalogEntry } from '../catalog-cache.ts';
 import { authorize, busyText, refusalFor, replyEphemeral } from '../commands/common.ts';
 import type { ViewArgs } from '../commands/start-job.ts';
@@ -158,8 +158,11 @@ export async function expireDueApprovals(s: BotServices): Promise<Approval[]> {
 }
 
 export function startApprovalExpiry(s: BotServices): () => void {
+  let ticks = 0;
   const timer = setInterval(() => {
     expireDueApprovals(s).catch((err: unknown) => s.logger.warn({ err }, 'approval expiry check failed'));
+    // bot_requests only has to outlive Slack's retries; without pruning it grows forever.
+    if (ticks++ % 240 === 0) pruneRequests(s.state, s.now()).catch((err: unknown) => s.logger.warn({ err }, 'pruning old request ids failed'));
   }, s.settings.expiryCheckMs ?? 15_000);
   timer.unref();
   return () => clearInterval(timer);

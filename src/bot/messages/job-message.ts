@@ -2,6 +2,7 @@ import { formatBytes, formatDuration } from '../../cli/format.ts';
 import type { JobResult } from '../bot-jobs.ts';
 import type { FailureText } from '../errors-to-text.ts';
 import type { ProgressState } from '../progress-message.ts';
+import { inPlaceStepLines } from './in-place-progress.ts';
 import { context, escape, fields, mention, section, type Block, type SlackMessage } from './blocks.ts';
 
 /** Who ran what: the part every job message starts with. */
@@ -33,7 +34,8 @@ export function progressBar(done: number | undefined, total: number | undefined,
 export function buildJobProgressMessage(h: JobHeading, state: ProgressState, now: number, estimatedTotal?: number): SlackMessage {
   const elapsed = (now - state.startedAt) / 1000;
   const phaseElapsed = Math.max(0.001, (now - state.phaseStartedAt) / 1000);
-  const total = state.total ?? estimatedTotal;
+  // An estimate (the last backup's size) that the bytes already passed says nothing: drop it.
+  const total = state.total ?? (estimatedTotal !== undefined && (state.bytes ?? 0) < estimatedTotal ? estimatedTotal : undefined);
   const figures: string[] = [`elapsed ${formatDuration(elapsed)}`];
   if (state.bytes !== undefined) {
     const rate = state.bytes / phaseElapsed;
@@ -41,11 +43,14 @@ export function buildJobProgressMessage(h: JobHeading, state: ProgressState, now
     if (total && rate > 0 && total > state.bytes) figures.push(`ETA ${state.total === undefined ? '~' : ''}${formatDuration((total - state.bytes) / rate)}`);
   }
   const phase = `*${escape(state.phase)}*${state.detail ? ` · ${escape(state.detail)}` : ''}`;
-  const blocks = [
-    section(headingLine(h, ':hourglass_flowing_sand:')),
-    section(`${phase}\n${progressBar(state.bytes, total, elapsed)}`),
-    context(figures.join(' · ')),
-  ];
+  const blocks = [section(headingLine(h, ':hourglass_flowing_sand:'))];
+  const steps = inPlaceStepLines(state, now);
+  if (steps !== undefined) {
+    if (steps.downtime) blocks.push(section(':warning: *Downtime starts now:* FBMS is unavailable until step 5 is done.'));
+    blocks.push(section(steps.lines));
+  }
+  const parts = Object.entries(state.parts ?? {});
+  blocks.push(section(parts.length > 0 ? `${parts.map(([role, p]) => `*${escape(role)}:* ${escape(p)}`).join('\n')}\n${progressBar(state.bytes, total, elapsed)}` : `${phase}\n${progressBar(state.bytes, total, elapsed)}`), context(figures.join(' · ')));
   if (state.warnings.length > 0) blocks.push(context(...state.warnings.map((w) => `:warning: ${escape(w)}`)));
   return { text: `${h.title}: ${state.phase}`, blocks };
 }
