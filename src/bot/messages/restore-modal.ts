@@ -47,7 +47,9 @@ export function buildRestoreModal(i: RestoreModalInput): ModalView {
     .filter((g) => g.options.length > 0);
   // Without an id asked for, the newest backup that passed verification: the newest one may be
   // the one that failed, and a tired person takes the default.
-  const selected = i.selectedId !== undefined ? shown.find((e) => e.manifest.id === i.selectedId) : shown.find((e) => e.verification?.passed === true);
+  // The database comes first: it is what an incident restores.
+  const verified = shown.filter((e) => e.verification?.passed === true);
+  const selected = i.selectedId !== undefined ? shown.find((e) => e.manifest.id === i.selectedId) : (verified.find((e) => e.manifest.kind === 'database') ?? verified[0]);
   const failedShown = shown.filter((e) => e.verification?.passed === false);
   const liveDb = i.live('database')?.confirmName;
   const kinds = [...new Set(shown.map((e) => e.manifest.kind))];
