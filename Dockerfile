@@ -1,6 +1,19 @@
 # Bantay: Node 22 LTS with the PostgreSQL client tools (pg_dump/pg_restore).
 # pg_dump must be the same major version as the FBMS server or newer: PG_MAJOR selects it
 # from the PostgreSQL project's Debian repository (apt.postgresql.org).
+
+# Stage 1 compiles the TypeScript sources to plain JavaScript (dist/), so the image runs no
+# compiler at start-up and carries neither TypeScript nor tsx.
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.js ./scripts/build.js
+COPY bin ./bin
+COPY src ./src
+RUN npm run build
+
 FROM node:22-bookworm-slim
 
 ARG PG_MAJOR=16
@@ -23,9 +36,13 @@ ENV NODE_ENV=production \
 
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# --ignore-scripts: `prepare` would build, and the build's tools are development dependencies;
+# the built JavaScript comes from the first stage instead. No runtime dependency has an
+# install script.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
-COPY src ./src
+# dist/ without src/: bin/bantay.js runs dist/ as it is (there are no sources to be newer).
+COPY --from=build /app/dist ./dist
 COPY docs ./docs
 COPY README.md ./
 

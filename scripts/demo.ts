@@ -89,7 +89,7 @@ try {
   say('4. Restore the backup into a new database, checked against its manifest');
   const config = loadConfig({ env });
   const store = openStore(config.store);
-  const [latest] = (await listBackups(store)).filter((m) => m.kind === 'database');
+  const [latest] = (await listBackups(store, { keyRing: config.keyRing })).filter((m) => m.kind === 'database');
   await run(['restore', latest!.id, '--target-db', 'fbms_demo_restored'], env);
   const restoredUrl = databaseUrl.replace(/\/fbms_demo(\?|$)/, '/fbms_demo_restored$1');
   const [restored] = await query<{ n: string }>(restoredUrl, 'SELECT count(*) AS n FROM public.sale_items');

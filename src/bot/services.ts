@@ -63,7 +63,7 @@ export function createBotServices(o: {
 }): BotServices {
   const chat = chatApiOf(o.client);
   const budgets = new ChannelBudgets();
-  const catalog = new CatalogCache({ store: o.deps.store, logger: o.logger });
+  const catalog = new CatalogCache({ store: o.deps.store, trust: o.deps, logger: o.logger });
   let home: HomePublisher | undefined;
   const runner = new JobRunner({
     jobs: o.jobs,

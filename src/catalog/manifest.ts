@@ -35,7 +35,11 @@ const chainSchema = z.object({
 });
 
 export const manifestSchema = z.object({
-  formatVersion: z.literal(1),
+  /**
+   * 2: written with an `auth` tag when a key is configured (docs/catalog-authentication.md);
+   * 1: written by earlier versions, never authenticated.
+   */
+  formatVersion: z.union([z.literal(1), z.literal(2)]),
   id: z.string(),
   kind: z.enum(['database', 'application', 'uploads']),
   createdAt: z.string(),

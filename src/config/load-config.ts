@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { envSchema, type RawEnv } from './schema.ts';
 import { parseStoreLocation, type Problem } from './store-location.ts';
 import { parseOpsConfig, parseSecondaryStore, type OpsConfig } from './ops-config.ts';
+import { registerConfigSecrets } from './config-secrets.ts';
 
 export interface Config {
   /** The FBMS database to protect. Optional here; commands that need it call requireDatabaseUrl. */
@@ -108,6 +109,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   checkPostgresUrl(raw.BANTAY_STATE_URL, 'BANTAY_STATE_URL', problems);
   const secondary = parseSecondaryStore(raw, cwd, problems);
   const ops = parseOpsConfig(raw, problems);
+  // The merged environment: secrets that came from .env are as secret as exported ones.
+  registerConfigSecrets(env, keyRing);
   if (problems.length > 0 || store === undefined || keyRing === undefined) throw configError(problems);
   return {
     databaseUrl: raw.DATABASE_URL,

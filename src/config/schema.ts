@@ -76,6 +76,9 @@ export const envSchema = z.object({
   }),
   S3_PART_SIZE_MB: positiveInt(8, 5000),
   S3_QUEUE_SIZE: positiveInt(4, 64),
+  BANTAY_S3_CHECKSUM: optionalString.refine((v) => v === undefined || v === 'md5' || v === 'sha256', {
+    message: 'must be md5 (Content-MD5, the default) or sha256 (x-amz-checksum-sha256)',
+  }),
   AWS_ACCESS_KEY_ID: optionalString,
   AWS_SECRET_ACCESS_KEY: optionalString,
   AWS_SESSION_TOKEN: optionalString,

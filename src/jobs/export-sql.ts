@@ -1,4 +1,5 @@
 import { pipeline } from 'node:stream/promises';
+import { allowListedEnv } from './child-env.ts';
 import type { Writable } from 'node:stream';
 import { findBackup } from '../catalog/catalog.ts';
 import { BantayError, ErrorCode, wrapError } from '../errors.ts';
@@ -24,14 +25,14 @@ export interface ExportSqlSpec {
 export async function exportSql(spec: ExportSqlSpec, deps: JobDeps, reporter: ProgressReporter = silentReporter): Promise<{ bytes: number }> {
   const started = Date.now();
   // "latest" is the newest database backup: files backups have no dump to convert.
-  const manifest = await findBackup(deps.store, spec.id, spec.id === 'latest' ? 'database' : undefined);
+  const manifest = await findBackup(deps.store, deps, spec.id, spec.id === 'latest' ? 'database' : undefined);
   if (manifest.kind !== 'database') throw new BantayError(ErrorCode.InvalidInput, `${manifest.id} is a ${manifest.kind} backup, not a database dump`);
   try {
     const pgRestore = await findPgTool('pg_restore', deps.pgBinDir);
     reporter.phase?.('converting', `${manifest.id} -> SQL with pg_restore ${pgRestore.version}`);
     const abort = linkedAbort(spec.signal);
     const input = await openArtifact(manifest, deps, { signal: abort.signal, reporter });
-    const tool = runTool(pgRestore.path, ['--file=-', '--no-owner'], { env: { PATH: process.env.PATH ?? '' }, signal: abort.signal, stdin: true, name: 'pg_restore' });
+    const tool = runTool(pgRestore.path, ['--file=-', '--no-owner'], { env: allowListedEnv(), signal: abort.signal, stdin: true, name: 'pg_restore' });
     let bytes = 0;
     tool.child.stdout.on('data', (b: Buffer) => (bytes += b.length));
     const results = await Promise.allSettled([

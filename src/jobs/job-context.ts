@@ -12,6 +12,12 @@ export interface JobDeps {
   /** Directory holding pg_dump/pg_restore; found automatically when undefined. */
   pgBinDir?: string;
   now?: () => Date;
+  /**
+   * This process's private scratch directory (BANTAY_DATA_DIR/tmp/<process>, 0700) for the few
+   * plaintext temporary files a job needs; see src/util/temp-dir.ts. Defaults to that
+   * directory under BANTAY_DATA_DIR (or ./var) when a caller does not set it.
+   */
+  tempDir?: string;
 }
 
 /** Who or what asked for a job; lands in manifests and the audit log. */

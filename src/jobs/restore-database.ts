@@ -1,5 +1,5 @@
 import { printable } from '../catalog/backup-id.ts';
-import { findBackup } from '../catalog/catalog.ts';
+import { findUsableBackup } from './find-backup.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { writeVerification, type Check } from '../catalog/verification.ts';
 import { BantayError, ErrorCode, isAbortError, isBantayError, wrapError } from '../errors.ts';
@@ -68,7 +68,7 @@ const SYSTEM_DATABASES = new Set(['template0', 'template1', 'postgres']);
  */
 export async function restoreToNewDatabase(spec: RestoreSpec & { target: string; replace: boolean }, deps: JobDeps, reporter: ProgressReporter = silentReporter): Promise<RestoreResult> {
   const started = Date.now();
-  const manifest = await findBackup(deps.store, spec.backup, spec.backup === 'latest' ? 'database' : undefined);
+  const manifest = await findUsableBackup(deps, spec.backup, { operation: 'restore', trigger: spec.trigger, kind: spec.backup === 'latest' ? 'database' : undefined });
   assertDatabaseBackup(manifest);
   const live = describeDatabaseUrl(spec.databaseUrl).database;
   const audit = auditor(deps, spec.trigger, manifest.id, printable(spec.target));
@@ -129,7 +129,7 @@ export async function restoreCheckedCopy(
   const copy = await restoreCopy(manifest, session, deps, { purpose: 'restore', ...options, reporter });
   try {
     await writeVerification(deps.store, {
-      formatVersion: 1,
+      formatVersion: 2,
       backupId: manifest.id,
       source: 'restore',
       verifiedAt: new Date().toISOString(),
@@ -138,7 +138,7 @@ export async function restoreCheckedCopy(
       checks: copy.checks,
       performedBy: options.trigger.by,
       tools: { bantay: BANTAY_VERSION, pg_restore: copy.pgRestoreVersion },
-    });
+    }, deps);
     if (!copy.passed) {
       throw new BantayError(ErrorCode.Integrity, `Backup ${manifest.id} failed verification after restoring it; nothing was put in place`, {
         details: failureReasons(copy.checks),

@@ -1,4 +1,4 @@
-import { readManifest } from '../catalog/catalog.ts';
+import { findUsableBackup } from './find-backup.ts';
 import { parseBackupId } from '../catalog/backup-id.ts';
 import { BantayError, ErrorCode } from '../errors.ts';
 import { cleanupLeftovers, inPlaceMarker } from './cleanup-leftovers.ts';
@@ -81,7 +81,7 @@ export async function restoreInPlace(spec: InPlaceSpec, deps: JobDeps, reporter:
   if (spec.backup.trim() === 'latest') {
     throw new BantayError(ErrorCode.InvalidInput, 'An in-place restore needs an explicit backup id, not "latest" (see bantay list)');
   }
-  const manifest = await readManifest(deps.store, parseBackupId(spec.backup));
+  const manifest = await findUsableBackup(deps, parseBackupId(spec.backup), { operation: 'restore', trigger: spec.trigger });
   assertDatabaseBackup(manifest);
   const live = describeDatabaseUrl(spec.databaseUrl).database;
   const plan = planInPlaceRestore({ backupId: manifest.id, live, at: new Date(started), jobs: spec.jobs, stopCommand: spec.hooks.stop, startCommand: spec.hooks.start });

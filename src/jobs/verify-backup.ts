@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { findBackup } from '../catalog/catalog.ts';
+import { findUsableBackup } from './find-backup.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { writeVerification, type VerificationRecord } from '../catalog/verification.ts';
 import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
@@ -44,7 +44,7 @@ export interface VerifyResult extends VerificationRecord {
  * audit log either way. Throws only when the verify itself could not run.
  */
 export async function verifyBackup(spec: VerifySpec, deps: JobDeps, reporter: ProgressReporter = silentReporter): Promise<VerifyResult> {
-  const manifest = await findBackup(deps.store, spec.backup, spec.backup === 'latest' ? 'database' : undefined);
+  const manifest = await findUsableBackup(deps, spec.backup, { operation: 'verify', trigger: spec.trigger, kind: spec.backup === 'latest' ? 'database' : undefined });
   assertDatabaseBackup(manifest);
   const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
   try {
@@ -80,7 +80,7 @@ export async function verifyManifest(
     await copy.scratch.drop();
     const finished = deps.now?.() ?? new Date();
     const record: VerificationRecord = {
-      formatVersion: 1,
+      formatVersion: 2,
       backupId: manifest.id,
       source: spec.source,
       verifiedAt: finished.toISOString(),
@@ -123,7 +123,7 @@ async function recordFailure(deps: JobDeps, runId: string, backupId: string, tri
  */
 async function storeRecord(deps: JobDeps, record: VerificationRecord, reporter: ProgressReporter): Promise<string> {
   try {
-    return await writeVerification(deps.store, record);
+    return await writeVerification(deps.store, record, deps);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     reporter.warn?.(`Could not store the verification record in ${deps.store.description} (${reason}); the result is in the audit log only.`);

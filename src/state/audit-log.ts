@@ -1,4 +1,4 @@
-import type { Queryable } from './state-db.ts';
+import { writeState, type Queryable } from './state-db.ts';
 
 /** One audit row; columns follow the FBMS procedures' backup_audit table, plus id and details. */
 export interface AuditEntry {
@@ -27,10 +27,12 @@ export interface AuditRow extends Required<Pick<AuditEntry, 'operationType' | 's
 }
 
 export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<void> {
-  await db.query(
+  // Journalable (state-db.ts writeState): the row carries its own created_at.
+  await writeState(
+    db,
     `INSERT INTO backup_audit (operation_type, backup_type, status, file_path, file_size, duration_seconds,
-       error_message, performed_by, backup_id, details)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+       error_message, performed_by, backup_id, details, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
     [
       entry.operationType,
       entry.backupType ?? null,
@@ -42,6 +44,7 @@ export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<voi
       entry.performedBy,
       entry.backupId ?? null,
       entry.details === undefined ? null : JSON.stringify(entry.details),
+      new Date(),
     ],
   );
 }

@@ -1,4 +1,4 @@
-import type { Queryable } from './state-db.ts';
+import { writeState, type Queryable } from './state-db.ts';
 
 /** Job runs let monitoring find failed and stuck jobs, and the bot show what runs now. */
 /**
@@ -6,11 +6,13 @@ import type { Queryable } from './state-db.ts';
  * never deletes a backup while a job is using it.
  */
 export async function startJobRun(db: Queryable, run: { id: string; job: string; performedBy: string; backupId?: string }): Promise<void> {
-  await db.query(`INSERT INTO job_runs (id, job, status, performed_by, backup_id) VALUES ($1, $2, 'running', $3, $4)`, [
+  // Journalable (state-db.ts writeState): the row carries its own started_at.
+  await writeState(db, `INSERT INTO job_runs (id, job, status, performed_by, backup_id, started_at) VALUES ($1, $2, 'running', $3, $4, $5)`, [
     run.id,
     run.job,
     run.performedBy,
     run.backupId ?? null,
+    new Date(),
   ]);
 }
 
@@ -19,10 +21,11 @@ export async function finishJobRun(
   id: string,
   outcome: { status: 'succeeded' | 'failed'; backupId?: string; errorMessage?: string },
 ): Promise<void> {
-  await db.query(`UPDATE job_runs SET status = $2, finished_at = now(), backup_id = COALESCE($3, backup_id), error_message = $4 WHERE id = $1`, [
+  await writeState(db, `UPDATE job_runs SET status = $2, finished_at = $5, backup_id = COALESCE($3, backup_id), error_message = $4 WHERE id = $1`, [
     id,
     outcome.status,
     outcome.backupId ?? null,
     outcome.errorMessage ?? null,
+    new Date(),
   ]);
 }

@@ -1,4 +1,4 @@
-import type { StateDb } from './state-db.ts';
+import type { StateDb } from './state-types.ts';
 
 /**
  * Ordered, append-only schema changes. Never edit a migration that has shipped; add a new one.
@@ -111,6 +111,34 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
         last_seen timestamptz NOT NULL,
         notified_at timestamptz,
         resolved_at timestamptz
+      );
+    `,
+  },
+  {
+    // Version 20: far from the numbers other work in flight uses (versions are unique, gaps allowed).
+    version: 20,
+    name: 'state journal',
+    sql: `
+      CREATE TABLE state_journal_applied (
+        name text PRIMARY KEY,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+  {
+    version: 22,
+    name: 'catalog trust: first authenticated write, backups seen per store',
+    sql: `
+      CREATE TABLE catalog_trust (
+        name text PRIMARY KEY,
+        at timestamptz NOT NULL
+      );
+      CREATE TABLE catalog_seen (
+        store text NOT NULL,
+        backup_id text NOT NULL,
+        first_seen timestamptz NOT NULL DEFAULT now(),
+        last_seen timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (store, backup_id)
       );
     `,
   },

@@ -3,32 +3,46 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { BantayError, ErrorCode, wrapError } from '../errors.ts';
 import { acquireDirLock, type DirLock } from './dir-lock.ts';
+import { appendJournal, assertJournalable, importJournal, journalVersion, type JournalImport } from './journal.ts';
 import { applyMigrations } from './migrations.ts';
+import { seedFromTemplate } from './pglite-template.ts';
+import type { Queryable, StateDb } from './state-types.ts';
 
 /**
- * Bantay's own state (audit log, job runs, later approvals and drill reports). Either a real
+ * Bantay's own state (audit log, job runs, approvals, drill reports, leases). Either a real
  * PostgreSQL (BANTAY_STATE_URL, needed when several replicas share state) or an embedded
  * PGlite under BANTAY_DATA_DIR. Both speak the same SQL, so every query is written once, with
- * $1-style parameters only.
+ * $1-style parameters only. A process that only writes (a CLI backup) can defer its writes to
+ * the state journal (journal.ts) and never open PGlite at all.
  */
-export interface Queryable {
-  query<R extends object = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
-}
+export type { Queryable, StateDb } from './state-types.ts';
 
-export interface StateDb extends Queryable {
-  readonly kind: 'postgres' | 'pglite';
-  /** Runs fn in one transaction on one connection; rolls back if fn throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
+/** A write whose result nobody reads: journaled when `db` defers writes, run now otherwise. */
+export async function writeState(db: Queryable, sql: string, params: unknown[]): Promise<void> {
+  assertJournalable(sql);
+  if (db.append) await db.append(sql, params);
+  else await db.query(sql, params);
 }
 
 export interface OpenStateDbOptions {
   url: string | undefined;
   dataDir: string;
+  /**
+   * Embedded only: journal `writeState` writes and open PGlite on the first read (or
+   * transaction), not at once. For one-shot commands, which mostly only write.
+   */
+  deferWrites?: boolean;
+  /** Journal entries that could not be applied (moved to state-journal/failed/). */
+  onJournalProblem?: (problem: JournalImport['failed'][number]) => void;
 }
 
-/** Opens the state database and applies pending migrations. */
+/** Opens the state database (or, deferring writes, a handle that opens it when needed). */
 export async function openStateDb(options: OpenStateDbOptions): Promise<StateDb> {
+  if (options.url === undefined && options.deferWrites === true) return deferredPglite(options);
+  return openNow(options);
+}
+
+async function openNow(options: OpenStateDbOptions): Promise<StateDb> {
   const db = options.url !== undefined ? await openPostgres(options.url) : await openPglite(options.dataDir);
   try {
     await applyMigrations(db);
@@ -36,7 +50,71 @@ export async function openStateDb(options: OpenStateDbOptions): Promise<StateDb>
     await db.close().catch(() => undefined);
     throw wrapError(ErrorCode.Database, 'Could not migrate the state database', err);
   }
-  return db;
+  return options.url !== undefined ? db : importingJournal(db, options);
+}
+
+/**
+ * Embedded state with deferred writes: `append` journals until something reads; then PGlite
+ * opens, imports the journal (this process's entries included, in order) and serves the rest.
+ */
+function deferredPglite(options: OpenStateDbOptions): StateDb {
+  let opening: Promise<StateDb> | undefined;
+  const open = () => (opening ??= openNow(options));
+  return {
+    kind: 'pglite',
+    query: async (sql, params) => (await open()).query(sql, params),
+    transaction: async (fn) => (await open()).transaction(fn),
+    async append(sql, params) {
+      if (opening !== undefined) return (await opening).append!(sql, params);
+      appendJournal(options.dataDir, sql, params as never);
+    },
+    async close() {
+      if (opening !== undefined) await (await opening).close();
+    },
+  };
+}
+
+/**
+ * The process holding the embedded database imports the journal at open and again whenever
+ * the journal directory changed (a CLI run beside `bantay serve`), before any query, so every
+ * read sees every write made before it.
+ */
+async function importingJournal(db: StateDb, options: OpenStateDbOptions): Promise<StateDb> {
+  let seen = -1;
+  let importing: Promise<void> | undefined;
+  const sync = async (): Promise<void> => {
+    if (importing !== undefined) return importing;
+    const version = journalVersion(options.dataDir);
+    if (version === seen) return;
+    importing = (async () => {
+      const result = await importJournal(db, options.dataDir);
+      seen = version;
+      for (const problem of result.failed) options.onJournalProblem?.(problem);
+    })().finally(() => (importing = undefined));
+    return importing;
+  };
+  try {
+    await sync();
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw wrapError(ErrorCode.Database, 'Could not import the state journal', err);
+  }
+  return {
+    kind: db.kind,
+    async query(sql, params) {
+      await sync();
+      return db.query(sql, params);
+    },
+    async transaction(fn) {
+      await sync();
+      return db.transaction(fn);
+    },
+    async append(sql, params) {
+      await sync();
+      await db.query(sql, params);
+    },
+    close: () => db.close(),
+  };
 }
 
 async function openPostgres(url: string): Promise<StateDb> {
@@ -78,11 +156,13 @@ async function openPostgres(url: string): Promise<StateDb> {
 
 async function openPglite(dataDir: string): Promise<StateDb> {
   const dir = join(dataDir, 'state');
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true });
   // PGlite is single-process: a second Bantay process opening the same directory would corrupt
   // it, so the directory is locked for as long as it is open.
   const lock: DirLock = await acquireDirLock(join(dataDir, 'state.lock'));
   try {
+    await seedFromTemplate(dir);
+    mkdirSync(dir, { recursive: true });
     // Memory: V8 otherwise optimises PGlite's 9 MB WebAssembly module in the background
     // (~100 MB), and PGlite's default shared_buffers is 128 MB; Bantay's state is a few small
     // tables. Measured: the embedded database's peak RSS falls from ~225 MB to ~133 MB.

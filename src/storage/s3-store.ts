@@ -10,6 +10,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { addAbortSignal, pipeline, Readable, Transform } from 'node:stream';
 import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
 import { assertValidKey, assertValidPrefix, isValidKey } from './keys.ts';
+import { uploadIntegrityPlugin, type S3ChecksumMode } from './s3-integrity.ts';
 import type { GetOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
 
 const MIB = 1024 * 1024;
@@ -38,6 +39,11 @@ export interface S3StoreOptions {
   queueSize?: number;
   /** Attempts per request including the first, with backoff between them; default 5. */
   maxAttempts?: number;
+  /**
+   * The digest every PutObject/UploadPart carries for the provider to check (s3-integrity.ts):
+   * Content-MD5 (default) or x-amz-checksum-sha256. The returned ETag is compared either way.
+   */
+  checksum?: S3ChecksumMode;
 }
 
 interface S3Context {
@@ -48,6 +54,7 @@ interface S3Context {
   partSize: number;
   queueSize: number;
   serverSideEncryption: 'AES256' | undefined;
+  checksum: S3ChecksumMode;
 }
 
 /**
@@ -56,7 +63,9 @@ interface S3Context {
  * Checksums: @aws-sdk/client-s3 >= 3.729 adds CRC32 checksums to uploads by default, sent as
  * aws-chunked trailers, which several S3-compatible servers store verbatim or reject. The client
  * is built with requestChecksumCalculation/responseChecksumValidation 'WHEN_REQUIRED' so the
- * stored bytes are exactly the bytes sent; Bantay verifies SHA-256 itself at a higher layer.
+ * stored bytes are exactly the bytes sent. Instead every upload request carries Content-MD5
+ * (or x-amz-checksum-sha256) of its body and the returned ETag is compared (s3-integrity.ts),
+ * so what the provider stored is what Bantay sent, and the SHA-256 Bantay records is of that.
  */
 export function createS3Store(options: S3StoreOptions): ObjectStore {
   const ctx = createContext(options);
@@ -99,8 +108,10 @@ function createContext(options: S3StoreOptions): S3Context {
     // multipart part on a slow link or a slowly consumed download may legitimately take long.
     requestHandler: { connectionTimeout: 10_000 },
   });
+  const checksum = options.checksum ?? 'md5';
+  client.middlewareStack.use(uploadIntegrityPlugin(checksum));
   const keyPrefix = options.prefix === '' ? '' : `${options.prefix}/`;
-  return { client, bucket: options.bucket, keyPrefix, partSize, queueSize, serverSideEncryption: options.serverSideEncryption };
+  return { client, bucket: options.bucket, keyPrefix, partSize, queueSize, serverSideEncryption: options.serverSideEncryption, checksum };
 }
 
 /** "s3://bucket/prefix (endpoint http://host:port)"; user info in the endpoint URL is dropped. */
@@ -140,6 +151,9 @@ async function putObject(ctx: S3Context, key: string, body: Readable, options: P
       Body: counted.stream,
       ContentType: options.contentType ?? 'application/octet-stream',
       ServerSideEncryption: ctx.serverSideEncryption,
+      // SHA256 here makes the SDK send x-amz-checksum-sha256 with each buffered part (a header,
+      // not aws-chunked) and list the parts' checksums when completing the upload.
+      ...(ctx.checksum === 'sha256' ? { ChecksumAlgorithm: 'SHA256' as const } : {}),
     },
     partSize: ctx.partSize,
     queueSize: ctx.queueSize,

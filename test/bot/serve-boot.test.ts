@@ -6,6 +6,7 @@ import { FakeSlackApi } from '../../src/bot/dev/fake-slack-api.ts';
 import { listBackups } from '../../src/catalog/catalog.ts';
 import { main } from '../../src/cli/main.ts';
 import { createLocalStore } from '../../src/storage/local-store.ts';
+import { KeyRing } from '../../src/crypto/keys.ts';
 import { createDatabase, createFbmsDatabase, dropDatabase } from '../support/databases.ts';
 import { newKey, tempDir } from '../support/job-deps.ts';
 import { CHANNEL, OPERATOR } from './harness.ts';
@@ -32,12 +33,13 @@ describe('bantay serve boots without Slack', () => {
     api.failHttp('*', 503, 100_000); // Slack is down for the whole test
     const port = await freePort();
     const dir = tempDir();
+    const key = newKey();
     const env = {
       DATABASE_URL: source.url,
       BANTAY_STATE_URL: await createDatabase(),
       BANTAY_STORE: join(dir, 'store'),
       BANTAY_DATA_DIR: dir,
-      BANTAY_ENCRYPTION_KEY: newKey().key.toString('base64'),
+      BANTAY_ENCRYPTION_KEY: key.key.toString('base64'),
       SLACK_BOT_TOKEN: 'xoxb-serve-test',
       SLACK_APP_TOKEN: 'xapp-1-serve-test',
       SLACK_CHANNEL: CHANNEL,
@@ -59,7 +61,7 @@ describe('bantay serve boots without Slack', () => {
       const store = createLocalStore(join(dir, 'store'));
       let backups = 0;
       for (let i = 0; i < 150 && backups === 0; i += 1) {
-        backups = (await listBackups(store).catch(() => [])).length;
+        backups = (await listBackups(store, { keyRing: new KeyRing(key, []) }).catch(() => [])).length;
         if (backups === 0) await new Promise((r) => setTimeout(r, 100));
       }
       expect(backups).toBeGreaterThan(0);

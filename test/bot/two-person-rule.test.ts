@@ -104,7 +104,7 @@ describe('view submissions start only their own kind of job', () => {
     const reply = await t.slack.submitView(OPERATOR, forged);
     expect(JSON.stringify(reply.body)).toMatch(/does not start that kind of job/);
     await t.bot.services.runner.idle();
-    expect(await listBackups(t.deps.store)).toHaveLength(1);
+    expect(await listBackups(t.deps.store, t.deps)).toHaveLength(1);
   });
 });
 
@@ -120,7 +120,7 @@ describe('files restores from Slack stay under BANTAY_RESTORE_ROOTS', () => {
     await t.slack.submitView(OPERATOR, backupView);
     await waitForMessage(t, (c) => /stored/.test(textOf(c)), since);
     await t.bot.services.runner.idle();
-    const [backup] = await listBackups(t.deps.store);
+    const [backup] = await listBackups(t.deps.store, t.deps);
     await t.bot.services.catalog.refresh();
 
     const outside = join(tempDir('bantay-elsewhere-'), 'app');

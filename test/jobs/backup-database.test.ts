@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 async function expectNothingStored(deps: Awaited<ReturnType<typeof makeDeps>>['deps']): Promise<void> {
-  expect(await listBackups(deps.store)).toEqual([]);
+  expect(await listBackups(deps.store, deps)).toEqual([]);
   const keys: string[] = [];
   for await (const o of deps.store.list('')) keys.push(o.key);
   expect(keys).toEqual([]);
@@ -43,7 +43,7 @@ describe('runDatabaseBackup', () => {
       bytes: (b) => (bytesSeen = b),
     });
     expect(manifest.id).toMatch(/^db-\d{8}T\d{6}Z-[0-9a-f]{4}$/);
-    expect(manifest.artifact.encryption).toEqual({ algorithm: 'AES-256-GCM-STREAM-v1', keyId: key!.id });
+    expect(manifest.artifact.encryption).toEqual({ algorithm: 'AES-256-GCM-STREAM-v2', keyId: key!.id });
     expect(manifest.source).toMatchObject({ host: '127.0.0.1', database: source.name });
     expect(manifest.label).toBe('first');
     expect(phases).toEqual(['connecting', 'dumping', 'writing manifest']);
@@ -52,8 +52,8 @@ describe('runDatabaseBackup', () => {
     expect(manifest.tables).toEqual(Object.fromEntries(Object.entries(sourceChecksums).map(([t, c]) => [t, c.rows])));
     expect(Object.values(manifest.tables!).every((n) => n > 0)).toBe(true);
     // The store is the catalog: a fresh reader lists it from the manifest alone.
-    expect((await listBackups(deps.store)).map((m) => m.id)).toEqual([manifest.id]);
-    expect(await readManifest(deps.store, manifest.id)).toEqual(manifest);
+    expect((await listBackups(deps.store, deps)).map((m) => m.id)).toEqual([manifest.id]);
+    expect(await readManifest(deps.store, deps, manifest.id)).toEqual(manifest);
     const [audit] = await listAudit(deps.state);
     expect(audit).toMatchObject({ operationType: 'backup', backupType: 'database', status: 'succeeded', backupId: manifest.id, performedBy: 'cli:test' });
 

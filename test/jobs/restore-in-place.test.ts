@@ -103,7 +103,7 @@ describe('restoreInPlace', () => {
     await expect(busy.query('SELECT 1')).rejects.toThrow();
     await Promise.all([idle.end().catch(() => undefined), busy.end().catch(() => undefined)]);
 
-    const safety = (await listBackups(env.deps.store, { label: 'pre-restore' })).find((m) => m.id === result.safetyBackupId);
+    const safety = (await listBackups(env.deps.store, env.deps, { label: 'pre-restore' })).find((m) => m.id === result.safetyBackupId);
     expect(safety?.tables).toEqual(Object.fromEntries(Object.entries(before).map(([t, c]) => [t, c.rows])));
     const [setting] = await sql<{ setconfig: string[] }>(adminUrl(), `SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1`, [live.name]);
     expect(setting!.setconfig.sort()).toEqual(['search_path="$user", public, accounting', 'work_mem=8MB']);

@@ -111,7 +111,7 @@ async function planFor(ctx: CliContext, id: string, opts: RestoreOptions) {
   const { recovery } = ctx.config;
   const live = describeDatabaseUrl(base.databaseUrl).database;
   if (id.trim() === 'latest') throw new BantayError(ErrorCode.InvalidInput, 'An in-place restore needs an explicit backup id, not "latest" (see bantay list)');
-  const manifest = await readManifest(ctx.store, parseBackupId(id));
+  const manifest = await readManifest(ctx.store, await ctx.deps(), parseBackupId(id));
   const plan = planInPlaceRestore({ backupId: manifest.id, live, at: new Date(), jobs: base.jobs, stopCommand: recovery.appStopCmd, startCommand: recovery.appStartCmd });
   return { base, plan, createdAt: manifest.createdAt };
 }

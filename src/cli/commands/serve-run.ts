@@ -84,7 +84,7 @@ function openSecondary(ctx: CliContext): ObjectStore | undefined {
 function opsRoutes(config: Config, deps: JobDeps, secondary: ObjectStore | undefined): OpsRoute[] {
   const { ops, recovery } = config;
   const status = createStatusSource(
-    { store: deps.store, secondary, state: deps.state },
+    { store: deps.store, secondary, state: deps.state, keyRing: deps.keyRing },
     { timezone: ops.timezone, schedule: ops.schedule, objectives: { rtoSeconds: recovery.rtoObjectiveSeconds, rpoSeconds: recovery.rpoObjectiveSeconds } },
   );
   return createOpsRoutes({ state: deps.state, store: deps.store, status, logger: deps.logger, statusToken: ops.http.statusToken, metricsToken: ops.http.metricsToken });
@@ -96,6 +96,7 @@ function startSchedule(config: Config, deps: JobDeps, app: BotApp, secondary: Ob
     store: deps.store,
     secondary,
     state: deps.state,
+    keyRing: deps.keyRing,
     logger: deps.logger,
     sink: createSlackAlertSink({
       chat: app.services.chat,
@@ -110,6 +111,7 @@ function startSchedule(config: Config, deps: JobDeps, app: BotApp, secondary: Ob
     schedule: ops.schedule,
     retention: ops.retention,
     thresholds: ops.monitor,
+    keyIds: config.keyRing.ids(),
   });
   return startScheduler({
     schedule: ops.schedule,

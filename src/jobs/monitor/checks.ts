@@ -4,7 +4,9 @@ import { compileCron, previousRun } from '../../schedule/next-runs.ts';
 import type { ScheduleConfig, ScheduledJobName } from '../../schedule/schedule-config.ts';
 import { formatWallTime } from '../../schedule/zoned-time.ts';
 import type { SecondaryLag } from '../sync-secondary.ts';
+import { catalogProblems, type CatalogFacts } from './catalog-problems.ts';
 import { jobProblems } from './job-checks.ts';
+import { keyProblems } from './key-checks.ts';
 import { ageText, bytesText, durationText } from './text.ts';
 
 export interface MonitorThresholds {
@@ -40,6 +42,8 @@ export interface BackupSummary {
   format: string;
   /** Uploads incrementals are compared only with incrementals. */
   incremental: boolean;
+  /** Key id the backup is encrypted with; null when stored in the clear (undefined: unknown). */
+  keyId?: string | null;
 }
 
 export interface JobRunFacts {
@@ -76,6 +80,10 @@ export interface MonitorInput {
   fires: FireRecord[];
   /** The newest verification record of each kind. */
   verifications: VerificationFacts[];
+  /** Ids of the configured encryption keys (primary and retired); undefined skips the key check. */
+  keyIds?: string[];
+  /** Backups at the primary that are damaged, rejected or vanished (catalog-problems.ts). */
+  catalog?: CatalogFacts;
 }
 
 /** Which schedules produce a backup of each kind: the dead-man switch watches them. */
@@ -103,7 +111,14 @@ export function runChecks(input: MonitorInput): Problem[] {
       problems.push(...staleness(kind, ofKind, input), ...sizeProblems(kind, ofKind, input));
     }
   }
-  problems.push(...jobProblems(input), ...verificationProblems(input), ...secondaryProblems(input), ...storageProblems(input));
+  problems.push(
+    ...catalogProblems(input.catalog),
+    ...keyProblems(input),
+    ...jobProblems(input),
+    ...verificationProblems(input),
+    ...secondaryProblems(input),
+    ...storageProblems(input),
+  );
   return problems;
 }
 

@@ -12,6 +12,8 @@ export interface MonitorSpec {
   schedule: ScheduleConfig;
   timezone: string;
   thresholds: MonitorThresholds;
+  /** Ids of the configured encryption keys: the newest backup of each kind must use one. */
+  keyIds?: string[];
   /**
    * Where alerts go. With a sink, alert state is kept in the state database (alert once, stay
    * quiet, resolve); without one (the CLI) nothing is recorded and every problem is returned.
@@ -19,7 +21,7 @@ export interface MonitorSpec {
   sink?: AlertSink;
 }
 
-export type MonitorDeps = Pick<JobDeps, 'store' | 'logger' | 'now'> & {
+export type MonitorDeps = Pick<JobDeps, 'store' | 'logger' | 'now' | 'keyRing'> & {
   state: StateDb;
   secondary?: ObjectStore;
   manifestCache?: Map<string, Manifest>;
@@ -41,7 +43,7 @@ export interface MonitorResult {
  * error); it throws only when the state database itself fails.
  */
 export async function runMonitor(spec: MonitorSpec, deps: MonitorDeps): Promise<MonitorResult> {
-  const snapshot = await gatherOpsSnapshot({ store: deps.store, secondary: deps.secondary, state: deps.state, now: deps.now, manifestCache: deps.manifestCache });
+  const snapshot = await gatherOpsSnapshot({ store: deps.store, secondary: deps.secondary, state: deps.state, keyRing: deps.keyRing, now: deps.now, manifestCache: deps.manifestCache });
   if (deps.manifestCache) forgetGoneManifests(deps.manifestCache, snapshot);
   const problems = runChecks(toMonitorInput(snapshot, spec));
   if (!spec.sink) return { snapshot, problems, sent: [], failed: [] };

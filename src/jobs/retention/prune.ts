@@ -37,10 +37,10 @@ export interface PruneResult {
  * unlisted orphan (cleaned up by a later prune after ORPHAN_GRACE_MS), never a listed backup
  * with missing pieces. Each deletion is audited with its reason.
  */
-export async function runPrune(spec: PruneSpec, deps: Pick<JobDeps, 'store' | 'state' | 'logger' | 'now'>, reporter: ProgressReporter = silentReporter): Promise<PruneResult> {
+export async function runPrune(spec: PruneSpec, deps: Pick<JobDeps, 'store' | 'state' | 'logger' | 'now' | 'keyRing'>, reporter: ProgressReporter = silentReporter): Promise<PruneResult> {
   const location = spec.location ?? 'primary';
   reporter.phase?.('planning', `${deps.store.description} (${location})`);
-  const facts = await gatherStoreFacts(deps.store, spec.signal);
+  const facts = await gatherStoreFacts(deps.store, deps, spec.signal);
   const inUse = spec.inUse ?? (await findBackupsInUse(deps.state));
   const now = deps.now?.() ?? new Date();
   const plan = planRetention({ now, timezone: spec.timezone, policy: spec.policy, backups: facts.backups, inUse, items: facts.items, orphans: facts.orphans, unreadable: facts.unreadable });
