@@ -44,7 +44,7 @@ describe('App Home after access changes', () => {
   it('asks again before each republish: someone removed from the operators group gets the refusal, then nothing', async () => {
     const group = [OPERATOR];
     t = await startTestBot({ settings: { operators: ['S0OPS'], authzCacheMs: 0 }, userGroups: { S0OPS: group } });
-    const backup = await putFakeBackup(t.deps.store, { createdAt: new Date(Date.now() - 3_600_000), sizeBytes: 1_000_000 });
+    const backup = await putFakeBackup(t.deps.store, { createdAt: new Date(Date.now() - 3_600_000), sizeBytes: 1_000_000 }, t.deps);
     await t.bot.services.catalog.refresh();
     let since = t.api.nextSeq;
     await t.slack.openHome(OPERATOR);
