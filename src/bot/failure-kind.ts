@@ -1,22 +1,22 @@
 import { ErrorCode, isAbortError, isBantayError } from '../errors.ts';
+import { classifyFailure, type FailureCause } from '../failure.ts';
 
 /**
- * Which failures are worth a Retry button. This is the bot's own minimal predicate until the
- * shared failure classification (cancelled / failed with a cause / could not check, with its
- * `retryable` notion) lands in src/jobs; when it does, this file is the one place to switch.
- *
- * Retryable: the job was cancelled, or something outside Bantay was briefly unavailable (the
- * store, the database server, a PostgreSQL tool, an unexpected error). Not retryable: the
- * same click would fail the same way (bad input, a name already taken, a missing backup or
- * key, a backup that does not match what was written, a configuration problem).
+ * Which failures are worth a Retry button, on top of the shared classification (src/failure.ts:
+ * cancelled / failed with its first cause / could not check). Retryable: the job was cancelled,
+ * a verification could not reach a verdict, or something outside Bantay was briefly unavailable
+ * (the store could not be reached, the database went away, a lock was held too long, a tool or
+ * an unexpected error). Not retryable: the same click would fail the same way (bad input, a name
+ * already taken, a missing backup or key, a backup that does not match what was written, a full
+ * store, a refused request, a configuration problem); those get the action that fixes them.
  */
 export function isRetryableFailure(err: unknown): boolean {
   if (isAbortError(err)) return true;
-  if (!isBantayError(err)) return true;
-  return RETRYABLE.has(err.code);
+  const c = classifyFailure(err);
+  return c.outcome !== 'failed' || RETRYABLE.has(c.cause);
 }
 
-const RETRYABLE = new Set<ErrorCode>([ErrorCode.Storage, ErrorCode.Database, ErrorCode.Tool, ErrorCode.Internal, ErrorCode.Aborted]);
+const RETRYABLE = new Set<FailureCause>(['store-unreachable', 'database-gone', 'lock-timeout', 'tool-error', 'internal']);
 
 /** The fixing action for a failure that Retry cannot fix, when the bot has one. */
 export type FixAction = { type: 'restore-another-name'; backupId: string };

@@ -94,6 +94,7 @@ export class CliContext {
       logger: this.logger,
       pgBinDir: this.config.pgBinDir,
       tempDir: processTempDir(this.config.dataDir),
+      lockTimeoutMs: this.config.lockTimeoutSeconds * 1000,
     };
   }
 

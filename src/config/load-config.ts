@@ -20,6 +20,8 @@ export interface Config {
   stateUrl: string | undefined;
   dataDir: string;
   pgBinDir: string | undefined;
+  /** BANTAY_LOCK_TIMEOUT in seconds: how long a backup waits for a table lock before failing. */
+  lockTimeoutSeconds: number;
   log: { level: string; format: 'json' | 'pretty' | undefined };
   recovery: RecoveryConfig;
   files: FilesConfig;
@@ -121,6 +123,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     stateUrl: raw.BANTAY_STATE_URL,
     dataDir: resolve(cwd, raw.BANTAY_DATA_DIR),
     pgBinDir: raw.BANTAY_PG_BIN,
+    lockTimeoutSeconds: raw.BANTAY_LOCK_TIMEOUT,
     log: { level: raw.BANTAY_LOG_LEVEL ?? 'info', format: raw.BANTAY_LOG_FORMAT as Config['log']['format'] },
     files: {
       appDir: raw.APP_DIR === undefined ? undefined : resolve(cwd, raw.APP_DIR),

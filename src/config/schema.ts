@@ -79,6 +79,10 @@ export const envSchema = z.object({
   BANTAY_S3_CHECKSUM: optionalString.refine((v) => v === undefined || v === 'md5' || v === 'sha256', {
     message: 'must be md5 (Content-MD5, the default) or sha256 (x-amz-checksum-sha256)',
   }),
+  /** Seconds a request may sit without a byte moving before it is dropped and retried. */
+  S3_IDLE_TIMEOUT: positiveInt(60, 3600),
+  /** Seconds a backup waits for a table lock (pg_dump --lock-wait-timeout, lock_timeout) before failing. */
+  BANTAY_LOCK_TIMEOUT: positiveInt(300, 86_400),
   AWS_ACCESS_KEY_ID: optionalString,
   AWS_SECRET_ACCESS_KEY: optionalString,
   AWS_SESSION_TOKEN: optionalString,

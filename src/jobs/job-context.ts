@@ -18,6 +18,8 @@ export interface JobDeps {
    * directory under BANTAY_DATA_DIR (or ./var) when a caller does not set it.
    */
   tempDir?: string;
+  /** BANTAY_LOCK_TIMEOUT: how long Bantay's sessions and pg_dump wait for a lock; default 300 s. */
+  lockTimeoutMs?: number;
 }
 
 /** Who or what asked for a job; lands in manifests and the audit log. */

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { findUsableBackup } from './find-backup.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { writeVerification, type VerificationRecord } from '../catalog/verification.ts';
-import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
+import { BantayError, ErrorCode } from '../errors.ts';
+import { classifiedError, classifyFailure } from '../failure.ts';
 import { recordAudit } from '../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../state/job-runs.ts';
 import { BANTAY_VERSION } from '../version.ts';
@@ -95,23 +96,29 @@ export async function verifyManifest(
     await recordOutcome(deps, runId, record, { recordKey, scratchDatabase: copy.scratch.name, via: spec.trigger.via });
     return { ...record, recordKey, scratchDatabase: copy.scratch.name, restoreSeconds: copy.seconds, usedTempFile: copy.usedTempFile };
   } catch (err) {
-    throw await recordFailure(deps, runId, manifest.id, spec.trigger, started, err);
+    throw await recordFailure(deps, runId, manifest.id, spec, started, err);
   }
 }
 
-/** A verify that could not run (as opposed to a backup that failed it): job run and audit say why. */
-async function recordFailure(deps: JobDeps, runId: string, backupId: string, trigger: Trigger, started: Date, err: unknown): Promise<BantayError> {
-  const error = isAbortError(err) ? new BantayError(ErrorCode.Aborted, 'Verify cancelled', { cause: err }) : wrapError(ErrorCode.Internal, 'Verify failed', err);
-  await finishJobRun(deps.state, runId, { status: 'failed', errorMessage: error.message }).catch(() => undefined);
+/**
+ * A verify that could not run (as opposed to a backup that failed it): job run and audit say
+ * why, classified (src/failure.ts). When infrastructure failed (the store unreachable after
+ * retries, the scratch server gone) the outcome is "could not check": it says nothing about the
+ * backup, and monitoring words it so, instead of "FAILED verification".
+ */
+async function recordFailure(deps: JobDeps, runId: string, backupId: string, spec: { trigger: Trigger; signal?: AbortSignal }, started: Date, err: unknown): Promise<BantayError> {
+  const error = classifiedError('Verify', err, { cancelled: spec.signal?.aborted === true, checking: true });
+  const c = classifyFailure(error);
+  await finishJobRun(deps.state, runId, { status: c.outcome, backupId, errorMessage: error.message, cause: c.cause }).catch(() => undefined);
   await recordAudit(deps.state, {
     operationType: 'verify',
     backupType: 'database',
-    status: 'failed',
+    status: c.outcome,
     backupId,
     durationSeconds: ((deps.now?.() ?? new Date()).getTime() - started.getTime()) / 1000,
     errorMessage: error.message,
-    performedBy: trigger.by,
-    details: { completed: false, via: trigger.via },
+    performedBy: spec.trigger.by,
+    details: { completed: false, via: spec.trigger.via, classification: { outcome: c.outcome, cause: c.cause } },
   }).catch((e: unknown) => deps.logger.error({ err: e }, 'could not write the audit row'));
   return error;
 }

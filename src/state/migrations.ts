@@ -115,6 +115,18 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
     `,
   },
   {
+    version: 11,
+    name: 'job run outcomes, causes and owners',
+    sql: `
+      ALTER TABLE job_runs DROP CONSTRAINT IF EXISTS job_runs_status_check;
+      ALTER TABLE job_runs ADD CONSTRAINT job_runs_status_check
+        CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled', 'could-not-check', 'abandoned'));
+      ALTER TABLE job_runs ADD COLUMN failure_cause text;
+      ALTER TABLE job_runs ADD COLUMN owner text;
+      CREATE INDEX job_runs_running ON job_runs (started_at) WHERE status = 'running'
+    `,
+  },
+  {
     // Version 20: far from the numbers other work in flight uses (versions are unique, gaps allowed).
     version: 20,
     name: 'state journal',

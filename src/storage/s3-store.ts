@@ -9,8 +9,11 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { addAbortSignal, pipeline, Readable, Transform } from 'node:stream';
 import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
+import { isConsequence } from '../failure.ts';
 import { assertValidKey, assertValidPrefix, isValidKey } from './keys.ts';
 import { uploadIntegrityPlugin, type S3ChecksumMode } from './s3-integrity.ts';
+import { getResumable } from './s3-read.ts';
+import { s3LeftoverCleaner } from './s3-leftovers.ts';
 import type { GetOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
 
 const MIB = 1024 * 1024;
@@ -44,6 +47,14 @@ export interface S3StoreOptions {
    * Content-MD5 (default) or x-amz-checksum-sha256. The returned ETag is compared either way.
    */
   checksum?: S3ChecksumMode;
+  /** Milliseconds to establish a connection; default 10 s (then the SDK retries). */
+  connectTimeoutMs?: number;
+  /**
+   * Milliseconds a request may go without a byte moving (S3_IDLE_TIMEOUT); default 60 s. A
+   * stalled provider is then cut off and retried (reads resume where they stopped) instead of
+   * being waited on forever while the backup's snapshot transaction stays open.
+   */
+  idleTimeoutMs?: number;
 }
 
 interface S3Context {
@@ -76,6 +87,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     stat: (key) => statObject(ctx, key),
     list: (prefix) => listObjects(ctx, prefix),
     delete: (key) => deleteObject(ctx, key),
+    leftovers: s3LeftoverCleaner(ctx),
   };
 }
 
@@ -104,9 +116,10 @@ function createContext(options: S3StoreOptions): S3Context {
     retryMode: 'standard',
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    // Fail fast on an unreachable endpoint (then retry); no overall request timeout, because a
-    // multipart part on a slow link or a slowly consumed download may legitimately take long.
-    requestHandler: { connectionTimeout: 10_000 },
+    // Fail fast on an unreachable endpoint (then retry). socketTimeout is an idle timeout
+    // (the socket's inactivity), not a total: a part on a slow link or a slowly consumed
+    // download may take long, but a request where nothing moves for idleTimeoutMs is dead.
+    requestHandler: { connectionTimeout: options.connectTimeoutMs ?? 10_000, socketTimeout: options.idleTimeoutMs ?? 60_000 },
   });
   const checksum = options.checksum ?? 'md5';
   client.middlewareStack.use(uploadIntegrityPlugin(checksum));
@@ -165,7 +178,8 @@ async function putObject(ctx: S3Context, key: string, body: Readable, options: P
   } catch (err) {
     counted.stream.destroy();
     await abortLeftoverUpload(ctx, ctx.keyPrefix + key, upload.uploadId);
-    if (signal?.aborted || isAbortError(err)) {
+    // The provider's own error wins over the abort it made the caller send (src/failure.ts).
+    if (isAbortError(err) || (signal?.aborted && isConsequence(err))) {
       throw new BantayError(ErrorCode.Aborted, `put ${key}: aborted`, { cause: err });
     }
     throw wrapError(ErrorCode.Storage, `S3 put ${key}`, err);
@@ -207,6 +221,7 @@ async function abortLeftoverUpload(ctx: S3Context, fullKey: string, uploadId: st
     .catch(() => undefined);
 }
 
+/** GetObject; a body that breaks mid-way is resumed with Range requests (s3-read.ts). */
 async function getObject(ctx: S3Context, key: string, options: GetOptions): Promise<Readable> {
   assertValidKey(key);
   try {
@@ -214,7 +229,8 @@ async function getObject(ctx: S3Context, key: string, options: GetOptions): Prom
     const response = await ctx.client.send(command, { abortSignal: options.signal });
     const body = response.Body;
     if (!(body instanceof Readable)) throw new Error('response body is not a Node.js stream');
-    return options.signal ? addAbortSignal(options.signal, body) : body;
+    const stream = await getResumable({ client: ctx.client, bucket: ctx.bucket, fullKey: ctx.keyPrefix + key, key, signal: options.signal, onRetry: options.onRetry }, response);
+    return options.signal ? addAbortSignal(options.signal, stream) : stream;
   } catch (err) {
     if (isNotFound(err)) throw new BantayError(ErrorCode.NotFound, `Object ${key} not found in s3://${ctx.bucket}/${ctx.keyPrefix}`);
     if (options.signal?.aborted) throw new BantayError(ErrorCode.Aborted, `get ${key}: aborted`, { cause: err });

@@ -49,7 +49,8 @@ export interface BackupSummary {
 export interface JobRunFacts {
   id: string;
   job: string;
-  status: 'running' | 'succeeded' | 'failed';
+  /** job_runs.status: also 'cancelled', 'could-not-check' and 'abandoned' (src/failure.ts). */
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'could-not-check' | 'abandoned';
   performedBy: string;
   startedAt: Date;
   finishedAt: Date | null;

@@ -18,8 +18,8 @@ export interface SourceSnapshot {
  * transaction must stay open until pg_dump has started with --snapshot (we keep it for the
  * whole dump), and the row counts run inside it, so they match the dump row for row.
  */
-export async function openSourceSnapshot(url: string): Promise<SourceSnapshot> {
-  const client = new pg.Client({ connectionString: url, application_name: 'bantay-snapshot', connectionTimeoutMillis: 15_000 });
+export async function openSourceSnapshot(url: string, options: { lockTimeoutMs?: number; applicationName?: string } = {}): Promise<SourceSnapshot> {
+  const client = new pg.Client({ connectionString: url, application_name: options.applicationName ?? 'bantay-snapshot', connectionTimeoutMillis: 15_000 });
   try {
     await client.connect();
   } catch (err) {
@@ -38,6 +38,8 @@ export async function openSourceSnapshot(url: string): Promise<SourceSnapshot> {
       `SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS num`,
     );
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // The row counts wait for table locks no longer than BANTAY_LOCK_TIMEOUT (then fail 55P03).
+    if (options.lockTimeoutMs !== undefined) await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(options.lockTimeoutMs))}`);
     const snap = await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
     const row = version.rows[0]!;
     return {

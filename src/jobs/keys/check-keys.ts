@@ -1,0 +1,40 @@
+import type { KeyRing } from '../../crypto/keys.ts';
+import type { ObjectStore } from '../../storage/object-store.ts';
+import type { Queryable } from '../../state/state-db.ts';
+import { planRetention, type RetentionPolicy } from '../retention/plan-retention.ts';
+import { findBackupsInUse, gatherStoreFacts } from '../retention/retention-input.ts';
+import { planKeyCustody, type KeyCustodyReport } from './key-custody.ts';
+
+export interface KeyCheckSpec {
+  keyRing: KeyRing;
+  retention: { policy: RetentionPolicy; timezone: string };
+  signal?: AbortSignal;
+}
+
+/**
+ * `bantay key check`: one listing of the store, one read per manifest, the retention plan
+ * (what the next prune would delete), then planKeyCustody. Read-only.
+ */
+export async function checkKeys(spec: KeyCheckSpec, deps: { store: ObjectStore; state: Queryable; now?: () => Date }): Promise<KeyCustodyReport> {
+  const facts = await gatherStoreFacts(deps.store, { keyRing: spec.keyRing, state: deps.state, now: deps.now }, spec.signal);
+  const plan = planRetention({
+    now: deps.now?.() ?? new Date(),
+    timezone: spec.retention.timezone,
+    policy: spec.retention.policy,
+    backups: facts.backups,
+    inUse: await findBackupsInUse(deps.state),
+    items: facts.items,
+    orphans: facts.orphans,
+    unreadable: facts.unreadable,
+  });
+  const doomed = new Set(plan.decisions.filter((d) => d.type === 'backup' && d.action === 'delete').map((d) => d.id));
+  const ids = spec.keyRing.ids();
+  const primary = spec.keyRing.primary?.id;
+  return planKeyCustody({
+    primaryKeyId: primary,
+    retiredKeyIds: ids.filter((id) => id !== primary),
+    backups: facts.manifests.map((m) => ({ id: m.id, kind: m.kind, createdAt: m.createdAt, keyId: m.artifact.encryption?.keyId ?? null })),
+    doomed,
+    unreadableManifests: facts.unreadable,
+  });
+}
