@@ -64,7 +64,7 @@ describe('bad news notifies', () => {
   it('a failure that may pass next time gets Retry, and its notice pings', async () => {
     t = await startTestBot({
       databaseUrl: source.url,
-      wrapJobs: (jobs) => ({ ...jobs, run: async () => { throw new BantayError(ErrorCode.Storage, 'the store answered 503'); } }),
+      wrapJobs: (jobs) => ({ ...jobs, run: async () => { throw new BantayError(ErrorCode.Storage, 'upload failed', { cause: Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:443'), { code: 'ECONNREFUSED' }) }); } }),
     });
     const since = t.api.nextSeq;
     t.bot.services.runner.start({ type: 'backup', variant: 'database' }, OPERATOR);
