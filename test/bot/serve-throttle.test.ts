@@ -92,7 +92,7 @@ function gaps(calls: RecordedCall[]): number[] {
 describe('bantay serve throttles progress messages through its own configuration', () => {
   it('with nothing set, at most one update per 3 s per message, and the final result lands', async () => {
     const { updates, final } = await backupThroughServe({});
-    expect(updates.length).toBeGreaterThanOrEqual(3);
+    expect(updates.length).toBeGreaterThanOrEqual(2); // the first post and the final, whatever the load
     for (const gap of gaps(updates)) expect(gap).toBeGreaterThanOrEqual(2950);
     expect(updates.at(-1)).toBe(final);
   }, 90_000);
