@@ -17,12 +17,25 @@ export const ViewId = {
   Verify: 'bantay_verify_confirm',
   Drill: 'bantay_drill_confirm',
   Notice: 'bantay_notice',
+  Loading: 'bantay_loading',
+  Details: 'bantay_details',
 } as const;
 
 export const ActionId = {
   Approve: 'bantay_approval_approve',
   Reject: 'bantay_approval_reject',
   Retry: 'bantay_job_retry',
+  VerifyNow: 'bantay_next_verify',
+  OpenRestore: 'bantay_next_restore',
+  ShowDetails: 'bantay_next_details',
+  RollBack: 'bantay_next_rollback',
+  DropKept: 'bantay_next_drop_kept',
+  RestoreAnotherName: 'bantay_next_restore_renamed',
+  HomeBackup: 'bantay_home_backup',
+  HomeVerify: 'bantay_home_verify',
+  HomeDrill: 'bantay_home_drill',
+  HomeRestore: 'bantay_home_restore',
+  AckFailedVerification: 'bantay_restore_ack_failed',
   BackupKind: 'bantay_backup_kind',
   BackupLabel: 'bantay_backup_label',
   RestoreBackup: 'bantay_restore_backup',
@@ -46,6 +59,8 @@ export const BlockId = {
   RestoreConfirmName: 'restore_confirm_name',
   VerifyBackup: 'verify_backup',
   ApprovalActions: 'approval_actions',
+  RestoreAckFailed: 'restore_ack_failed',
+  HomeActions: 'home_actions',
   JobActions: 'job_actions',
 } as const;
 

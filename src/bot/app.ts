@@ -14,6 +14,10 @@ import { handleRestoreCommand, handleRestoreSubmission } from './commands/restor
 import { handleVerifyCommand, handleVerifySubmission } from './commands/verify.ts';
 import { handleApproveAction, handleRejectAction, startApprovalExpiry } from './flows/approval.ts';
 import { handleRetryAction } from './flows/retry.ts';
+import { registerHomeActions } from './flows/home-actions.ts';
+import { handleDropKeptAction, handleOpenRestoreAction, handleShowDetailsAction, handleVerifyNowAction } from './flows/next-steps.ts';
+import { helpText } from './commands/help.ts';
+import { section } from './messages/blocks.ts';
 import { createBotServices, type BotServices, type BotSettings } from './services.ts';
 
 export type BotMode = { type: 'socket'; appToken: string } | { type: 'http'; signingSecret: string; port: number; host?: string };
@@ -113,6 +117,18 @@ function registerHandlers(app: App, s: BotServices): void {
   app.action<BlockAction>(ActionId.Approve, handleApproveAction(s));
   app.action<BlockAction>(ActionId.Reject, handleRejectAction(s));
   app.action<BlockAction>(ActionId.Retry, handleRetryAction(s));
+  app.action<BlockAction>(ActionId.VerifyNow, handleVerifyNowAction(s));
+  app.action<BlockAction>(ActionId.OpenRestore, handleOpenRestoreAction(s, 'plain'));
+  app.action<BlockAction>(ActionId.RollBack, handleOpenRestoreAction(s, 'rollback'));
+  app.action<BlockAction>(ActionId.RestoreAnotherName, handleOpenRestoreAction(s, 'rename'));
+  app.action<BlockAction>(ActionId.ShowDetails, handleShowDetailsAction(s));
+  app.action<BlockAction>(ActionId.DropKept, handleDropKeptAction(s));
+  registerHomeActions(app, s);
+  app.event('app_mention', async ({ event }) => {
+    await s.chat
+      .postMessage({ channel: event.channel, thread_ts: event.thread_ts ?? event.ts, text: helpText(), blocks: [section(helpText())] })
+      .catch((err: unknown) => s.logger.warn({ err }, 'could not answer a mention'));
+  });
   app.event('app_home_opened', async ({ event }) => {
     if (event.tab !== 'home') return;
     // The dashboard shows what /backups shows (backups, the store, running jobs, approval

@@ -86,3 +86,9 @@ function normalize(row: Approval): Approval {
   const payload = typeof row.payload === 'string' ? (JSON.parse(row.payload) as Record<string, unknown>) : row.payload;
   return { ...row, payload, expiresAt: new Date(row.expiresAt), decidedAt: row.decidedAt ? new Date(row.decidedAt) : null, createdAt: new Date(row.createdAt) };
 }
+
+/** Forgets request ids older than `maxAgeMs` (default a week): Slack retries within minutes. */
+export async function pruneRequests(db: Queryable, now: Date, maxAgeMs = 7 * 86_400_000): Promise<number> {
+  const rows = await db.query('DELETE FROM bot_requests WHERE created_at < $1 RETURNING request_id', [new Date(now.getTime() - maxAgeMs).toISOString()]);
+  return rows.length;
+}

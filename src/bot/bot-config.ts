@@ -40,6 +40,10 @@ export function requireBotConfig(config: Config): BotStartConfig {
       approvers: s.approvers,
       approvalTtlSeconds: s.approvalTtlSeconds,
       alertWebhookUrl: s.alertWebhookUrl,
+      progressIntervalMs: s.progressIntervalMs,
+      oncall: s.oncall,
+      restoreRoots: s.restoreRoots,
+      timeZone: s.timeZone,
     },
   };
 }

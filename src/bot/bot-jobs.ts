@@ -1,4 +1,4 @@
-import { basename, isAbsolute, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { findUsableBackup } from '../jobs/find-backup.ts';
 import type { BackupKind } from '../catalog/backup-id.ts';
 import type { Manifest } from '../catalog/manifest.ts';
@@ -7,6 +7,7 @@ import { BantayError, ErrorCode } from '../errors.ts';
 import { runDatabaseBackup } from '../jobs/backup-database.ts';
 import { runEmergencyBackup, runFullBackupSet, runPreDeployBackup } from '../jobs/backup-set.ts';
 import { runDrill } from '../jobs/drill.ts';
+import { dropKeptDatabase } from '../jobs/drop-kept-database.ts';
 import { runApplicationBackup, runUploadsBackup } from '../jobs/files/backup-files.ts';
 import { restoreFilesBackup, type InPlaceTarget } from '../jobs/files/restore-files.ts';
 import { pickLastBackupOfDay } from '../jobs/files/select-by-date.ts';
@@ -17,8 +18,9 @@ import { restoreToNewDatabase } from '../jobs/restore-database.ts';
 import { restoreInPlace } from '../jobs/restore-in-place.ts';
 import { runHook } from '../jobs/run-hook.ts';
 import { verifyBackup } from '../jobs/verify-backup.ts';
+import { restoreDirUnderRoots } from './restore-roots.ts';
 import { kindOfBackupRef, type BackupVariant, type BotJobSpec } from './job-spec.ts';
-import { backupResult, drillResult, filesRestoreResult, filesVerifyResult, restoreResult, setResult, verifyResult } from './job-results.ts';
+import { backupResult, drillResult, dropKeptResult, filesRestoreResult, filesVerifyResult, restoreResult, setResult, verifyResult } from './job-results.ts';
 
 /**
  * The jobs facade: maps what the bot was asked to do onto the same job functions the CLI
@@ -34,6 +36,8 @@ export interface JobResult {
   /** Lines for the thread under the message, for the curious. */
   details: string[];
   backupId?: string;
+  /** After an in-place restore: what a rollback or clean-up needs. */
+  inPlace?: { kind: string; safetyBackupId?: string; keptAs?: string };
 }
 
 export interface RunContext {
@@ -57,11 +61,13 @@ export interface BotJobs {
   /** True when new backups are encrypted. */
   encrypts(): boolean;
   objectives(): { rtoSeconds: number; rpoSeconds: number };
+  /** The directory a files restore from Slack goes to (only under the restore roots); throws why not. */
+  filesRestoreDir(name: string, backupId: string): string;
   /** The last uploads backup taken on `day` (YYYY-MM-DD) in BANTAY_TZ, like `restore --date`. */
   uploadsBackupOfDay(manifests: readonly Manifest[], day: string): Manifest | undefined;
 }
 
-export type BotJobsConfig = Pick<Config, 'databaseUrl' | 'recovery'> & { files?: FilesConfig };
+export type BotJobsConfig = Pick<Config, 'databaseUrl' | 'recovery'> & { files?: FilesConfig; slack?: { restoreRoots: readonly string[] } };
 
 const NO_FILES: FilesConfig = { appDir: undefined, uploadsDir: undefined, appExclude: [], uploadsChainDays: 7, timeZone: 'UTC' };
 
@@ -71,14 +77,16 @@ interface JobEnv {
   recovery: BotJobsConfig['recovery'];
   files: FilesConfig;
   databaseUrl: () => string;
+  restoreRoots: readonly string[];
 }
 
 export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
   const files = config.files ?? NO_FILES;
-  const env: JobEnv = { deps, recovery: config.recovery, files, databaseUrl: () => config.databaseUrl! };
+  const env: JobEnv = { deps, recovery: config.recovery, files, databaseUrl: () => config.databaseUrl!, restoreRoots: config.slack?.restoreRoots ?? [] };
   const missing = (needs: Array<'db' | 'app' | 'uploads'>): string | undefined => {
-    const names = needs.filter((n) => (n === 'db' ? config.databaseUrl : n === 'app' ? files.appDir : files.uploadsDir) === undefined).map((n) => ({ db: 'DATABASE_URL', app: 'APP_DIR', uploads: 'UPLOADS_DIR' })[n]);
-    return names.length ? `This needs ${names.join(' and ')}, which ${names.length > 1 ? 'are' : 'is'} not set where the bot runs.` : undefined;
+    // People in Slack cannot fix settings: say what is missing in words and who can fix it.
+    const names = needs.filter((n) => (n === 'db' ? config.databaseUrl : n === 'app' ? files.appDir : files.uploadsDir) === undefined).map((n) => ({ db: 'the FBMS database', app: 'the application folder', uploads: 'the uploads folder' })[n]);
+    return names.length ? `This needs ${names.join(' and ')}, which ${names.length > 1 ? 'are' : 'is'} not set up where the bot runs. Ask whoever runs Bantay to set ${names.length > 1 ? 'them' : 'it'} up.` : undefined;
   };
 
   const jobs: BotJobs = {
@@ -87,6 +95,7 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
         case 'backup':
           return missing(BACKUP_NEEDS[spec.variant]);
         case 'drill':
+        case 'drop-kept':
           return missing(['db']);
         case 'verify':
           return kindOfBackupRef(spec.backup) === 'database' ? missing(['db']) : undefined;
@@ -107,6 +116,8 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
           return runVerify(spec.backup, env, ctx);
         case 'restore':
           return runRestore(spec, env, ctx);
+        case 'drop-kept':
+          return dropKeptResult(await dropKeptDatabase({ ...dbCommon(env), name: spec.database, trigger: ctx.trigger }, deps));
         case 'drill':
           return drillResult(await runDrill({ ...dbCommon(env), objectives: jobs.objectives(), trigger: ctx.trigger, signal: ctx.signal }, deps, ctx.reporter));
       }
@@ -124,14 +135,14 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
       return decodeURIComponent(new URL(config.databaseUrl).pathname.slice(1)) || undefined;
     },
     describeSource() {
-      if (config.databaseUrl === undefined) return '(DATABASE_URL not set)';
+      if (config.databaseUrl === undefined) return '(no FBMS database set up)';
       const u = new URL(config.databaseUrl);
       return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
     },
     describeBackup(spec) {
       const source = `a consistent \`pg_dump\` of \`${jobs.describeSource()}\` (FBMS keeps running)`;
-      const app = `a tar of \`${files.appDir ?? 'APP_DIR'}\`${files.appExclude.length ? ` without ${files.appExclude.slice(0, 6).join(', ')}` : ''}`;
-      const uploads = `the files of \`${files.uploadsDir ?? 'UPLOADS_DIR'}\` added or changed since the last uploads backup (a new full chain every ${files.uploadsChainDays} days)`;
+      const app = `a tar of \`${files.appDir ?? 'the application folder (not set up)'}\`${files.appExclude.length ? ` without ${files.appExclude.slice(0, 6).join(', ')}` : ''}`;
+      const uploads = `the files of \`${files.uploadsDir ?? 'the uploads folder (not set up)'}\` added or changed since the last uploads backup (a new full chain every ${files.uploadsChainDays} days)`;
       switch (spec.variant) {
         case 'database':
           return source;
@@ -142,12 +153,13 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
         case 'uploads':
           return uploads;
         case 'full':
-          return `database (${source}), application (${app}) and uploads (a new full chain of \`${files.uploadsDir ?? 'UPLOADS_DIR'}\`), linked as one set`;
+          return `database (${source}), application (${app}) and uploads (a new full chain of \`${files.uploadsDir ?? 'the uploads folder (not set up)'}\`), linked as one set`;
         case 'pre-deploy':
           return `database (${source}) and application (${app}), both labelled \`${spec.label ?? ''}\``;
       }
     },
     encrypts: () => deps.keyRing.primary !== undefined,
+    filesRestoreDir: (name, backupId) => restoreDirUnderRoots(name, backupId, env.restoreRoots),
     uploadsBackupOfDay: (manifests, day) => pickLastBackupOfDay(manifests.filter((m) => m.kind === 'uploads'), day, files.timeZone),
     objectives: () => ({ rtoSeconds: config.recovery.rtoObjectiveSeconds, rpoSeconds: config.recovery.rpoObjectiveSeconds }),
   };
@@ -196,11 +208,13 @@ async function runVerify(backup: string, env: JobEnv, { trigger, signal, reporte
 async function runRestore(spec: Extract<BotJobSpec, { type: 'restore' }>, env: JobEnv, { trigger, signal, reporter }: RunContext): Promise<JobResult> {
   const { deps, files, recovery } = env;
   const kind = kindOfBackupRef(spec.backup);
+  // The approval id travels with the spec; the job checks and uses it up (the bot only asks).
+  const authorization = spec.approvalId === undefined ? undefined : { type: 'approval' as const, approvalId: spec.approvalId };
   if (kind === 'database') {
     const base = { ...dbCommon(env), backup: spec.backup, trigger, signal };
     const hooks = { stop: recovery.appStopCmd, start: recovery.appStartCmd, timeoutSeconds: recovery.hookTimeoutSeconds };
     return restoreResult(
-      spec.target.mode === 'in-place' ? await restoreInPlace({ ...base, hooks }, deps, reporter) : await restoreToNewDatabase({ ...base, target: spec.target.name, replace: false }, deps, reporter),
+      spec.target.mode === 'in-place' ? await restoreInPlace({ ...base, hooks, authorization }, deps, reporter) : await restoreToNewDatabase({ ...base, target: spec.target.name, replace: false }, deps, reporter),
     );
   }
   const manifest = await findUsableBackup(deps, spec.backup, { operation: 'restore', trigger });
@@ -219,13 +233,9 @@ async function runRestore(spec: Extract<BotJobSpec, { type: 'restore' }>, env: J
           chainDays: files.uploadsChainDays,
           beforeSwap: hook('stop', recovery.appStopCmd),
           afterSwap: hook('start', recovery.appStartCmd),
+          authorization,
         }
-      : { type: 'directory', dir: filesTargetDir(spec.target.name, manifest.id) };
+      : { type: 'directory', dir: restoreDirUnderRoots(spec.target.name, manifest.id, env.restoreRoots) };
   return filesRestoreResult(await restoreFilesBackup({ manifest, target, trigger, signal }, deps, reporter));
 }
 
-/** Where a files backup is restored when the person named no directory (or a relative one). */
-export function filesTargetDir(name: string, backupId: string): string {
-  const dir = name.trim() === '' ? `bantay-restore-${backupId}` : name.trim();
-  return isAbsolute(dir) ? dir : resolve(dir);
-}

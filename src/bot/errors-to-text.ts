@@ -3,6 +3,7 @@ import { ErrorCode, isBantayError } from '../errors.ts';
 import { classifyFailure, type FailureClassification } from '../failure.ts';
 import type { Logger } from '../log/logger.ts';
 import { redactSecrets } from '../log/redact.ts';
+import { withoutCliSyntax } from './failure-kind.ts';
 import { escape } from './messages/blocks.ts';
 
 /**
@@ -41,7 +42,7 @@ export function describeFailure(err: unknown, logger: Logger, context: Record<st
     logger.error({ err, errorId, ...context }, 'job failed');
     // A classified job error already leads with what failed and why.
     const prefix = err.classification ? undefined : PREFIX[err.code];
-    const message = escape(redactSecrets(err.message));
+    const message = escape(redactSecrets(withoutCliSyntax(err.message)));
     const classification = classifyFailure(err);
     return { sentence: prefix && !message.startsWith(prefix) ? `${prefix}: ${message}` : message, details: err.details.map((d) => escape(redactSecrets(d))), errorId, classification };
   }
@@ -56,7 +57,7 @@ export function describeFailure(err: unknown, logger: Logger, context: Record<st
 export function errorToText(err: unknown, logger: Logger, context: Record<string, unknown> = {}): string {
   if (isBantayError(err)) {
     logger.debug({ err, ...context }, 'request refused');
-    const lines = [escape(redactSecrets(err.message)), ...err.details.map((d) => `• ${escape(redactSecrets(d))}`)];
+    const lines = [escape(redactSecrets(withoutCliSyntax(err.message))), ...err.details.map((d) => `• ${escape(redactSecrets(d))}`)];
     return lines.join('\n');
   }
   const errorId = newErrorId();

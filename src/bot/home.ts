@@ -57,12 +57,23 @@ export class HomePublisher {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly o: { client: Pick<webApi.WebClient, 'views'>; sources: HomeSources; logger: Logger; debounceMs?: number; maxViewers?: number },
+    private readonly o: {
+      client: Pick<webApi.WebClient, 'views'>;
+      sources: HomeSources;
+      logger: Logger;
+      /** Asked again before every republish: access removed since the tab was opened ends there. */
+      mayView: (userId: string) => Promise<boolean>;
+      debounceMs?: number;
+      maxViewers?: number;
+      /** A viewer who has not opened the tab for this long gets no more republishes. Default 1 h. */
+      viewerTtlMs?: number;
+      clock?: () => number;
+    },
   ) {}
 
   async opened(userId: string): Promise<void> {
     this.#viewers.delete(userId);
-    this.#viewers.set(userId, Date.now());
+    this.#viewers.set(userId, this.#now());
     while (this.#viewers.size > (this.o.maxViewers ?? 50)) this.#viewers.delete(this.#viewers.keys().next().value!);
     await this.#publish([userId]);
   }
@@ -77,10 +88,10 @@ export class HomePublisher {
 
   /** Something changed: republish for recent viewers soon. */
   refresh(): void {
-    if (this.#timer || this.#viewers.size === 0) return;
+    if (this.#timer || this.viewers().length === 0) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#publish([...this.#viewers.keys()]).catch(() => undefined);
+      this.#publish(this.viewers()).catch(() => undefined);
     }, this.o.debounceMs ?? 2000);
     this.#timer.unref();
   }
@@ -89,9 +100,26 @@ export class HomePublisher {
     clearTimeout(this.#timer);
   }
 
+  /** Users the dashboard is republished to: recent viewers only. */
+  viewers(): string[] {
+    const oldest = this.#now() - (this.o.viewerTtlMs ?? 3600_000);
+    for (const [user, at] of this.#viewers) if (at < oldest) this.#viewers.delete(user);
+    return [...this.#viewers.keys()];
+  }
+
+  #now(): number {
+    return (this.o.clock ?? Date.now)();
+  }
+
   async #publish(users: string[]): Promise<void> {
+    const allowed: string[] = [];
+    for (const user of users) {
+      if (await this.o.mayView(user).catch(() => false)) allowed.push(user);
+      else await this.refused(user);
+    }
+    if (allowed.length === 0) return;
     const view = buildHomeView(await gatherHomeSnapshot(this.o.sources));
-    for (const user_id of users) {
+    for (const user_id of allowed) {
       await this.o.client.views.publish({ user_id, view: view as never }).catch((err: unknown) => this.o.logger.warn({ error: slackErrorOf(err), user_id }, 'could not publish App Home'));
     }
   }

@@ -13,17 +13,24 @@ import { escape } from './messages/blocks.ts';
 export function backupResult(m: Manifest): JobResult {
   const rows = m.tables ? Object.values(m.tables).reduce((a, b) => a + b, 0) : undefined;
   const contents = m.tables ? `${Object.keys(m.tables).length} tables, ${rows} rows` : m.files ? `${m.files.treeFiles ?? m.files.count} files, ${formatBytes(m.files.treeBytes ?? m.files.totalBytes)}` : 'n/a';
+  // An incremental stores only what changed; next to the tree's size that looks like data loss
+  // unless both are named for what they are.
+  const incremental = m.chain !== undefined && m.chain.parentId !== null;
+  const tree = m.files ? `${m.files.treeFiles ?? m.files.count} files, ${formatBytes(m.files.treeBytes ?? m.files.totalBytes)}` : undefined;
+  const stored = incremental ? `${formatBytes(m.artifact.sizeBytes)} (only what changed: ${m.files?.storedFiles ?? m.files?.count ?? 0} files)` : formatBytes(m.artifact.sizeBytes);
   return {
-    headline: `Backup \`${m.id}\` stored: ${formatBytes(m.artifact.sizeBytes)} in ${formatDuration(m.durationSeconds)}${m.artifact.encryption ? ', encrypted' : ', NOT ENCRYPTED'}.`,
+    headline: incremental
+      ? `Backup \`${m.id}\` stored: ${formatBytes(m.artifact.sizeBytes)} of changes in ${formatDuration(m.durationSeconds)}${m.artifact.encryption ? ', encrypted' : ', NOT ENCRYPTED'}; it restores the whole tree (${tree ?? 'n/a'}).`
+      : `Backup \`${m.id}\` stored: ${formatBytes(m.artifact.sizeBytes)} in ${formatDuration(m.durationSeconds)}${m.artifact.encryption ? ', encrypted' : ', NOT ENCRYPTED'}.`,
     ok: true,
     backupId: m.id,
     fields: [
       ['Backup id', `\`${m.id}\``],
-      ['Size', formatBytes(m.artifact.sizeBytes)],
+      [incremental ? 'Stored' : 'Size', stored],
       ['Duration', formatDuration(m.durationSeconds)],
       ['Encryption', m.artifact.encryption ? `yes (key ${m.artifact.encryption.keyId})` : ':warning: none'],
-      ['Contents', contents],
-      ['Verification', `not verified yet: \`/verify ${m.id}\``],
+      [incremental ? 'Restores' : 'Contents', contents],
+      ['Verification', 'not verified yet (Verify now, below)'],
     ],
     details: [
       `Source: ${m.source.host}${m.source.database ? `/${m.source.database}` : ''}${m.source.path ? ` ${m.source.path}` : ''}${m.source.serverVersion ? ` (PostgreSQL ${m.source.serverVersion})` : ''}`,
@@ -38,7 +45,7 @@ export function setResult(r: SetResult): JobResult {
   return {
     headline: `Backup set \`${r.set.setId}\` complete: ${parts.map(([role, m]) => `${role} \`${m.id}\` (${formatBytes(m.artifact.sizeBytes)})`).join(', ')}.`,
     ok: r.set.complete,
-    fields: [['Set id', `\`${r.set.setId}\``], ...(r.set.label ? ([['Label', r.set.label]] as Array<[string, string]>) : []), ...parts.map(([role, m]): [string, string] => [role, `\`${m.id}\`, ${formatBytes(m.artifact.sizeBytes)}`])],
+    fields: [['Set id', `\`${r.set.setId}\``], ...(r.set.label ? ([['Label', escape(r.set.label)]] as Array<[string, string]>) : []), ...parts.map(([role, m]): [string, string] => [role, `\`${m.id}\`, ${formatBytes(m.artifact.sizeBytes)}`])],
     details: parts.flatMap(([role, m]) => [`${role}: ${m.id}`, ...backupResult(m).details]),
   };
 }
@@ -96,6 +103,7 @@ export function restoreResult(r: RestoreResult): JobResult {
         : `Backup \`${r.backupId}\` restored into \`${r.target}\` and verified against its manifest.`,
     ok: true,
     backupId: r.backupId,
+    ...(r.mode === 'in-place' ? { inPlace: { kind: 'database', safetyBackupId: r.safetyBackupId, keptAs: r.keptAs } } : {}),
     fields,
     details: checkLines(r.checks),
   };
@@ -111,6 +119,7 @@ export function filesRestoreResult(r: FilesRestoreResult): JobResult {
   if (r.preRestoreBackupId) fields.push(['Pre-restore backup', `\`${r.preRestoreBackupId}\``]);
   if (r.previousDir) fields.push(['Previous tree kept at', `\`${escape(r.previousDir)}\``]);
   return {
+    ...(r.previousDir !== undefined ? { inPlace: { kind: r.kind, safetyBackupId: r.preRestoreBackupId } } : {}),
     headline: `${r.kind === 'application' ? 'Application' : 'Uploads'} backup \`${r.backupId}\` restored into \`${escape(r.restoredTo)}\`: ${r.files} files.`,
     ok: true,
     backupId: r.backupId,
@@ -138,4 +147,8 @@ export function drillResult(o: DrillOutcome): JobResult {
 
 function checkLines(checks: ReadonlyArray<{ name: string; status: string; detail: string }>): string[] {
   return checks.map((c) => `${c.status === 'passed' ? '✓' : c.status === 'failed' ? '✗' : '–'} ${c.name}: ${c.detail}`);
+}
+
+export function dropKeptResult(r: { dropped: string }): JobResult {
+  return { headline: `The kept copy \`${escape(r.dropped)}\` was dropped.`, ok: true, fields: [['Dropped', `\`${escape(r.dropped)}\``]], details: [] };
 }

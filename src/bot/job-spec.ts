@@ -1,5 +1,7 @@
 import { parseBackupId, parseLabel, printable } from '../catalog/backup-id.ts';
 import { BantayError, ErrorCode } from '../errors.ts';
+import { parseDatabaseName } from '../jobs/pg/database-admin.ts';
+import { parseFreeLabel } from './labels.ts';
 
 /**
  * What the bot can run, as data: a discriminated union that travels through modals
@@ -15,7 +17,8 @@ export type BotJobSpec =
   | { type: 'backup'; variant: BackupVariant; label?: string }
   | { type: 'verify'; backup: string }
   | { type: 'restore'; backup: string; target: RestoreTargetSpec; reason: string; date?: string; approvalId?: string }
-  | { type: 'drill' };
+  | { type: 'drill' }
+  | { type: 'drop-kept'; database: string };
 
 /** The resources a job touches; two jobs sharing one never run at the same time. */
 export function resourcesOf(spec: BotJobSpec): string[] {
@@ -27,6 +30,8 @@ export function resourcesOf(spec: BotJobSpec): string[] {
       return [spec.variant];
     case 'restore':
       return [kindOfBackupRef(spec.backup)];
+    case 'drop-kept':
+      return ['database'];
     case 'verify':
     case 'drill':
       // Both restore into scratch databases on the FBMS server: one at a time is plenty.
@@ -52,6 +57,8 @@ export function describeJob(spec: BotJobSpec): string {
       return spec.target.mode === 'in-place' ? `IN-PLACE restore of ${spec.backup}` : `Restore of ${spec.backup} into ${spec.target.name}`;
     case 'drill':
       return 'Recovery drill';
+    case 'drop-kept':
+      return `Drop of the kept copy ${spec.database}`;
   }
 }
 
@@ -110,10 +117,13 @@ export const USAGE: Record<string, string> = {
 export function parseJobSpec(value: unknown): BotJobSpec {
   const v = value as Partial<Record<string, unknown>> | null;
   if (v && v.type === 'backup' && BACKUP_VARIANTS.includes(v.variant as BackupVariant)) {
-    return { type: 'backup', variant: v.variant as BackupVariant, ...(typeof v.label === 'string' ? { label: parseLabel(v.label) } : {}) };
+    // A pre-deploy label is the version the jobs validate; other labels are free text.
+    const label = typeof v.label !== 'string' ? undefined : v.variant === 'pre-deploy' ? parseLabel(v.label) : parseFreeLabel(v.label);
+    return { type: 'backup', variant: v.variant as BackupVariant, ...(label !== undefined ? { label } : {}) };
   }
   if (v && v.type === 'verify' && typeof v.backup === 'string') return { type: 'verify', backup: v.backup === 'latest' ? 'latest' : parseBackupId(v.backup) };
   if (v && v.type === 'drill') return { type: 'drill' };
+  if (v && v.type === 'drop-kept' && typeof v.database === 'string') return { type: 'drop-kept', database: parseDatabaseName(v.database) };
   if (v && v.type === 'restore' && typeof v.backup === 'string' && typeof v.reason === 'string' && v.target && typeof v.target === 'object') {
     const target = v.target as Partial<RestoreTargetSpec> & { name?: unknown };
     const parsedTarget: RestoreTargetSpec =

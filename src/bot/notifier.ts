@@ -30,6 +30,8 @@ export interface Notifier {
   notify(alert: Alert): Promise<NotifyOutcome>;
   /** Forgets that `dedupeKey` was posted: its next alert is posted even with the same text. */
   forget(dedupeKey: string): void;
+  /** Only the webhook copy (BANTAY_ALERT_WEBHOOK_URL), for senders that post to Slack themselves. */
+  webhook(alert: Alert): Promise<void>;
 }
 
 export interface NotifierOptions {
@@ -77,6 +79,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
   };
 
   return {
+    webhook: postWebhook,
     forget(dedupeKey) {
       seen.delete(dedupeKey);
     },
@@ -101,8 +104,9 @@ export function createNotifier(options: NotifierOptions): Notifier {
 }
 
 /**
- * Monitoring's AlertSink (src/jobs/alert-sink.ts) on top of the notifier, so `bantay serve`
- * posts what monitoring finds in #incidents. A "resolved" alert is posted as info; an alert
+ * A plain AlertSink on top of the notifier (one post per alert). `bantay serve` uses the
+ * Slack alert sink instead (src/bot/alerts/slack-alert-sink.ts: one message per problem,
+ * updated in place); this stays for callers without a state database. A "resolved" alert is posted as info; an alert
  * Slack did not take rejects, so monitoring sends it again on its next run.
  */
 export function alertSinkOf(notifier: Notifier): AlertSink {

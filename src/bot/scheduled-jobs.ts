@@ -27,7 +27,8 @@ export function createScheduledJobRunners(s: BotServices): Partial<Record<Schedu
     runners[job] = async ({ trigger, signal }) => {
       const started = s.runner.start(spec, trigger.by, { trigger, signal });
       if (!started.started) throw new BantayError(ErrorCode.Usage, `${started.running.title} was still running, so the scheduled ${job} run was skipped`);
-      const outcome = await started.done;
+      // The run is over when the job is, not when Slack has taken its message (Slack may be down).
+      const outcome = await started.ended;
       if ('error' in outcome) throw outcome.error;
       if (!outcome.ok) throw new BantayError(ErrorCode.Integrity, outcome.result.headline.replace(/`/g, ''));
     };

@@ -5,6 +5,7 @@ import type { StateDb } from '../state/state-db.ts';
 import { createAuthz, type Authz } from './authz.ts';
 import type { BotJobs } from './bot-jobs.ts';
 import { CatalogCache } from './catalog-cache.ts';
+import { ChannelBudgets } from './channel-budget.ts';
 import { HomePublisher } from './home.ts';
 import { JobRunner } from './job-runner.ts';
 import { resourcesOf } from './job-spec.ts';
@@ -18,11 +19,21 @@ export interface BotSettings {
   approvers: readonly string[];
   approvalTtlSeconds: number;
   alertWebhookUrl?: string;
-  /** Min ms between two updates of one progress message. Default 3000. */
+  /** Min ms between two updates of one progress message (BANTAY_PROGRESS_INTERVAL). Default 3000. */
   progressIntervalMs?: number;
+  /** BANTAY_ONCALL: users (U…) and/or user groups (S…) mentioned on failures and critical alerts. */
+  oncall?: readonly string[];
+  /** BANTAY_RESTORE_ROOTS: the only directories Slack may restore files backups under. */
+  restoreRoots?: readonly string[];
+  /** BANTAY_TZ: times written as text (alerts) are in this zone. Default Asia/Manila. */
+  timeZone?: string;
   /** How often pending approvals are checked for expiry. Default 15 s. */
   expiryCheckMs?: number;
   homeDebounceMs?: number;
+  /** How long App Home keeps republishing to someone who opened it. Default 1 h. */
+  homeViewerTtlMs?: number;
+  /** How long user group members are cached. Default 60 s. */
+  authzCacheMs?: number;
 }
 
 /** Everything handlers need, built once at start; handlers receive it, nothing is global. */
@@ -51,6 +62,7 @@ export function createBotServices(o: {
   nextRuns?: () => Array<{ job: string; at: Date }>;
 }): BotServices {
   const chat = chatApiOf(o.client);
+  const budgets = new ChannelBudgets();
   const catalog = new CatalogCache({ store: o.deps.store, trust: o.deps, logger: o.logger });
   let home: HomePublisher | undefined;
   const runner = new JobRunner({
@@ -59,20 +71,29 @@ export function createBotServices(o: {
     channel: o.settings.channel,
     logger: o.logger,
     progressIntervalMs: o.settings.progressIntervalMs,
+    oncall: o.settings.oncall,
+    budgets,
+    // The last backup of each kind the job writes (a full set writes three, and its uploads part
+    // is a full chain, so the last full uploads backup), summed like the set reports its bytes.
     estimateBytes: (spec) => {
-      const kind = spec.type === 'backup' ? resourcesOf(spec)[0] : undefined;
-      return catalog.peek()?.entries.find((e) => e.manifest.kind === kind)?.manifest.artifact.sizeBytes;
+      if (spec.type !== 'backup') return undefined;
+      const entries = catalog.peek()?.entries ?? [];
+      const sizes = resourcesOf(spec).map((kind) => entries.find((e) => e.manifest.kind === kind && (spec.variant !== 'full' || e.manifest.chain?.parentId == null))?.manifest.artifact.sizeBytes);
+      return sizes.every((x) => x !== undefined) ? sizes.reduce((a, b) => a! + b!, 0) : undefined;
     },
     onChange: () => {
       catalog.invalidate();
       home?.refresh();
     },
   });
+  const authz = createAuthz({ operators: o.settings.operators, approvers: o.settings.approvers, client: o.client, logger: o.logger, cacheMs: o.settings.authzCacheMs });
   home = new HomePublisher({
     client: o.client,
+    mayView: async (user) => (await authz.roleOf(user)) !== 'none',
     sources: { catalog, runner, state: o.deps.state, storeDescription: o.deps.store.description, nextRuns: o.nextRuns },
     logger: o.logger,
     debounceMs: o.settings.homeDebounceMs,
+    viewerTtlMs: o.settings.homeViewerTtlMs,
   });
   return {
     settings: o.settings,
@@ -84,7 +105,7 @@ export function createBotServices(o: {
     jobs: o.jobs,
     runner,
     catalog,
-    authz: createAuthz({ operators: o.settings.operators, approvers: o.settings.approvers, client: o.client, logger: o.logger }),
+    authz,
     notifier: createNotifier({ chat, channel: o.settings.channel, logger: o.logger, webhookUrl: o.settings.alertWebhookUrl }),
     home,
     now: () => o.deps.now?.() ?? new Date(),

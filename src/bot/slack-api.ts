@@ -8,14 +8,14 @@ type WebClient = webApi.WebClient;
  * runner, the notifier and the approval flow depend on this, not on WebClient.
  */
 export interface ChatApi {
-  postMessage(args: { channel: string; text: string; blocks?: Block[]; thread_ts?: string }): Promise<{ ts: string; channel: string }>;
+  postMessage(args: { channel: string; text: string; blocks?: Block[]; thread_ts?: string; reply_broadcast?: boolean }): Promise<{ ts: string; channel: string }>;
   update(args: { channel: string; ts: string; text: string; blocks?: Block[] }): Promise<void>;
 }
 
 export function chatApiOf(client: WebClient): ChatApi {
   return {
     async postMessage(args) {
-      const res = await client.chat.postMessage({ ...args, unfurl_links: false, unfurl_media: false });
+      const res = await client.chat.postMessage({ ...args, unfurl_links: false, unfurl_media: false } as never);
       return { ts: res.ts as string, channel: (res.channel as string | undefined) ?? args.channel };
     },
     async update(args) {

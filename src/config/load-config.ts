@@ -51,6 +51,14 @@ export interface SlackConfig {
   approvers: string[];
   approvalTtlSeconds: number;
   alertWebhookUrl: string | undefined;
+  /** BANTAY_PROGRESS_INTERVAL in ms: at most one update per progress message per this long. */
+  progressIntervalMs: number;
+  /** BANTAY_ONCALL: mentioned on failures and critical alerts. */
+  oncall: string[];
+  /** BANTAY_RESTORE_ROOTS: the only directories Slack may restore files backups under. */
+  restoreRoots: string[];
+  /** BANTAY_TZ, for times written in messages. */
+  timeZone: string;
 }
 
 /** Settings of the application and uploads backups (the README ("Application and uploads backups")). */
@@ -160,6 +168,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       approvers: raw.BANTAY_APPROVERS,
       approvalTtlSeconds: raw.BANTAY_APPROVAL_TTL,
       alertWebhookUrl: raw.BANTAY_ALERT_WEBHOOK_URL,
+      progressIntervalMs: Math.round(raw.BANTAY_PROGRESS_INTERVAL * 1000),
+      oncall: raw.BANTAY_ONCALL,
+      restoreRoots: raw.BANTAY_RESTORE_ROOTS.map((r) => resolve(r)),
+      timeZone: raw.BANTAY_TZ,
     },
   };
 }

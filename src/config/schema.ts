@@ -157,6 +157,19 @@ export const envSchema = z.object({
   BANTAY_APPROVERS: slackIdList,
   BANTAY_APPROVAL_TTL: duration(30 * 60),
   BANTAY_ALERT_WEBHOOK_URL: httpUrl,
+  /** Min time between two updates of one progress message (Slack allows about one a second). */
+  BANTAY_PROGRESS_INTERVAL: duration(3).refine((v) => v >= 1, { message: 'must be at least 1s (Slack rate-limits faster edits)' }),
+  /** Who is pinged for failures and critical alerts: Slack user ids and/or one user group. */
+  BANTAY_ONCALL: slackIdList,
+  /** Absolute directories under which Slack may restore files backups (comma-separated). */
+  BANTAY_RESTORE_ROOTS: optionalString.transform((v, ctx) => {
+    const roots = (v ?? '').split(',').map((r) => r.trim()).filter((r) => r !== '');
+    if (roots.some((r) => !r.startsWith('/') || r.split('/').includes('..'))) {
+      ctx.addIssue({ code: 'custom', message: 'must be absolute directories without "..", separated by commas' });
+      return z.NEVER;
+    }
+    return roots;
+  }),
   // Operations: schedule, retention, secondary location, monitoring, status page (ops-schema.ts).
   ...opsEnvShape,
   // Point-in-time recovery: WAL archiving and base backups (wal-config.ts).

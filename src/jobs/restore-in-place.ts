@@ -3,6 +3,7 @@ import { parseBackupId } from '../catalog/backup-id.ts';
 import { BantayError, ErrorCode } from '../errors.ts';
 import { checkBackupOrigin, liveIdentity, type BackupOrigin } from './backup-origin.ts';
 import { cleanupLeftovers, describeCleanup } from './cleanup-leftovers.ts';
+import { consumeInPlaceAuthorization, type InPlaceAuthorization } from './authorization/in-place-authorization.ts';
 import { applyInPlaceSteps, type InPlaceRun } from './in-place-steps.ts';
 import type { JobDeps } from './job-context.ts';
 import { describeDatabaseUrl } from './pg/connection.ts';
@@ -73,6 +74,8 @@ export type InPlaceSpec = RestoreSpec & {
    * one (checkBackupOrigin). Without it such a restore is refused before anything happens.
    */
   fromOtherDatabase?: boolean;
+  /** The second person's approval, or the CLI's typed confirmation; refused without one. */
+  authorization: InPlaceAuthorization | undefined;
 };
 
 const LIVE_LOCK_CLASS = 74203;
@@ -91,7 +94,15 @@ export async function restoreInPlace(spec: InPlaceSpec, deps: JobDeps, reporter:
   const manifest = await findUsableBackup(deps, parseBackupId(spec.backup), { operation: 'restore', trigger: spec.trigger });
   assertDatabaseBackup(manifest);
   const live = describeDatabaseUrl(spec.databaseUrl).database;
-  const audit = auditor(deps, spec.trigger, manifest.id, live);
+  const authorized = auditor(deps, spec.trigger, manifest.id, live);
+  let grant: Record<string, unknown> = {};
+  const audit: typeof authorized = (step, status, details = {}, seconds) => authorized(step, status, { ...details, ...grant }, seconds);
+  try {
+    grant = { ...(await consumeInPlaceAuthorization(deps.state, spec.authorization, { backupId: manifest.id, kind: 'database' }, new Date(started))) };
+  } catch (err) {
+    await audit('restore in place', 'refused', { error: (err as Error).message }).catch(() => undefined);
+    throw err;
+  }
   const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
   try {
     if (!(await databaseExists(session.client, live))) throw new BantayError(ErrorCode.NotFound, `The live database ${live} does not exist; restore with --target-db ${live} instead`);

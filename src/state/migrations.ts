@@ -178,6 +178,25 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
       );
     `,
   },
+  {
+    // Numbered apart from the others' so parallel branches do not collide (gaps are allowed).
+    version: 21,
+    name: 'slack: one use per approval, alert messages updated in place',
+    sql: `
+      ALTER TABLE approvals ADD COLUMN used_at timestamptz;
+      CREATE TABLE slack_alert_messages (
+        key text PRIMARY KEY,
+        channel text NOT NULL,
+        ts text NOT NULL,
+        severity text NOT NULL,
+        title text NOT NULL,
+        first_seen timestamptz NOT NULL,
+        last_seen timestamptz NOT NULL,
+        resolved_at timestamptz,
+        members jsonb NOT NULL DEFAULT '{}'
+      );
+    `,
+  },
 ];
 
 export async function applyMigrations(db: StateDb): Promise<void> {

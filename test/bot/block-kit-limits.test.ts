@@ -5,6 +5,7 @@ import { buildApprovalDecidedMessage, buildApprovalRequestMessage } from '../../
 import { buildBackupsListMessage } from '../../src/bot/messages/backups-list.ts';
 import { buildBackupConfirmModal, buildDrillConfirmModal, buildVerifyConfirmModal } from '../../src/bot/messages/confirm-modals.ts';
 import { buildHomeView } from '../../src/bot/messages/home-view.ts';
+import { failureNextSteps } from '../../src/bot/messages/next-steps.ts';
 import { buildJobDetailsMessage, buildJobFailedMessage, buildJobProgressMessage, buildJobResultMessage } from '../../src/bot/messages/job-message.ts';
 import { assertBlockKitLimits, findBlockKitViolations } from '../../src/bot/messages/limits.ts';
 import { buildNoticeView } from '../../src/bot/messages/modal.ts';
@@ -65,7 +66,7 @@ describe('Block Kit payloads stay within Slack limits, even with extreme content
     'notice view': { view: buildNoticeView(long(100), long(5000)) },
     'progress message': buildJobProgressMessage({ title: long(500), requestedBy: 'U1' }, { startedAt: 0, phase: long(500), detail: long(4000), phaseStartedAt: 0, bytes: 5e12, total: 9e12, warnings: Array.from({ length: 20 }, () => long(4000)) }, 10_000),
     'result message': buildJobResultMessage({ title: long(200), requestedBy: 'U1', approvedBy: 'U2' }, { headline: long(5000), ok: true, fields: Array.from({ length: 15 }, () => [long(100), long(3000)] as [string, string]), details: [] }, 1, [long(4000)]),
-    'failure message': buildJobFailedMessage({ title: 'x', requestedBy: 'U1' }, { sentence: long(6000), details: Array.from({ length: 50 }, () => long(200)), errorId: 'abcd1234' }, 1, JSON.stringify({ type: 'backup', variant: 'database', label: long(64) })),
+    'failure message': buildJobFailedMessage({ title: 'x', requestedBy: 'U1' }, { sentence: long(6000), details: Array.from({ length: 50 }, () => long(200)), errorId: 'abcd1234' }, 1, failureNextSteps({ type: 'restore', backup: 'db-20261126T020000Z-7f3a', target: { mode: 'new', name: long(60) }, reason: long(500) }, true, { type: 'restore-another-name', backupId: 'db-20261126T020000Z-7f3a' })),
     'details thread': buildJobDetailsMessage(Array.from({ length: 5000 }, (_, i) => `public.table_${i}: ${long(200)} rows <&>`)),
     'approval request': buildApprovalRequestMessage(approval, now),
     'approval decided': buildApprovalDecidedMessage({ ...approval, status: 'approved', decidedBy: 'U0B', decidedAt: now }, now, long(5000)),
@@ -96,7 +97,7 @@ describe('Block Kit payloads stay within Slack limits, even with extreme content
     const old = many[140]!.manifest.id;
     const view = buildRestoreModal({ entries: many, live: () => undefined, metadata: ctx.metadata, now, selectedId: old });
     assertBlockKitLimits({ view });
-    const select = (view.blocks[0] as { element: { initial_option?: { value: string }; option_groups: Array<{ options: Array<{ value: string }> }> } }).element;
+    const select = (view.blocks.find((b) => b.block_id === 'restore_backup') as { element: { initial_option?: { value: string }; option_groups: Array<{ options: Array<{ value: string }> }> } }).element;
     const values = select.option_groups.flatMap((g) => g.options.map((o) => o.value));
     expect(select.initial_option?.value).toBe(old);
     expect(values).toContain(old);

@@ -76,6 +76,6 @@ describe('file backups from Slack', () => {
     t = await startTestBot({});
     const since = t.api.nextSeq;
     await t.slack.command(OPERATOR, SlashCommand.Backup, 'uploads');
-    expect(await nextReply(t, since)).toMatch(/UPLOADS_DIR/);
+    expect(await nextReply(t, since)).toMatch(/uploads folder.*Ask whoever runs Bantay/);
   });
 });

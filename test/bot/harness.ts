@@ -5,6 +5,7 @@ import { FakeSlackApi, type RecordedCall } from '../../src/bot/dev/fake-slack-ap
 import { SimulatedSlack, type OpenedView, type PostedMessage } from '../../src/bot/dev/simulated-slack.ts';
 import type { BotSettings } from '../../src/bot/services.ts';
 import type { FilesConfig, RecoveryConfig } from '../../src/config/load-config.ts';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { KeyRing } from '../../src/crypto/keys.ts';
@@ -49,11 +50,11 @@ export interface TestBot {
  * Slack API, real jobs against a real FBMS database, a local store and PGlite state in a temp
  * dir. `settings` and `jobs` let a test tighten timings or wrap the jobs.
  */
-export async function startTestBot(o: { databaseUrl?: string; files?: FilesConfig; settings?: Partial<BotSettings>; userGroups?: Record<string, string[]>; wrapJobs?: (jobs: BotJobs) => BotJobs; pgBinDir?: string } = {}): Promise<TestBot> {
+export async function startTestBot(o: { databaseUrl?: string; files?: FilesConfig; settings?: Partial<BotSettings>; userGroups?: Record<string, string[]>; wrapJobs?: (jobs: BotJobs) => BotJobs; pgBinDir?: string; restoreRoots?: string[] } = {}): Promise<TestBot> {
   const api = await new FakeSlackApi({ userGroups: o.userGroups }).start();
   const { deps, dir, logLines, close } = await makeBotDeps();
   if (o.pgBinDir) deps.pgBinDir = o.pgBinDir;
-  const jobs = createBotJobs(deps, { databaseUrl: o.databaseUrl, recovery: RECOVERY, files: o.files });
+  const jobs = createBotJobs(deps, { databaseUrl: o.databaseUrl, recovery: RECOVERY, files: o.files, slack: { restoreRoots: o.restoreRoots ?? [tmpdir()] } });
   const bot = createBotApp({
     mode: { type: 'http', signingSecret: SIGNING_SECRET, port: 0, host: '127.0.0.1' },
     botToken: 'xoxb-test-token',
@@ -86,10 +87,10 @@ export async function openModal(t: TestBot, userId: string, command: string, tex
   const since = t.api.nextSeq;
   const reply = await t.slack.command(userId, command, text);
   expect(reply.status).toBe(200);
-  const call = await t.api.waitFor((c) => c.method === 'views.open' || c.method === 'response_url', { since });
-  if (call.method !== 'views.open') throw new Error(`expected a modal, got a reply: ${JSON.stringify(call.args.text)}`);
-  expect(call.response.ok).toBe(true);
-  return call.response.view as OpenedView;
+  const opened = await t.slack.waitForModal(since);
+  if (opened === undefined) throw new Error('expected a modal, got nothing');
+  if ('reply' in opened) throw new Error(`expected a modal, got a reply: ${JSON.stringify(opened.reply.args.text)}`);
+  return opened.view;
 }
 
 /** The next ephemeral reply (response_url) from `since`. */

@@ -39,3 +39,40 @@ describe('App Home access', () => {
   });
 });
 
+
+describe('App Home after access changes', () => {
+  it('asks again before each republish: someone removed from the operators group gets the refusal, then nothing', async () => {
+    const group = [OPERATOR];
+    t = await startTestBot({ settings: { operators: ['S0OPS'], authzCacheMs: 0 }, userGroups: { S0OPS: group } });
+    const backup = await putFakeBackup(t.deps.store, { createdAt: new Date(Date.now() - 3_600_000), sizeBytes: 1_000_000 }, t.deps);
+    await t.bot.services.catalog.refresh();
+    let since = t.api.nextSeq;
+    await t.slack.openHome(OPERATOR);
+    expect(textOf(await t.api.waitFor((c) => c.method === 'views.publish' && c.args.user_id === OPERATOR, { since }))).toContain(backup.id);
+
+    group.length = 0; // removed from the group in Slack
+    since = t.api.nextSeq;
+    t.bot.services.home.refresh();
+    const republished = await t.api.waitFor((c) => c.method === 'views.publish', { since });
+    expect(textOf(republished)).not.toContain(backup.id);
+    expect(textOf(republished)).toMatch(/operators and approvers can see/);
+
+    since = t.api.nextSeq;
+    t.bot.services.home.refresh();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(t.api.calls.filter((c) => c.seq >= since && c.method === 'views.publish')).toEqual([]);
+  });
+
+  it('viewers expire: nobody who stopped looking is republished to', async () => {
+    t = await startTestBot({ settings: { homeViewerTtlMs: 150 } });
+    let since = t.api.nextSeq;
+    await t.slack.openHome(OPERATOR);
+    await t.api.waitFor((c) => c.method === 'views.publish', { since });
+    await new Promise((r) => setTimeout(r, 300));
+    since = t.api.nextSeq;
+    t.bot.services.home.refresh();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(t.api.calls.filter((c) => c.seq >= since && c.method === 'views.publish')).toEqual([]);
+    expect(t.bot.services.home.viewers()).toEqual([]);
+  });
+});

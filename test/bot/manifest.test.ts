@@ -40,9 +40,10 @@ describe('manifest.yml', () => {
     expect(manifest.features.bot_user.display_name.length).toBeLessThanOrEqual(80);
     expect(manifest.features.app_home.home_tab_enabled).toBe(true);
     // commands: slash commands; chat:write(.public): progress and approvals in #incidents without
-    // inviting the bot first; usergroups:read: BANTAY_APPROVERS / OPERATORS given as user groups.
-    expect(manifest.oauth_config.scopes.bot).toEqual(expect.arrayContaining(['commands', 'chat:write', 'chat:write.public', 'usergroups:read']));
-    expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_home_opened']);
+    // inviting the bot first; usergroups:read: BANTAY_APPROVERS / OPERATORS given as user groups;
+    // app_mentions:read: an @-mention of the bot is answered with the command list.
+    expect(manifest.oauth_config.scopes.bot).toEqual(expect.arrayContaining(['commands', 'chat:write', 'chat:write.public', 'usergroups:read', 'app_mentions:read']));
+    expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_home_opened', 'app_mention']);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
     expect(manifest.settings.socket_mode_enabled).toBe(true);
   });

@@ -50,7 +50,9 @@ describe('/verify, /drill and App Home', () => {
     t = await startTestBot({ databaseUrl: source.url });
     const since = t.api.nextSeq;
     await t.slack.command(OPERATOR, SlashCommand.Verify, 'db-20200101T000000Z-abcd');
-    expect(await nextReply(t, since)).toMatch(/There is no backup/);
+    // The modal opens at once (Loading…) and then says so, to that person only.
+    const shown = await t.slack.waitForModal(since);
+    expect(shown && 'view' in shown && JSON.stringify(shown.view.blocks)).toMatch(/There is no backup/);
   });
 
   it('/drill runs the drill and App Home, once opened, refreshes with the running job and then the drill result', async () => {

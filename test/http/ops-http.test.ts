@@ -166,12 +166,12 @@ describe('/status in a real browser (Debian chromium via playwright-core)', () =
     expect(text).toContain('The newest application backup shrank to <b>400 KB</b>');
     const card = async (kind: string) => (await page.textContent(`[data-kind="${kind}"]`)) ?? '';
     expect(await card('database')).toMatch(/Last backup.*\(2h ago\)/);
-    expect(await card('database')).toContain('3.1 MB');
+    expect(await card('database')).toContain('3.0 MiB');
     expect(await card('database')).toContain('Verifiedpassed');
     expect(await card('application')).toContain('warning');
     expect(await card('uploads')).toContain('Verifiednever');
     const primary = (await page.textContent('[data-location="primary"]')) ?? '';
-    expect(primary).toMatch(/Used[\d.]+ MB/);
+    expect(primary).toMatch(/Used[\d.]+ MiB/);
     expect(primary).toContain('Backups4');
     expect((await page.textContent('[data-location="secondary"]')) ?? '').toContain('Behind primaryup to date');
     const drill = (await page.textContent('[data-drill]')) ?? '';

@@ -75,6 +75,7 @@ const spec = (hooks: { stop?: string; start?: string } = {}) => ({
   ...recoveryOptions(live.url, 2),
   hooks: { ...hooks, timeoutSeconds: 10 },
   trigger: cliTrigger,
+  authorization: { type: 'typed-confirmation' as const, by: cliTrigger.by },
 });
 
 describe('restoreInPlace', () => {

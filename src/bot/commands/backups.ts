@@ -3,12 +3,14 @@ import { parseNoArgs } from '../job-spec.ts';
 import { buildBackupsListMessage } from '../messages/backups-list.ts';
 import type { BotServices } from '../services.ts';
 import { ackThen, authorize, parseOrUsage, replyEphemeral, type CommandArgs } from './common.ts';
+import { answeredHelp } from './help.ts';
 
 /** `/backups`: the list and status, only for the person who asked. */
 export function handleBackupsCommand(s: BotServices) {
   return (args: CommandArgs) =>
     ackThen(args, s, async () => {
       const { user_id: userId, text } = args.command;
+      if (await answeredHelp(args, '/backups')) return;
       if (!(await authorize(s, userId, 'operator', { operationType: 'list', what: 'see the backups' }, args.respond))) return;
       const parsed = parseOrUsage(() => parseNoArgs('/backups', text), '/backups');
       if (typeof parsed === 'string') return replyEphemeral(args.respond, parsed);

@@ -29,7 +29,7 @@ export async function authorize(
 ): Promise<Role | undefined> {
   const role = await s.authz.roleOf(userId);
   if (role === 'approver' || (need === 'operator' && role === 'operator')) return role;
-  const who = need === 'approver' ? 'approvers (BANTAY_APPROVERS)' : 'operators and approvers (BANTAY_OPERATORS, BANTAY_APPROVERS)';
+  const who = need === 'approver' ? 'approvers' : 'operators and approvers';
   s.logger.warn({ userId, action: action.what, role }, 'refused: not authorised');
   await recordAudit(s.state, {
     operationType: action.operationType,
@@ -38,7 +38,7 @@ export async function authorize(
     backupId: action.backupId,
     details: { action: action.what, reason: `not ${need === 'approver' ? 'an approver' : 'an operator'}`, role },
   }).catch((err: unknown) => s.logger.error({ err }, 'could not audit a refusal'));
-  if (respond) await replyEphemeral(respond, `:no_entry: Sorry, only ${who} can ${action.what}. This attempt was logged. Ask your team lead if you need access.`).catch(() => undefined);
+  if (respond) await replyEphemeral(respond, `:no_entry: Sorry, only ${who} can ${action.what}. This attempt was logged. Ask your team lead (whoever runs Bantay) to add you if you need it.`).catch(() => undefined);
   return undefined;
 }
 

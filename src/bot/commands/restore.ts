@@ -1,4 +1,3 @@
-import { isAbsolute } from 'node:path';
 import { parseRestoreTarget } from '../../jobs/restore-database.ts';
 import type { BotJobs } from '../bot-jobs.ts';
 import { ActionId, BlockId, RestoreTarget } from '../action-ids.ts';
@@ -10,6 +9,8 @@ import { buildNoticeView } from '../messages/modal.ts';
 import { buildRestoreModal, defaultRestoreName } from '../messages/restore-modal.ts';
 import type { BotServices } from '../services.ts';
 import { ackThen, authorize, decodeMetadata, encodeMetadata, newRequestId, parseOrUsage, replyEphemeral, type CommandArgs } from './common.ts';
+import { answeredHelp } from './help.ts';
+import { openModalThen } from './open-modal.ts';
 import { authorizeSubmission, startFromSubmission, type ViewArgs } from './start-job.ts';
 
 /** `/restore [id]`: the restore form, pre-filled with the backup when an id is given. */
@@ -17,19 +18,39 @@ export function handleRestoreCommand(s: BotServices) {
   return (args: CommandArgs) =>
     ackThen(args, s, async () => {
       const { user_id: userId, text, trigger_id: triggerId, channel_id: channelId } = args.command;
+      if (await answeredHelp(args, '/restore')) return;
       if (!(await authorize(s, userId, 'operator', { operationType: 'restore', what: 'request restores' }, args.respond))) return;
       const parsed = parseOrUsage(() => parseRestoreArgs(text), '/restore');
       if (typeof parsed === 'string') return replyEphemeral(args.respond, parsed);
-      const snapshot = await s.catalog.get(2000);
-      if (snapshot === undefined) return replyEphemeral(args.respond, 'The backup catalog is still loading; try again in a few seconds.');
-      if (parsed.backup !== undefined && !snapshot.entries.some((e) => e.manifest.id === parsed.backup)) {
-        return replyEphemeral(args.respond, `There is no backup \`${parsed.backup}\` in ${s.storeDescription}. \`/backups\` lists them.`);
-      }
-      if (snapshot.entries.length === 0) return replyEphemeral(args.respond, 'There are no backups to restore yet.');
-      const metadata = encodeMetadata({ requestId: newRequestId(), channelId });
-      const view = buildRestoreModal({ entries: snapshot.entries, selectedId: parsed.backup, live: (kind) => s.jobs.live(kind), metadata, now: s.now() });
-      await args.client.views.open({ trigger_id: triggerId, view: view as never });
+      await openRestoreModal(s, triggerId, channelId, { selectedId: parsed.backup });
     });
+}
+
+export interface RestorePrefill {
+  selectedId?: string;
+  initialTarget?: 'new' | 'in-place';
+  initialName?: string;
+  initialReason?: string;
+}
+
+/** Opens the restore form at once (a loading view), then fills it from the catalog. */
+export async function openRestoreModal(s: BotServices, triggerId: string, channelId: string, prefill: RestorePrefill): Promise<void> {
+  await openModalThen(
+    s.client,
+    triggerId,
+    'Restore a backup',
+    async () => {
+      const snapshot = await s.catalog.get(10_000);
+      if (snapshot === undefined) return 'The list of backups is still loading; try again in a few seconds.';
+      if (prefill.selectedId !== undefined && !snapshot.entries.some((e) => e.manifest.id === prefill.selectedId)) {
+        return `There is no backup \`${prefill.selectedId}\` in ${s.storeDescription} any more.`;
+      }
+      if (snapshot.entries.length === 0) return 'There are no backups to restore yet.';
+      const metadata = encodeMetadata({ requestId: newRequestId(), channelId });
+      return buildRestoreModal({ entries: snapshot.entries, ...prefill, live: (kind) => s.jobs.live(kind), metadata, now: s.now() });
+    },
+    s.logger,
+  );
 }
 
 interface RestoreForm {
@@ -39,6 +60,7 @@ interface RestoreForm {
   name?: string;
   reason?: string;
   confirm?: string;
+  acknowledgedFailed: boolean;
 }
 
 function readForm(args: ViewArgs): RestoreForm {
@@ -51,6 +73,7 @@ function readForm(args: ViewArgs): RestoreForm {
     name: text(BlockId.RestoreTargetName, ActionId.RestoreTargetName),
     reason: text(BlockId.RestoreReason, ActionId.RestoreReason),
     confirm: text(BlockId.RestoreConfirmName, ActionId.RestoreConfirmName),
+    acknowledgedFailed: (v[BlockId.RestoreAckFailed]?.[ActionId.AckFailedVerification]?.selected_options ?? []).length > 0,
   };
 }
 
@@ -58,12 +81,15 @@ function readForm(args: ViewArgs): RestoreForm {
  * Checks the form; returns the spec, or the per-field errors Slack shows under the inputs.
  * `live` says what an in-place restore of each kind replaces and the name typed to confirm it.
  */
-export function validateRestoreForm(f: RestoreForm, entry: CatalogEntry | undefined, live: BotJobs['live']): { spec: Extract<BotJobSpec, { type: 'restore' }> } | { errors: Record<string, string> } {
+export function validateRestoreForm(f: RestoreForm, entry: CatalogEntry | undefined, live: BotJobs['live'], filesDir: BotJobs['filesRestoreDir']): { spec: Extract<BotJobSpec, { type: 'restore' }> } | { errors: Record<string, string> } {
   const errors: Record<string, string> = {};
   if (f.backupId === undefined && f.date === undefined) errors[BlockId.RestoreBackup] = 'Pick a backup to restore.';
   if (f.backupId !== undefined && f.date !== undefined) errors[BlockId.RestoreDate] = 'Pick a backup or a day, not both.';
   if (f.backupId !== undefined && entry === undefined) errors[BlockId.RestoreBackup] = 'That backup is no longer in the store.';
-  if (f.backupId === undefined && f.date !== undefined && entry === undefined) errors[BlockId.RestoreDate] = 'There is no uploads backup from that day (BANTAY_TZ).';
+  if (f.backupId === undefined && f.date !== undefined && entry === undefined) errors[BlockId.RestoreDate] = 'There is no uploads backup from that day (local time).';
+  if (entry?.verification?.passed === false && !f.acknowledgedFailed) {
+    errors[BlockId.RestoreAckFailed] = `${entry.manifest.id} FAILED verification: tick the box to restore it anyway, or pick a verified backup.`;
+  }
   if (f.reason === undefined || f.reason.length < 3) errors[BlockId.RestoreReason] = 'Say why: it goes into the audit log and the approval request.';
   const kind = entry?.manifest.kind;
   let target: RestoreTargetSpec = { mode: 'in-place' };
@@ -78,9 +104,12 @@ export function validateRestoreForm(f: RestoreForm, entry: CatalogEntry | undefi
     } catch (err) {
       errors[BlockId.RestoreTargetName] = truncate((err as Error).message, 150);
     }
-  } else {
-    if (f.name !== undefined && (!isAbsolute(f.name) || f.name.split(/[\\/]/).includes('..'))) errors[BlockId.RestoreTargetName] = 'Give an absolute directory path without .. (or leave it empty for bantay-restore-ID).';
-    target = { mode: 'new', name: f.name ?? '' };
+  } else if (entry !== undefined) {
+    try {
+      target = { mode: 'new', name: filesDir(f.name ?? '', entry.manifest.id) };
+    } catch (err) {
+      errors[BlockId.RestoreTargetName] = truncate((err as Error).message, 150);
+    }
   }
   if (Object.keys(errors).length > 0) return { errors };
   return { spec: { type: 'restore', backup: entry!.manifest.id, target, reason: f.reason!, ...(f.date ? { date: f.date } : {}) } };
@@ -94,7 +123,7 @@ export function handleRestoreSubmission(s: BotServices) {
     const entries = (await s.catalog.get(1000))?.entries ?? [];
     const ofDay = form.backupId === undefined && form.date !== undefined ? s.jobs.uploadsBackupOfDay(entries.map((e) => e.manifest), form.date) : undefined;
     const entry = entries.find((e) => e.manifest.id === (form.backupId ?? ofDay?.id));
-    const checked = validateRestoreForm(form, entry, (kind) => s.jobs.live(kind));
+    const checked = validateRestoreForm(form, entry, (kind) => s.jobs.live(kind), (name, id) => s.jobs.filesRestoreDir(name, id));
     if ('errors' in checked) {
       await args.ack({ response_action: 'errors', errors: checked.errors });
       return;

@@ -41,15 +41,38 @@ export async function startFromSubmission(s: BotServices, args: ViewArgs, spec: 
  */
 export async function authorizeSubmission(s: BotServices, args: ViewArgs, action: { operationType: string; what: string; backupId?: string }): Promise<boolean> {
   if (await authorize(s, args.body.user.id, 'operator', action, undefined)) return true;
-  await args.ack({ response_action: 'update', view: buildNoticeView('Not allowed', `Only operators and approvers can ${action.what}. This attempt was logged.`) as never });
+  await args.ack({ response_action: 'update', view: buildNoticeView('Not allowed', `Only operators and approvers can ${action.what}. This attempt was logged. Ask your team lead (whoever runs Bantay) to add you if you need it.`) as never });
   return false;
 }
 
-/** A confirmation modal whose metadata carries the whole job: check access, then start it once. */
-export function handleConfirmedSubmission(s: BotServices, action: { operationType: string; what: string }) {
+/**
+ * A confirmation modal whose metadata carries the whole job: check that the job is the kind
+ * this view starts (a verify view never starts a restore, whatever its metadata says), check
+ * access, then start it once.
+ */
+export function handleConfirmedSubmission<T extends BotJobSpec['type']>(s: BotServices, expected: T, action: { operationType: string; what: string }) {
   return async (args: ViewArgs): Promise<void> => {
     const meta = decodeMetadata(args.view.private_metadata);
+    const spec = specOfView(s, args, meta.spec, expected);
+    if (spec === undefined) return void (await refuseForeignSpec(args));
     if (!(await authorizeSubmission(s, args, action))) return;
-    await startFromSubmission(s, args, parseJobSpec(meta.spec), meta.requestId);
+    await startFromSubmission(s, args, spec, meta.requestId);
   };
+}
+
+/** The spec in a view's metadata when it is of the view's own job type; undefined (logged) otherwise. */
+export function specOfView<T extends BotJobSpec['type']>(s: BotServices, args: ViewArgs, raw: unknown, expected: T): Extract<BotJobSpec, { type: T }> | undefined {
+  let spec: BotJobSpec | undefined;
+  try {
+    spec = parseJobSpec(raw);
+  } catch {
+    spec = undefined;
+  }
+  if (spec?.type === expected) return spec as Extract<BotJobSpec, { type: T }>;
+  s.logger.warn({ userId: args.body.user.id, view: args.view.callback_id, expected, got: spec?.type ?? 'invalid' }, 'refused a view submission carrying another kind of job');
+  return undefined;
+}
+
+export async function refuseForeignSpec(args: ViewArgs): Promise<void> {
+  await args.ack({ response_action: 'update', view: buildNoticeView('Not started', 'This form does not start that kind of job, so nothing was started.') as never });
 }

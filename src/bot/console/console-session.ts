@@ -85,8 +85,8 @@ export async function runConsole(o: ConsoleOptions): Promise<void> {
     const since = api.nextSeq;
     const reply = await slack.command(as, name, rest.join(' '));
     if (reply.status !== 200) return say(`(the bot answered HTTP ${reply.status})`);
-    const call = await api.waitFor((c) => c.method === 'views.open' || c.method === 'response_url', { since, timeoutMs: 10_000 }).catch(() => undefined);
-    if (call?.method === 'views.open') await fillModal(call.response.view as OpenedView, as);
+    const opened = await slack.waitForModal(since);
+    if (opened !== undefined && 'view' in opened) await fillModal(opened.view, as);
   }
 
   async function fillModal(view: OpenedView, as: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Block } from '../messages/blocks.ts';
-import type { FakeSlackApi } from './fake-slack-api.ts';
+import type { FakeSlackApi, RecordedCall } from './fake-slack-api.ts';
 import { eventBody, interactionBody, postToBot, slashCommandBody, type SlackReply } from './slack-request.ts';
 
 /** A modal as the bot opened it (what views.open recorded). */
@@ -69,6 +69,21 @@ export class SimulatedSlack {
       signingSecret: this.o.signingSecret,
       contentType: 'application/json',
     });
+  }
+
+  /**
+   * The modal the bot opened after `since`, as the person finally sees it: a "Loading…" view
+   * is followed by its views.update. Resolves with the reply instead when the bot answered
+   * privately (response_url), undefined when it did neither in time.
+   */
+  async waitForModal(since: number, timeoutMs = 10_000): Promise<{ view: OpenedView } | { reply: RecordedCall } | undefined> {
+    const call = await this.o.api.waitFor((c) => c.method === 'views.open' || c.method === 'response_url', { since, timeoutMs }).catch(() => undefined);
+    if (call === undefined) return undefined;
+    if (call.method === 'response_url') return { reply: call };
+    const opened = call.response.view as OpenedView;
+    if (opened.callback_id !== 'bantay_loading') return { view: opened };
+    const update = await this.o.api.waitFor((c) => c.method === 'views.update' && c.args.view_id === opened.id, { since: call.seq, timeoutMs }).catch(() => undefined);
+    return update ? { view: update.response.view as OpenedView } : undefined;
   }
 
   /** The message as it stands now: its last postMessage or update, from the fake API's record. */

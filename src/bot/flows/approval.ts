@@ -1,12 +1,13 @@
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { recordAudit } from '../../state/audit-log.ts';
-import { claimRequest, createApproval, decideApproval, expireApprovals, getApproval, setApprovalMessage, type Approval } from '../approval-store.ts';
+import { claimRequest, createApproval, decideApproval, expireApprovals, getApproval, pruneRequests, setApprovalMessage, type Approval } from '../approval-store.ts';
 import type { CatalogEntry } from '../catalog-cache.ts';
 import { authorize, busyText, refusalFor, replyEphemeral } from '../commands/common.ts';
 import type { ViewArgs } from '../commands/start-job.ts';
 import { errorToText } from '../errors-to-text.ts';
 import { parseJobSpec, type BotJobSpec } from '../job-spec.ts';
-import { buildApprovalDecidedMessage, buildApprovalRequestMessage, type ApprovalBackupFacts } from '../messages/approval-message.ts';
+import { buildApprovalDecidedMessage, buildApprovalDecisionNotice, buildApprovalRequestMessage, type ApprovalBackupFacts } from '../messages/approval-message.ts';
+import { mentionAll } from '../messages/mentions.ts';
 import { mention } from '../messages/blocks.ts';
 import { buildNoticeView } from '../messages/modal.ts';
 import type { BotServices } from '../services.ts';
@@ -50,7 +51,7 @@ export async function requestInPlaceApproval(s: BotServices, args: ViewArgs, spe
   await audit(s, approval, 'requested', userId);
   // Slack must have its answer within 3 seconds: wait for the post at most 2, then let it finish on its own.
   const posting = s.chat
-    .postMessage({ channel: s.settings.channel, ...buildApprovalRequestMessage(approval, s.now()) })
+    .postMessage({ channel: s.settings.channel, ...buildApprovalRequestMessage(approval, s.now(), mentionAll(s.settings.approvers.filter((a) => a !== userId))) })
     .then(async ({ ts, channel }) => {
       await setApprovalMessage(s.state, approval.id, channel, ts);
       return 'posted' as const;
@@ -157,18 +158,26 @@ export async function expireDueApprovals(s: BotServices): Promise<Approval[]> {
 }
 
 export function startApprovalExpiry(s: BotServices): () => void {
+  let ticks = 0;
   const timer = setInterval(() => {
     expireDueApprovals(s).catch((err: unknown) => s.logger.warn({ err }, 'approval expiry check failed'));
+    // bot_requests only has to outlive Slack's retries; without pruning it grows forever.
+    if (ticks++ % 240 === 0) pruneRequests(s.state, s.now()).catch((err: unknown) => s.logger.warn({ err }, 'pruning old request ids failed'));
   }, s.settings.expiryCheckMs ?? 15_000);
   timer.unref();
   return () => clearInterval(timer);
 }
 
+/** Updates the request in place (no buttons left) and posts the decision in its thread, which notifies. */
 async function updateApprovalMessage(s: BotServices, a: Approval, note?: string): Promise<void> {
   if (a.channel === null || a.messageTs === null) return;
   await s.chat
     .update({ channel: a.channel, ts: a.messageTs, ...buildApprovalDecidedMessage(a, s.now(), note) })
     .catch((err: unknown) => s.logger.warn({ error: slackErrorOf(err), approvalId: a.id }, 'could not update the approval message'));
+  const oncall = a.status === 'approved' ? [] : (s.settings.oncall ?? []);
+  await s.chat
+    .postMessage({ channel: a.channel, thread_ts: a.messageTs, ...buildApprovalDecisionNotice(a, mentionAll([a.requestedBy, ...oncall])) })
+    .catch((err: unknown) => s.logger.warn({ error: slackErrorOf(err), approvalId: a.id }, 'could not post the approval decision in its thread'));
 }
 
 async function audit(s: BotServices, a: Approval, status: string, by: string, extra: Record<string, unknown> = {}): Promise<void> {

@@ -1,7 +1,7 @@
 import { formatAge, formatBytes } from '../../cli/format.ts';
 import { ActionId, BlockId } from '../action-ids.ts';
 import type { Approval } from '../approval-store.ts';
-import { actions, button, context, escape, fields, mention, section, slackDate, type SlackMessage } from './blocks.ts';
+import { actions, button, context, escape, fields, mention, mrkdwn, plain, section, slackDate, truncate, type SlackMessage } from './blocks.ts';
 
 /** What an approval row's payload holds about the backup, captured when it was requested. */
 export interface ApprovalBackupFacts {
@@ -29,19 +29,48 @@ function common(a: Approval, now: Date, live: string) {
   ]);
 }
 
-/** The request in the channel: who, what, which backup, why, and Approve / Reject. */
-export function buildApprovalRequestMessage(a: Approval, now: Date): SlackMessage {
+/**
+ * The request in the channel: who, what, which backup, why, and Approve / Reject. Posting it
+ * notifies the approvers (`approverMentions`: people and user groups); its notification text
+ * names people through mentions, which Slack shows as names.
+ */
+export function buildApprovalRequestMessage(a: Approval, now: Date, approverMentions = ''): SlackMessage {
   const live = liveOf(a);
   const minutes = Math.max(1, Math.round((a.expiresAt.getTime() - now.getTime()) / 60_000));
+  const to = approverMentions ? `${approverMentions}: ` : '';
+  const approve = {
+    ...button('Approve', ActionId.Approve, a.id, 'primary'),
+    // The one click that replaces the live data gets Slack's own confirmation dialog.
+    confirm: {
+      title: plain('Replace the live data?'),
+      text: mrkdwn(truncate(`This restores \`${escape(String((a.payload.spec as { backup?: string } | undefined)?.backup ?? '?'))}\` over ${live}. FBMS is down during the swap; the current data is kept under another name.`, 300)),
+      confirm: plain('Approve and restore'),
+      deny: plain('Cancel'),
+      style: 'danger',
+    },
+  };
   return {
-    text: `Approval needed: in-place restore requested by ${a.requestedBy}`,
+    text: `${to}approval needed: ${mention(a.requestedBy)} asks to restore over ${live}`,
     blocks: [
-      section(`:warning: *Approval needed: in-place restore* of ${live}`),
+      section(`:warning: ${to}*Approval needed: in-place restore* of ${live}`),
       common(a, now, live),
       context(`Expires ${slackDate(a.expiresAt, '{time}')} (in ${minutes} min) · only an approver other than ${mention(a.requestedBy)} can approve · request \`${a.id}\``),
-      actions(BlockId.ApprovalActions, [button('Approve', ActionId.Approve, a.id, 'primary'), button('Reject', ActionId.Reject, a.id, 'danger')]),
+      actions(BlockId.ApprovalActions, [approve, button('Reject', ActionId.Reject, a.id, 'danger')]),
     ],
   };
+}
+
+/** The thread reply that tells the requester (and on-call) what was decided: edits notify nobody. */
+export function buildApprovalDecisionNotice(a: Approval, mentions: string): SlackMessage {
+  const lead = mentions ? `${mentions} ` : '';
+  const what =
+    a.status === 'approved'
+      ? `approved by ${mention(a.decidedBy ?? '?')}; the restore is starting.`
+      : a.status === 'rejected'
+        ? `${a.decidedBy === a.requestedBy ? 'withdrawn' : 'rejected'} by ${mention(a.decidedBy ?? '?')}; nothing was changed.`
+        : 'expired without a decision; nothing was changed. Ask again with Restore… if it is still needed.';
+  const text = `${lead}In-place restore ${what}`;
+  return { text, blocks: [section(text)] };
 }
 
 /** The same message after the decision: no buttons, the outcome, who and when. */
@@ -53,7 +82,7 @@ export function buildApprovalDecidedMessage(a: Approval, now: Date, note?: strin
       ? `:white_check_mark: *Approved* by ${mention(a.decidedBy ?? '?')} ${slackDate(at)}. The restore is running; progress is in the next message.`
       : a.status === 'rejected'
         ? `:no_entry: *${a.decidedBy === a.requestedBy ? 'Withdrawn' : 'Rejected'}* by ${mention(a.decidedBy ?? '?')} ${slackDate(at)}. Nothing was changed.`
-        : `:hourglass: *Expired* ${slackDate(a.expiresAt)} without a decision. Nothing was changed; run \`/restore\` again to ask again.`;
+        : `:hourglass: *Expired* ${slackDate(a.expiresAt)} without a decision. Nothing was changed.`;
   return {
     text: `In-place restore: ${a.status}`,
     blocks: [section(`*In-place restore* of ${live}`), common(a, now, live), section(outcome), ...(note ? [context(escape(note))] : []), context(`Request \`${a.id}\``)],

@@ -35,7 +35,7 @@ export function buildBackupConfirmModal(spec: Extract<BotJobSpec, { type: 'backu
     section(
       [
         `*What:* ${what}`,
-        `*Where:* ${escape(c.store)}, ${c.encrypted ? 'encrypted (AES-256-GCM)' : ':warning: NOT encrypted (no BANTAY_ENCRYPTION_KEY)'}`,
+        `*Where:* ${escape(c.store)}, ${c.encrypted ? 'encrypted (AES-256-GCM)' : ':warning: NOT encrypted (no encryption key is set up)'}`,
         `*Last time:* ${lastRunLine(last, c.now)}`,
         '*Progress:* one message in the incidents channel, updated as it runs',
       ].join('\n'),
@@ -46,8 +46,9 @@ export function buildBackupConfirmModal(spec: Extract<BotJobSpec, { type: 'backu
       type: 'input',
       block_id: BlockId.BackupLabel,
       optional: true,
-      label: plain('Label (optional)'),
-      hint: plain('Find it later with bantay list --label. Letters, digits and . _ : + -'),
+      // Slack marks optional inputs itself: the label must not say it a second time.
+      label: plain('Label'),
+      hint: plain('Free text, e.g. "before the price update". Shown with the backup in lists and in the restore form.'),
       element: { type: 'plain_text_input', action_id: ActionId.BackupLabel, max_length: 64, ...(spec.label ? { initial_value: spec.label } : {}) },
     });
   }
@@ -66,7 +67,9 @@ export function buildVerifyConfirmModal(entry: CatalogEntry, c: ConfirmContext):
       section(
         [
           `*Backup:* ${m.kind}, ${formatAge(new Date(m.createdAt), c.now)}, ${formatBytes(m.artifact.sizeBytes)}, ${m.artifact.encryption ? 'encrypted' : 'unencrypted'}`,
-          `*What happens:* it is read back from ${escape(c.store)}, its SHA-256 and encryption checked, restored into a scratch database on the FBMS server, compared table by table with the manifest, and the scratch database dropped. The live database is not touched.`,
+          m.kind === 'database'
+            ? `*What happens:* it is read back from ${escape(c.store)}, its SHA-256 and encryption checked, restored into a scratch database on the FBMS server, compared table by table with the manifest, and the scratch database dropped. The live database is not touched.`
+            : `*What happens:* every archive is read back from ${escape(c.store)} and decrypted, and each file's SHA-256 is compared with the backup's file index. Nothing is written anywhere; the live ${m.kind} folder is not touched.`,
           `*Last verification:* ${verificationLine(entry, c.now)}`,
           `*Expect:* about as long as the backup took (${formatDuration(m.durationSeconds)}) or a little longer`,
         ].join('\n'),

@@ -1,7 +1,9 @@
 import { formatAge, formatBytes, formatDuration } from '../../cli/format.ts';
 import type { Approval } from '../approval-store.ts';
 import type { CatalogEntry } from '../catalog-cache.ts';
-import { context, divider, escape, header, mention, section, slackDate, type Block } from './blocks.ts';
+import { ActionId, BlockId } from '../action-ids.ts';
+import { COMMAND_LINES } from '../commands/help.ts';
+import { actions, button, context, divider, escape, header, mention, section, slackDate, type Block } from './blocks.ts';
 
 export interface HomeSnapshot {
   now: Date;
@@ -20,7 +22,17 @@ const KIND_TITLE = { database: 'Database', application: 'Application files', upl
 
 /** The App Home dashboard; pure, sized to stay far below the 100-block limit. */
 export function buildHomeView(s: HomeSnapshot): { type: 'home'; blocks: Block[] } {
-  const blocks: Block[] = [header('Bantay: FBMS backups'), context(`Store: ${escape(s.storeDescription)} · updated ${slackDate(s.now, '{time}')}`), divider()];
+  const blocks: Block[] = [
+    header('Bantay: FBMS backups'),
+    context(`Store: ${escape(s.storeDescription)} · updated ${slackDate(s.now, '{time}')}`),
+    actions(BlockId.HomeActions, [
+      button('Back up now', ActionId.HomeBackup, 'database', 'primary'),
+      button('Verify latest', ActionId.HomeVerify, 'latest'),
+      button('Run drill', ActionId.HomeDrill, 'drill'),
+      button('Restore…', ActionId.HomeRestore, 'restore'),
+    ]),
+    divider(),
+  ];
   blocks.push(section('*Latest backups*'));
   if (s.latest === undefined) {
     blocks.push(context('The catalog is still loading…'));
@@ -45,11 +57,11 @@ export function buildHomeView(s: HomeSnapshot): { type: 'home'; blocks: Block[] 
       ? section(
           `${s.lastDrill.passed ? ':white_check_mark: passed' : ':x: FAILED'} ${formatAge(s.lastDrill.at, s.now)}, took ${formatDuration(s.lastDrill.durationSeconds)} · checks: ${s.lastDrill.counts.passed} passed, ${s.lastDrill.counts.failed} failed\n${escape(s.lastDrill.summary)}`,
         )
-      : context('No drill has run yet: `/drill` runs one.'),
+      : context('No drill has run yet: Run drill (above) starts one.'),
   );
   blocks.push(divider(), section('*Next scheduled runs*'));
   blocks.push(s.nextRuns === undefined ? context('No schedule is configured.') : context(s.nextRuns.slice(0, 8).map((r) => `${escape(r.job)} ${slackDate(r.at)}`).join(' · ') || 'Nothing scheduled.'));
-  blocks.push(divider(), context('Commands: `/backup` · `/restore` · `/verify` · `/drill` · `/backups`'));
+  blocks.push(divider(), context(...COMMAND_LINES.map(([c, line]) => `\`${c}\` ${line}`), 'Add `help` to any command, or mention the bot, for this list.'));
   return { type: 'home', blocks };
 }
 
@@ -59,7 +71,7 @@ export function buildHomeRefusedView(): { type: 'home'; blocks: Block[] } {
     type: 'home',
     blocks: [
       header('Bantay: FBMS backups'),
-      section(':no_entry: Only operators and approvers (BANTAY_OPERATORS, BANTAY_APPROVERS) can see the backups here. Ask your team lead if you need access.'),
+      section(':no_entry: Only the ops team’s operators and approvers can see the backups here. Ask your team lead (whoever runs Bantay) to add you.'),
     ],
   };
 }

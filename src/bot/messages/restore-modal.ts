@@ -15,6 +15,10 @@ export interface RestoreModalInput {
   live: BotJobs['live'];
   metadata: string;
   now: Date;
+  /** Pre-filled answers (a Roll back or "Restore under another name" button). */
+  initialTarget?: 'new' | 'in-place';
+  initialName?: string;
+  initialReason?: string;
 }
 
 type Option = { text: ReturnType<typeof plain>; value: string; description: ReturnType<typeof plain> };
@@ -41,32 +45,50 @@ export function buildRestoreModal(i: RestoreModalInput): ModalView {
   const groups = (['database', 'application', 'uploads'] as const)
     .map((kind) => ({ label: plain(KIND_LABEL[kind]), options: shown.filter((e) => e.manifest.kind === kind).map((e) => backupOption(e, i.now)) }))
     .filter((g) => g.options.length > 0);
-  const selected = shown.find((e) => e.manifest.id === i.selectedId);
+  // Without an id asked for, the newest backup that passed verification: the newest one may be
+  // the one that failed, and a tired person takes the default.
+  // The database comes first: it is what an incident restores.
+  const verified = shown.filter((e) => e.verification?.passed === true);
+  const selected = i.selectedId !== undefined ? shown.find((e) => e.manifest.id === i.selectedId) : (verified.find((e) => e.manifest.kind === 'database') ?? verified[0]);
+  const failedShown = shown.filter((e) => e.verification?.passed === false);
   const liveDb = i.live('database')?.confirmName;
   const kinds = [...new Set(shown.map((e) => e.manifest.kind))];
   const confirmNames = kinds.map((k) => ({ k, live: i.live(k) })).filter((x) => x.live !== undefined).map((x) => `${x.k}: ${x.live!.confirmName}`);
   const hasUploads = shown.some((e) => e.manifest.kind === 'uploads');
   const blocks: Block[] = [
+    section(restoreSummary(i.entries, selected, i.now)),
     {
       type: 'input',
       block_id: BlockId.RestoreBackup,
+      // Optional only because uploads can be picked by day instead; the form says which is needed.
       optional: hasUploads,
-      label: plain('Backup to restore'),
+      label: plain(hasUploads ? 'Backup to restore (or a day, below)' : 'Backup to restore'),
       hint: plain(i.entries.length > MAX_OPTIONS ? `Newest ${MAX_OPTIONS} of ${i.entries.length} shown; type to filter, or use /restore ID for an older one.` : 'Newest first; type to filter.'),
       element: { type: 'static_select', action_id: ActionId.RestoreBackup, placeholder: plain('Pick a backup'), option_groups: groups, ...(selected ? { initial_option: backupOption(selected, i.now) } : {}) },
     },
   ];
+  if (failedShown.length > 0) {
+    blocks.push({
+      type: 'input',
+      block_id: BlockId.RestoreAckFailed,
+      optional: true,
+      label: plain('Backups marked ✗ FAILED verification'),
+      hint: plain('Restoring one of them needs this box ticked: its data may not be what was backed up.'),
+      element: { type: 'checkboxes', action_id: ActionId.AckFailedVerification, options: [{ text: plain('I know it failed verification and want to restore it anyway'), value: 'yes' }] },
+    });
+  }
   if (hasUploads) {
     blocks.push({
       type: 'input',
       block_id: BlockId.RestoreDate,
       optional: true,
-      label: plain('Or uploads as of a day'),
+      label: plain('Uploads as of a day'),
       hint: plain('Uploads only: the last uploads backup of that day is used, like --date.'),
       element: { type: 'datepicker', action_id: ActionId.RestoreDate },
     });
   }
   const newOption = { text: plain('A new database (or directory)'), value: RestoreTarget.New, description: plain('Safe: the live data is not touched') };
+  const inPlaceOption = { text: plain(kinds.length === 1 && kinds[0] === 'database' ? `In place: replace ${truncate(liveDb ?? 'the live database', 40)}` : 'In place: replace the live data'), value: RestoreTarget.InPlace, description: plain('Needs a second approver; the current one is kept') };
   blocks.push(
     {
       type: 'input',
@@ -75,8 +97,8 @@ export function buildRestoreModal(i: RestoreModalInput): ModalView {
       element: {
         type: 'radio_buttons',
         action_id: ActionId.RestoreTarget,
-        initial_option: newOption,
-        options: [newOption, { text: plain(kinds.length === 1 && kinds[0] === 'database' ? `In place: replace ${truncate(liveDb ?? 'the live database', 40)}` : 'In place: replace the live data'), value: RestoreTarget.InPlace, description: plain('Needs a second approver; the current one is kept') }],
+        initial_option: i.initialTarget === 'in-place' ? inPlaceOption : newOption,
+        options: [newOption, inPlaceOption],
       },
     },
     {
@@ -84,21 +106,22 @@ export function buildRestoreModal(i: RestoreModalInput): ModalView {
       block_id: BlockId.RestoreTargetName,
       optional: true,
       label: plain('New database name, or target directory'),
-      hint: plain(`Empty: ${liveDb ?? 'fbms'}_restore_YYYYMMDD_HHMM (the backup's date) for a database, bantay-restore-ID for files. Ignored in place.`),
-      element: { type: 'plain_text_input', action_id: ActionId.RestoreTargetName, max_length: 255 },
+      hint: plain(`Empty: ${liveDb ?? 'fbms'}_restore_YYYYMMDD_HHMM (the backup's date) for a database, a new folder under the allowed restore directory for files. Not used in place.`),
+      element: { type: 'plain_text_input', action_id: ActionId.RestoreTargetName, max_length: 255, ...(i.initialName ? { initial_value: truncate(i.initialName, 255) } : {}) },
     },
     {
       type: 'input',
       block_id: BlockId.RestoreReason,
       label: plain('Reason'),
       hint: plain('Required. Goes into the audit log and the approval request.'),
-      element: { type: 'plain_text_input', action_id: ActionId.RestoreReason, multiline: true, min_length: 3, max_length: 500 },
+      element: { type: 'plain_text_input', action_id: ActionId.RestoreReason, multiline: true, min_length: 3, max_length: 500, ...(i.initialReason ? { initial_value: truncate(i.initialReason, 500) } : {}) },
     },
     {
       type: 'input',
       block_id: BlockId.RestoreConfirmName,
       optional: true,
-      label: plain(confirmNames.length === 1 ? `In place only: type ${truncate(liveDb ?? confirmNames[0]!, 60)} to confirm` : 'In place only: type the live name to confirm'),
+      // Slack adds "(optional)" itself; the label says when it is needed.
+      label: plain(confirmNames.length === 1 ? `For in place: type ${truncate(liveDb ?? confirmNames[0]!, 60)} to confirm` : 'For in place: type the live name to confirm'),
       ...(confirmNames.length > 1 ? { hint: plain(truncate(confirmNames.join(' · '), 150)) } : {}),
       element: { type: 'plain_text_input', action_id: ActionId.RestoreConfirmName, max_length: 128 },
     },
@@ -112,4 +135,14 @@ export function buildRestoreModal(i: RestoreModalInput): ModalView {
 export function defaultRestoreName(live: string | undefined, createdAt: string): string {
   const stamp = createdAt.replace(/[-:]/g, '').replace('T', '_').slice(0, 13);
   return `${(live ?? 'fbms').slice(0, 40)}_restore_${stamp}`.toLowerCase();
+}
+
+/** The form's first lines: what is in the store and what is preselected, with its verification. */
+export function restoreSummary(entries: readonly CatalogEntry[], selected: CatalogEntry | undefined, now: Date): string {
+  const failed = entries.filter((e) => e.verification?.passed === false).length;
+  const lines = [`*${entries.length} backup${entries.length === 1 ? '' : 's'}* in the store, newest first.`];
+  if (selected) lines.push(`Preselected: \`${selected.manifest.id}\` (${backupOption(selected, now).description.text}).`);
+  else lines.push(':warning: No backup has passed verification yet: pick one, and verify the restored copy.');
+  if (failed > 0) lines.push(`:x: ${failed} marked FAILED verification: restoring one needs the acknowledgement below.`);
+  return lines.join('\n');
 }

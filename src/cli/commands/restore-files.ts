@@ -124,6 +124,8 @@ async function inPlaceTarget(ctx: CliContext, manifest: Manifest, opts: FilesRes
     chainDays: files.uploadsChainDays,
     beforeSwap: hook('stop', recovery.appStopCmd),
     afterSwap: hook('start', recovery.appStartCmd),
+    // The CLI's own path of the two-person rule: typed at the server (or --yes), audited as such.
+    authorization: { type: 'typed-confirmation', by: ctx.trigger().by },
   };
 }
 

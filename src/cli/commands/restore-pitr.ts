@@ -65,7 +65,9 @@ async function chooseTarget(ctx: CliContext, opts: PitrOptions): Promise<PitrTar
     if (answer !== live) throw new BantayError(ErrorCode.Usage, `"${answer.slice(0, 64)}" is not ${live}; nothing was changed`);
   }
   const { recovery } = ctx.config;
-  return { kind: 'in-place', restore, hooks: { stop: recovery.appStopCmd, start: recovery.appStartCmd, timeoutSeconds: recovery.hookTimeoutSeconds } };
+  // The CLI's own path of the two-person rule: the operator typed the live name (or --yes).
+  const authorization = { type: 'typed-confirmation' as const, by: restore.trigger.by };
+  return { kind: 'in-place', restore, authorization, hooks: { stop: recovery.appStopCmd, start: recovery.appStartCmd, timeoutSeconds: recovery.hookTimeoutSeconds } };
 }
 
 function renderPitr(r: PitrResult, tz: string): string {

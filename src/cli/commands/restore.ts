@@ -113,7 +113,14 @@ async function inPlace(ctx: CliContext, id: string, opts: RestoreOptions, report
   if (!opts.yes) await confirm(ctx, plan, createdAt);
   const { recovery } = ctx.config;
   const hooks = { stop: recovery.appStopCmd, start: recovery.appStartCmd, timeoutSeconds: recovery.hookTimeoutSeconds };
-  return restoreInPlace({ backup: plan.backupId, hooks, ...base, ...restoreOptions(opts), fromOtherDatabase: opts.fromOtherDatabase === true }, await ctx.deps(), reporter);
+  // The CLI's own path of the two-person rule: the operator at the server typed the live name
+  // (or passed --yes); the audit rows say so.
+  const authorization = { type: 'typed-confirmation' as const, by: base.trigger.by };
+  return restoreInPlace(
+    { backup: plan.backupId, hooks, ...base, ...restoreOptions(opts), fromOtherDatabase: opts.fromOtherDatabase === true, authorization },
+    await ctx.deps(),
+    reporter,
+  );
 }
 
 function restoreOptions(opts: RestoreOptions) {

@@ -1,7 +1,7 @@
 import { createBotApp, type BotApp } from '../../bot/app.ts';
 import { approverWarning, requireBotConfig } from '../../bot/bot-config.ts';
 import { createBotJobs } from '../../bot/bot-jobs.ts';
-import { alertSinkOf } from '../../bot/notifier.ts';
+import { createSlackAlertSink } from '../../bot/alerts/slack-alert-sink.ts';
 import { createScheduledJobRunners } from '../../bot/scheduled-jobs.ts';
 import { requireReplicationUrl, type Config } from '../../config/load-config.ts';
 import { createOpsRoutes, startOpsHttpServer, type OpsHttpServer, type OpsRoute } from '../../http/routes.ts';
@@ -43,10 +43,14 @@ async function serve(ctx: CliContext, bot: ReturnType<typeof requireBotConfig>):
   const secondary = openSecondary(ctx);
   const routes = opsRoutes(ctx.config, deps, secondary);
   const app = createBotApp({ ...bot, deps, jobs: createBotJobs(deps, ctx.config), logger: ctx.logger, routes, nextRuns: () => upcomingRuns(ctx.config) });
-  await app.start();
+  // Boot order: everything that does not need Slack starts first. A Slack outage at boot must
+  // not delay the 02:00 backup or hide /healthz; jobs post their messages once Slack answers
+  // (progress messages retry on their own, final messages are queued and retried).
   const opsServer: OpsHttpServer | undefined = bot.mode.type === 'socket' ? await startOpsHttpServer({ port: ctx.config.ops.http.port, routes }) : undefined;
   const scheduler = startSchedule(ctx.config, deps, app, secondary);
   const walStream = startWalStream(ctx);
+  const connecting = bot.mode.type === 'socket' ? connectInBackground(ctx, app) : app.start();
+  await connecting;
   await new Promise<void>((resolve) => {
     if (ctx.io.signal.aborted) resolve();
     ctx.io.signal.addEventListener('abort', () => resolve(), { once: true });
@@ -67,6 +71,18 @@ async function startWalStream(ctx: CliContext): Promise<void> {
   if (ctx.config.wal.mode !== 'stream') return;
   const { streamWal } = await import('./wal.ts');
   await streamWal(ctx, ctx.io.signal).catch((err: unknown) => ctx.logger.error({ err }, 'WAL stream stopped'));
+}
+
+/**
+ * Socket Mode: the client retries apps.connections.open on its own for as long as Slack is
+ * away; serve keeps running (schedule, ops HTTP) meanwhile, so the start is not awaited.
+ */
+function connectInBackground(ctx: CliContext, app: BotApp): Promise<void> {
+  app.start().then(
+    () => undefined,
+    (err: unknown) => ctx.logger.error({ err }, 'could not connect to Slack; the schedule and the ops HTTP server keep running'),
+  );
+  return Promise.resolve();
 }
 
 function openSecondary(ctx: CliContext): ObjectStore | undefined {
@@ -95,7 +111,15 @@ function startSchedule(config: Config, deps: JobDeps, app: BotApp, secondary: Ob
     state: deps.state,
     keyRing: deps.keyRing,
     logger: deps.logger,
-    sink: alertSinkOf(app.services.notifier),
+    sink: createSlackAlertSink({
+      chat: app.services.chat,
+      channel: app.services.settings.channel,
+      state: deps.state,
+      logger: deps.logger,
+      oncall: config.slack.oncall,
+      timeZone: ops.timezone,
+      webhook: (alert) => app.services.notifier.webhook(alert),
+    }),
     timezone: ops.timezone,
     schedule: ops.schedule,
     retention: ops.retention,

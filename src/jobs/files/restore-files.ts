@@ -5,6 +5,7 @@ import type { Manifest } from '../../catalog/manifest.ts';
 import { BantayError, ErrorCode, wrapError } from '../../errors.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
+import { consumeInPlaceAuthorization, type AuthorizationRecord, type InPlaceAuthorization } from '../authorization/in-place-authorization.ts';
 import type { JobDeps, Trigger } from '../job-context.ts';
 import { silentReporter, type ProgressReporter } from '../progress.ts';
 import { runApplicationBackup, runUploadsBackup } from './backup-files.ts';
@@ -32,6 +33,8 @@ export interface InPlaceTarget {
   beforeSwap?: () => Promise<void>;
   /** Runs after the swap, or after a failure once beforeSwap has run (e.g. start the app). */
   afterSwap?: () => Promise<void>;
+  /** The second person's approval, or the CLI's typed confirmation; refused without one. */
+  authorization: InPlaceAuthorization | undefined;
 }
 
 export interface FilesRestoreSpec {
@@ -64,6 +67,7 @@ export async function restoreFilesBackup(spec: FilesRestoreSpec, deps: JobDeps, 
   const kind = m.kind;
   const started = deps.now?.() ?? new Date();
   const runId = `restore-${m.id}-${randomBytes(2).toString('hex')}`;
+  const grant = spec.target.type === 'in-place' ? await authorizeFilesInPlace(spec, spec.target, deps, started) : {};
   await startJobRun(deps.state, { id: runId, job: `restore ${kind}`, performedBy: spec.trigger.by, backupId: m.id });
   try {
     const partial = spec.target.type === 'directory' ? await restoreTreeInto(m, spec.target.dir, deps, reporter, spec.signal) : await restoreInPlace(spec, spec.target, deps, reporter);
@@ -79,15 +83,25 @@ export async function restoreFilesBackup(spec: FilesRestoreSpec, deps: JobDeps, 
       durationSeconds,
       performedBy: spec.trigger.by,
       backupId: m.id,
-      details: { target: spec.target.type, files: result.files, archives: result.archivesRead, preRestoreBackupId: result.preRestoreBackupId ?? null, previousDir: result.previousDir ?? null },
+      details: { ...grant, target: spec.target.type, files: result.files, archives: result.archivesRead, preRestoreBackupId: result.preRestoreBackupId ?? null, previousDir: result.previousDir ?? null },
     });
     return result;
   } catch (err) {
     const error = wrapError(ErrorCode.Internal, 'Restore failed', err);
     const durationSeconds = ((deps.now?.() ?? new Date()).getTime() - started.getTime()) / 1000;
     await finishJobRun(deps.state, runId, { status: 'failed', backupId: m.id, errorMessage: error.message }).catch(() => undefined);
-    await recordAudit(deps.state, { operationType: 'restore', backupType: kind, status: 'failed', durationSeconds, errorMessage: error.message, performedBy: spec.trigger.by, backupId: m.id, details: { target: spec.target.type } }).catch(() => undefined);
+    await recordAudit(deps.state, { operationType: 'restore', backupType: kind, status: 'failed', durationSeconds, errorMessage: error.message, performedBy: spec.trigger.by, backupId: m.id, details: { ...grant, target: spec.target.type } }).catch(() => undefined);
     throw error;
+  }
+}
+
+/** The two-person rule of in-place restores (see in-place-authorization.ts); refusals are audited. */
+async function authorizeFilesInPlace(spec: FilesRestoreSpec, target: InPlaceTarget, deps: JobDeps, now: Date): Promise<AuthorizationRecord> {
+  try {
+    return await consumeInPlaceAuthorization(deps.state, target.authorization, { backupId: spec.manifest.id, kind: spec.manifest.kind }, now);
+  } catch (err) {
+    await recordAudit(deps.state, { operationType: 'restore', backupType: spec.manifest.kind, status: 'refused', errorMessage: (err as Error).message, performedBy: spec.trigger.by, backupId: spec.manifest.id, details: { target: 'in-place' } }).catch(() => undefined);
+    throw err;
   }
 }
 

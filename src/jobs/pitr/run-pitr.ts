@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { InPlaceAuthorization } from '../authorization/in-place-authorization.ts';
 import { chmod, chown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { compactUtcStamp } from '../../catalog/json-record.ts';
@@ -25,7 +26,7 @@ import { FETCH_CLIENT, startWalFetchServer } from './wal-fetch-server.ts';
 export type PitrTarget =
   | { kind: 'dir'; dir: string }
   | { kind: 'database'; name: string; replace: boolean; restore: RestoreSpec }
-  | { kind: 'in-place'; restore: RestoreSpec; hooks: { stop?: string; start?: string; timeoutSeconds: number } };
+  | { kind: 'in-place'; restore: RestoreSpec; hooks: { stop?: string; start?: string; timeoutSeconds: number }; authorization: InPlaceAuthorization | undefined };
 
 export interface PitrSpec {
   target: Date | 'latest';
@@ -113,7 +114,7 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
       server = undefined;
       const restore = spec.to.kind === 'database'
         ? await restoreToNewDatabase({ ...spec.to.restore, backup: copy, target: spec.to.name, replace: spec.to.replace }, deps, reporter)
-        : await restoreInPlace({ ...spec.to.restore, backup: copy, hooks: spec.to.hooks }, deps, reporter);
+        : await restoreInPlace({ ...spec.to.restore, backup: copy, hooks: spec.to.hooks, authorization: spec.to.authorization }, deps, reporter);
       return await succeed(deps, spec, { ...base, rtoSeconds: (Date.now() - started) / 1000, copyBackupId: copy, restore });
     } finally {
       await server?.stop().catch(() => undefined);

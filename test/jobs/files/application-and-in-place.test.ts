@@ -135,7 +135,7 @@ describe('in-place restore of uploads', () => {
     const result = await restoreFilesBackup(
       {
         manifest: good,
-        target: { type: 'in-place', liveDir: live, exclude: [], chainDays: 7, beforeSwap: async () => void calls.push('stop'), afterSwap: async () => void calls.push('start') },
+        target: { type: 'in-place', liveDir: live, exclude: [], chainDays: 7, authorization: { type: 'typed-confirmation', by: 'cli:test' }, beforeSwap: async () => void calls.push('stop'), afterSwap: async () => void calls.push('start') },
         trigger: cliTrigger,
       },
       deps,
@@ -165,7 +165,7 @@ describe('in-place restore of uploads', () => {
     writeFiles(real, { 'r/b.jpg': noise(3000, 'b') });
     const damagedTree = snapshotTree(real);
 
-    const result = await restoreFilesBackup({ manifest: good, target: { type: 'in-place', liveDir: live, exclude: [], chainDays: 7 }, trigger: cliTrigger }, deps);
+    const result = await restoreFilesBackup({ manifest: good, target: { type: 'in-place', liveDir: live, exclude: [], chainDays: 7, authorization: { type: 'typed-confirmation', by: 'cli:test' } }, trigger: cliTrigger }, deps);
     // The configured path is still the link the application uses, now showing the restored tree.
     expect(lstatSync(live).isSymbolicLink()).toBe(true);
     expect(snapshotTree(real)).toEqual(goodTree);
@@ -182,7 +182,7 @@ describe('in-place restore of uploads', () => {
     await deps.store.delete(m.artifact.key);
     writeFiles(live, { 'y.jpg': 'new' });
     const before = snapshotTree(live);
-    await expect(restoreFilesBackup({ manifest: m, target: { type: 'in-place', liveDir: live, exclude: [], chainDays: 7 }, trigger: cliTrigger }, deps)).rejects.toThrow();
+    await expect(restoreFilesBackup({ manifest: m, target: { type: 'in-place', liveDir: live, exclude: [], chainDays: 7, authorization: { type: 'typed-confirmation', by: 'cli:test' } }, trigger: cliTrigger }, deps)).rejects.toThrow();
     expect(snapshotTree(live)).toEqual(before);
     expect(readdirSync(base)).toEqual(['uploads']);
   });
