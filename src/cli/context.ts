@@ -93,6 +93,7 @@ export class CliContext {
       keyRing: this.config.keyRing,
       logger: this.logger,
       pgBinDir: this.config.pgBinDir,
+      dump: this.config.dump,
     };
   }
 

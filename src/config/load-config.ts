@@ -8,6 +8,8 @@ import type { z } from 'zod';
 import { envSchema, type RawEnv } from './schema.ts';
 import { parseStoreLocation, type Problem } from './store-location.ts';
 import { parseOpsConfig, parseSecondaryStore, type OpsConfig } from './ops-config.ts';
+import { parseDumpConfig } from './dump-config.ts';
+import type { DumpSettings } from '../jobs/dump/dump-settings.ts';
 
 export interface Config {
   /** The FBMS database to protect. Optional here; commands that need it call requireDatabaseUrl. */
@@ -27,6 +29,8 @@ export interface Config {
   secondary: StoreLocation | undefined;
   /** Schedule, retention, monitoring and the status page (the README ("Operations")). */
   ops: OpsConfig;
+  /** BANTAY_DUMP_*: pg_dump compression and parallel dumps. */
+  dump: DumpSettings;
 }
 
 /** Settings of the Slack bot (bantay serve); `bantay serve` checks which ones it needs. */
@@ -100,12 +104,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   checkPostgresUrl(raw.BANTAY_STATE_URL, 'BANTAY_STATE_URL', problems);
   const secondary = parseSecondaryStore(raw, cwd, problems);
   const ops = parseOpsConfig(raw, problems);
+  const dump = parseDumpConfig(raw, resolve(cwd, raw.BANTAY_DATA_DIR, 'tmp'), problems);
   if (problems.length > 0 || store === undefined || keyRing === undefined) throw configError(problems);
   return {
     databaseUrl: raw.DATABASE_URL,
     store,
     secondary,
     ops,
+    dump,
     keyRing,
     stateUrl: raw.BANTAY_STATE_URL,
     dataDir: resolve(cwd, raw.BANTAY_DATA_DIR),

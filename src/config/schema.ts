@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { dumpEnvShape } from './dump-config.ts';
 import { opsEnvShape, opsSecretVariables } from './ops-schema.ts';
 
 /**
@@ -139,6 +140,8 @@ export const envSchema = z.object({
   BANTAY_ALERT_WEBHOOK_URL: httpUrl,
   // Operations: schedule, retention, secondary location, monitoring, status page (ops-schema.ts).
   ...opsEnvShape,
+  // pg_dump compression and parallel dumps (dump-config.ts).
+  ...dumpEnvShape,
 });
 
 export type RawEnv = z.output<typeof envSchema>;

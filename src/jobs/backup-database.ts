@@ -9,9 +9,9 @@ import { recordAudit } from '../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../state/job-runs.ts';
 import { BANTAY_VERSION } from '../version.ts';
 import { linkedAbort, type JobDeps, type Trigger } from './job-context.ts';
-import { childEnv, describeDatabaseUrl } from './pg/connection.ts';
+import { startDump, type StartedDump } from './dump/start-dump.ts';
+import { describeDatabaseUrl } from './pg/connection.ts';
 import { assertToolNotOlder, findPgTool } from './pg/pg-tools.ts';
-import { runTool, type RunningTool } from './pg/run-tool.ts';
 import { openSourceSnapshot } from './pg/snapshot.ts';
 import { silentReporter, type ProgressReporter } from './progress.ts';
 import { createEndGate, StreamMeter } from './stream-meter.ts';
@@ -69,13 +69,11 @@ async function dumpToStore(
     const pgDump = await findPgTool('pg_dump', deps.pgBinDir);
     assertToolNotOlder(pgDump, 'pg_dump', snapshot.serverVersion, snapshot.serverMajor);
     if (!deps.keyRing.primary) reporter.warn?.('No encryption key configured: this backup is stored UNENCRYPTED.');
-    reporter.phase?.('dumping', `pg_dump ${pgDump.version} -> ${deps.store.description}`);
     const abort = linkedAbort(spec.signal);
-    const tool = runTool(pgDump.path, ['--format=custom', `--snapshot=${snapshot.snapshotId}`, '--no-password'], {
-      env: childEnv(spec.databaseUrl),
-      signal: abort.signal,
-      name: 'pg_dump',
-    });
+    // Compression and the parallel path: src/jobs/dump/ (BANTAY_DUMP_*).
+    const dump = await startDump({ pgDump, databaseUrl: spec.databaseUrl, snapshotId: snapshot.snapshotId, settings: deps.dump, signal: abort.signal });
+    const tool = dump.tool;
+    reporter.phase?.('dumping', `pg_dump ${pgDump.version} (${dump.description}) -> ${deps.store.description}`);
     const counting = snapshot.countRows();
     // A failed count stops the dump; the count's own error is the reason, not the cancel it causes.
     let countFailure: { error: unknown } | undefined;
@@ -104,7 +102,7 @@ async function dumpToStore(
       tools: { bantay: BANTAY_VERSION, pg_dump: pgDump.version },
       artifact: {
         key: run.key,
-        format: 'pg_dump-custom',
+        format: dump.format,
         sizeBytes: meters.stored.bytes,
         sha256: meters.stored.digest(),
         plainSizeBytes: meters.plain.bytes,
@@ -123,7 +121,7 @@ async function dumpToStore(
 
 /** Streams pg_dump's stdout into the store; resolves with the plain and stored meters. */
 async function streamDump(
-  tool: RunningTool,
+  tool: StartedDump['tool'],
   deps: JobDeps,
   reporter: ProgressReporter,
   key: string,

@@ -65,7 +65,7 @@ function deferredPglite(options: OpenStateDbOptions): StateDb {
     query: async (sql, params) => (await open()).query(sql, params),
     transaction: async (fn) => (await open()).transaction(fn),
     async append(sql, params) {
-      if (opening !== undefined) return (await opening).append!(sql, params);
+      if (opening !== undefined) return void (await (await opening).query(sql, params));
       appendJournal(options.dataDir, sql, params as never);
     },
     async close() {
@@ -108,10 +108,6 @@ async function importingJournal(db: StateDb, options: OpenStateDbOptions): Promi
     async transaction(fn) {
       await sync();
       return db.transaction(fn);
-    },
-    async append(sql, params) {
-      await sync();
-      await db.query(sql, params);
     },
     close: () => db.close(),
   };
