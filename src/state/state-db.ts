@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { BantayError, ErrorCode, wrapError } from '../errors.ts';
 import { acquireDirLock, type DirLock } from './dir-lock.ts';
 import { appendJournal, assertJournalable, importJournal, journalVersion, type JournalImport } from './journal.ts';
@@ -114,6 +113,8 @@ async function importingJournal(db: StateDb, options: OpenStateDbOptions): Promi
 }
 
 async function openPostgres(url: string): Promise<StateDb> {
+  // Loaded here, not at the top: a process on the embedded state never needs the driver.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: url, max: 4, application_name: 'bantay-state' });
   // An idle pooled connection the server ends (restart, failover, pg_terminate_backend) is
   // reported as an 'error' event on the pool; unheard, it would crash `bantay serve`. The pool
