@@ -2,8 +2,8 @@ import { userInfo } from 'node:os';
 import { loadConfig, type Config } from '../config/load-config.ts';
 import type { JobDeps, Trigger } from '../jobs/job-context.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
-import { registerSecret, registerUrlSecrets } from '../log/redact.ts';
 import { openStateDb, type StateDb } from '../state/state-db.ts';
+import { processTempDir, removeOrphanRestoreDumps, sweepDeadTempDirs, tempRoot } from '../util/temp-dir.ts';
 import { BantayError, ErrorCode } from '../errors.ts';
 import { createFallbackStore } from '../storage/fallback-store.ts';
 import { openSecondaryStore } from '../storage/open-secondary.ts';
@@ -36,8 +36,8 @@ export class CliContext {
   constructor(io: CliIo) {
     this.io = io;
     this.config = loadConfig({ env: io.env, cwd: io.cwd });
-    registerConfigSecrets(io.env, this.config);
     this.logger = createLogger({ level: this.config.log.level, format: this.config.log.format, destination: io.stderr });
+    sweepTempAtStart(this.config.dataDir, this.logger);
   }
 
   get store(): ObjectStore {
@@ -93,7 +93,9 @@ export class CliContext {
       keyRing: this.config.keyRing,
       logger: this.logger,
       pgBinDir: this.config.pgBinDir,
-      dump: this.config.dump,
+      tempDir: processTempDir(this.config.dataDir),
+      // A parallel dump's plaintext goes into this process's swept temp directory too.
+      dump: { ...this.config.dump, tmpDir: processTempDir(this.config.dataDir) },
     };
   }
 
@@ -113,14 +115,19 @@ export class CliContext {
   }
 }
 
-function registerConfigSecrets(env: NodeJS.ProcessEnv, config: Config): void {
-  registerUrlSecrets(config.databaseUrl);
-  registerUrlSecrets(config.stateUrl);
-  for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'BANTAY_ENCRYPTION_KEY', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'BANTAY_ALERT_WEBHOOK_URL']) {
-    registerSecret(env[name]);
+/**
+ * Every start removes the plaintext scratch of Bantay processes that died without cleaning up
+ * (per-process directories under BANTAY_DATA_DIR/tmp, and the parallel-restore dumps older
+ * versions left there). Never fails the command: a read-only or missing data dir has nothing
+ * to sweep.
+ */
+function sweepTempAtStart(dataDir: string, logger: Logger): void {
+  try {
+    const removed = [...sweepDeadTempDirs(dataDir), ...removeOrphanRestoreDumps(tempRoot(dataDir))];
+    if (removed.length > 0) logger.info({ removed }, `removed ${removed.length} temporary item(s) left by dead Bantay processes in ${tempRoot(dataDir)}`);
+  } catch (err) {
+    logger.warn({ err }, 'could not sweep the temporary directory');
   }
-  for (const key of (env.BANTAY_DECRYPTION_KEYS ?? '').split(/[,\s]+/)) registerSecret(key);
-  if (config.keyRing.primary) registerSecret(config.keyRing.primary.key.toString('base64'));
 }
 
 function safeUserName(): string {

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { BantayError, ErrorCode } from '../errors.ts';
 import { BANTAY_VERSION } from '../version.ts';
 import { CliContext, type CliIo } from './context.ts';
+import { CommandExit } from './exit-code.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, reportError } from './report-error.ts';
 
 /**
@@ -20,7 +21,12 @@ export async function main(argv: string[], partialIo: Partial<CliIo> = {}): Prom
     const program = await buildProgram(run, io, argv);
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
-    exitCode = err instanceof CommanderError ? commanderExit(err) : reportError(err, ctx?.logger, io.stderr);
+    if (err instanceof CommandExit) {
+      reportError(err.error, ctx?.logger, io.stderr);
+      exitCode = err.exitCode;
+    } else {
+      exitCode = err instanceof CommanderError ? commanderExit(err) : reportError(err, ctx?.logger, io.stderr);
+    }
   } finally {
     await ctx?.close();
     dispose();
@@ -52,6 +58,7 @@ const COMMANDS: Record<string, () => Promise<Registrar[]>> = {
   prune: async () => [(await import('./commands/prune.ts')).registerPruneCommand],
   sync: async () => [(await import('./commands/sync.ts')).registerSyncCommand],
   monitor: async () => [(await import('./commands/monitor.ts')).registerMonitorCommand],
+  wal: async () => [(await import('./commands/wal.ts')).registerWalCommands],
 };
 
 async function registrarsFor(argv: string[]): Promise<Registrar[]> {

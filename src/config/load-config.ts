@@ -10,6 +10,7 @@ import { parseStoreLocation, type Problem } from './store-location.ts';
 import { parseOpsConfig, parseSecondaryStore, type OpsConfig } from './ops-config.ts';
 import { parseDumpConfig } from './dump-config.ts';
 import type { DumpSettings } from '../jobs/dump/dump-settings.ts';
+import { registerConfigSecrets } from './config-secrets.ts';
 
 export interface Config {
   /** The FBMS database to protect. Optional here; commands that need it call requireDatabaseUrl. */
@@ -105,6 +106,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const secondary = parseSecondaryStore(raw, cwd, problems);
   const ops = parseOpsConfig(raw, problems);
   const dump = parseDumpConfig(raw, resolve(cwd, raw.BANTAY_DATA_DIR, 'tmp'), problems);
+  // The merged environment: secrets that came from .env are as secret as exported ones.
+  registerConfigSecrets(env, keyRing);
   if (problems.length > 0 || store === undefined || keyRing === undefined) throw configError(problems);
   return {
     databaseUrl: raw.DATABASE_URL,

@@ -5,6 +5,9 @@
  * (KeyMissing when no key of the ring has the artifact's key id; Internal only for bugs).
  * Every full-size frame is a non-final chunk by construction; whatever remains when the input
  * ends must be the final chunk. Memory is flat: one frame is buffered at most.
+ * Version-2 streams only authenticate under the object key they were written for
+ * (`expectedObjectKey`); version-1 streams (earlier Bantay versions) carry no binding and are
+ * reported through `onHeader` so callers can say "not bound to its backup".
  */
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
@@ -44,15 +47,22 @@ function checkMagicPrefix(header: Buffer, filled: number): void {
   }
 }
 
-function openStream(headerBytes: Buffer, ring: KeyRing): Opened {
+export interface DecryptOptions {
+  /** Called once the header verified, before any plaintext: the stream's format version. */
+  onHeader?: (info: { version: number; keyId: string }) => void;
+}
+
+function openStream(headerBytes: Buffer, ring: KeyRing, objectKey: string, options: DecryptOptions): Opened {
   const header = parseHeader(headerBytes);
   const key = ring.find(header.keyId);
   if (key === undefined) throw keyMissing(header.keyId, ring);
-  const cipher = new ChunkCipher(deriveStreamKey(key.key, header.salt), header);
+  const cipher = new ChunkCipher(deriveStreamKey(key.key, header.salt, header.version, objectKey), header);
+  options.onHeader?.({ version: header.version, keyId: header.keyId });
   return { cipher, frame: Buffer.allocUnsafe(header.chunkSize + TAG_LENGTH) };
 }
 
-export function createDecryptStream(ring: KeyRing): Transform {
+/** `expectedObjectKey`: the key the artifact was read from (see createEncryptStream). */
+export function createDecryptStream(ring: KeyRing, expectedObjectKey: string, options: DecryptOptions = {}): Transform {
   const header = Buffer.alloc(HEADER_LENGTH);
   let headerFilled = 0;
   let opened: Opened | undefined;
@@ -63,7 +73,7 @@ export function createDecryptStream(ring: KeyRing): Transform {
     const taken = data.copy(header, headerFilled, 0, Math.min(data.length, HEADER_LENGTH - headerFilled));
     headerFilled += taken;
     checkMagicPrefix(header, headerFilled);
-    if (headerFilled === HEADER_LENGTH) opened = openStream(header, ring);
+    if (headerFilled === HEADER_LENGTH) opened = openStream(header, ring, expectedObjectKey, options);
     return taken;
   };
 

@@ -3,6 +3,9 @@
  * one chunk of plaintext is buffered, whatever the size of the writes. Full chunks are sealed as
  * soon as they are complete; the final chunk (0..chunkSize-1 bytes, possibly empty) is sealed
  * with the last flag when the input ends, so every stream, even an empty one, ends in one.
+ * Streams are written in format version 2: the per-stream key binds `objectKey`, the key the
+ * artifact is stored under (relative to the store's root or prefix, the same on every
+ * location), so the artifact only decrypts when read back from that key.
  */
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
@@ -16,12 +19,16 @@ export interface EncryptOptions {
   chunkSize?: number;
 }
 
-export function createEncryptStream(key: EncryptionKey, options: EncryptOptions = {}): Transform {
+/**
+ * `objectKey` is required (not an option) on purpose: every caller must name where the bytes
+ * go, so the compiler finds each new artifact writer.
+ */
+export function createEncryptStream(key: EncryptionKey, objectKey: string, options: EncryptOptions = {}): Transform {
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   assertChunkSize(chunkSize);
   assertKeyShape(key);
   const header = buildHeader(chunkSize, key.id);
-  const cipher = new ChunkCipher(deriveStreamKey(key.key, header.salt), header);
+  const cipher = new ChunkCipher(deriveStreamKey(key.key, header.salt, header.version, objectKey), header);
   const pending = Buffer.allocUnsafe(chunkSize);
   let filled = 0;
   let headerSent = false;

@@ -1,10 +1,10 @@
 /**
  * The byte format shared by the encrypt and decrypt streams (docs/encryption-format.md is the
- * normative description; keep the two in sync). Version 1:
+ * normative description; keep the two in sync). Versions 1 and 2 share one layout:
  *
  *   header (76 bytes, authenticated as AAD of every chunk):
  *     0  8  magic "BANTAY\0E"
- *     8  1  format version (1)
+ *     8  1  format version (2 is written; 1 is still read)
  *     9  4  plaintext bytes per chunk, uint32 big-endian
  *    13 16  key id: the 16 lowercase hex chars of keyId() after "k1:", ASCII
  *    29 32  random salt for the per-stream subkey
@@ -12,13 +12,19 @@
  *    68  8  header check: first 8 bytes of SHA-256(bytes 0..67)
  *   chunks: AES-256-GCM ciphertext || 16-byte tag; every chunk but the last carries exactly
  *   `chunkSize` plaintext bytes, the last carries 0..chunkSize-1 bytes and the last flag.
+ * Version 2 differs only in the HKDF info of the per-stream key, which also binds the object key
+ * the artifact is stored under (docs/catalog-authentication.md §1), so an artifact copied or
+ * renamed to another key fails authentication at chunk 0.
  */
 import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { BantayError, ErrorCode } from '../errors.ts';
 
 export const MAGIC = Buffer.from('BANTAY\x00E', 'latin1');
-export const FORMAT_VERSION = 1;
+/** The version new streams are written with. */
+export const FORMAT_VERSION = 2;
+/** Versions this build reads: 1 (no binding, written by earlier Bantay) and 2. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 export const TAG_LENGTH = 16;
 export const SALT_LENGTH = 32;
 export const NONCE_PREFIX_LENGTH = 7;
@@ -33,10 +39,13 @@ export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
 export const MAX_CHUNK_INDEX = 0xffff_ffff;
 
 const KEY_ID_PREFIX = 'k1:';
-const HKDF_INFO = Buffer.from('bantay stream v1 aes-256-gcm', 'latin1');
+const HKDF_INFO_V1 = Buffer.from('bantay stream v1 aes-256-gcm', 'latin1');
+const HKDF_INFO_V2 = Buffer.from('bantay stream v2 aes-256-gcm\x00', 'latin1');
 const OFFSET = { version: 8, chunkSize: 9, keyId: 13, salt: 29, noncePrefix: 61, check: 68 } as const;
 
 export interface StreamHeader {
+  /** Format version byte: 2 for new streams, 1 for streams of earlier Bantay versions. */
+  version: number;
   chunkSize: number;
   /** Full key id as keyId() returns it ("k1:" + 16 hex chars). */
   keyId: string;
@@ -84,7 +93,7 @@ export function buildHeader(chunkSize: number, keyId: string): StreamHeader {
   salt.copy(bytes, OFFSET.salt);
   noncePrefix.copy(bytes, OFFSET.noncePrefix);
   headerCheck(bytes.subarray(0, OFFSET.check)).copy(bytes, OFFSET.check);
-  return { chunkSize, keyId, salt, noncePrefix, bytes };
+  return { version: FORMAT_VERSION, chunkSize, keyId, salt, noncePrefix, bytes };
 }
 
 /**
@@ -94,8 +103,8 @@ export function buildHeader(chunkSize: number, keyId: string): StreamHeader {
 export function parseHeader(bytes: Buffer): StreamHeader {
   if (!isEncryptedHeader(bytes)) throw integrityError('not a Bantay encrypted stream (bad magic)');
   const version = bytes[OFFSET.version];
-  if (version !== FORMAT_VERSION) {
-    throw integrityError(`unsupported encryption format version ${version} (this build reads ${FORMAT_VERSION})`);
+  if (version === undefined || !READABLE_VERSIONS.includes(version)) {
+    throw integrityError(`unsupported encryption format version ${version} (this build reads ${READABLE_VERSIONS.join(' and ')})`);
   }
   if (bytes.length !== HEADER_LENGTH) throw integrityError('truncated encryption header');
   if (!headerCheck(bytes.subarray(0, OFFSET.check)).equals(bytes.subarray(OFFSET.check))) {
@@ -108,6 +117,7 @@ export function parseHeader(bytes: Buffer): StreamHeader {
   const hex = bytes.toString('latin1', OFFSET.keyId, OFFSET.keyId + KEY_ID_LENGTH);
   if (!/^[0-9a-f]{16}$/.test(hex)) throw integrityError('encryption header has a malformed key id');
   return {
+    version,
     chunkSize,
     keyId: KEY_ID_PREFIX + hex,
     salt: Buffer.from(bytes.subarray(OFFSET.salt, OFFSET.salt + SALT_LENGTH)),
@@ -116,9 +126,15 @@ export function parseHeader(bytes: Buffer): StreamHeader {
   };
 }
 
-/** HKDF-SHA256(master, salt, info) → the per-stream AES-256 key. */
-export function deriveStreamKey(master: Buffer, salt: Buffer): KeyObject {
-  return createSecretKey(Buffer.from(hkdfSync('sha256', master, salt, HKDF_INFO, 32)));
+/**
+ * HKDF-SHA256(master, salt, info) → the per-stream AES-256 key. Version 2's info is
+ * "bantay stream v2 aes-256-gcm" || 0x00 || UTF-8(objectKey); version 1's has no object key.
+ */
+export function deriveStreamKey(master: Buffer, salt: Buffer, version: number, objectKey: string): KeyObject {
+  if (version === 1) return createSecretKey(Buffer.from(hkdfSync('sha256', master, salt, HKDF_INFO_V1, 32)));
+  if (objectKey === '') throw new BantayError(ErrorCode.Internal, 'an encryption stream needs the object key it is stored under');
+  const info = Buffer.concat([HKDF_INFO_V2, Buffer.from(objectKey, 'utf8')]);
+  return createSecretKey(Buffer.from(hkdfSync('sha256', master, salt, info, 32)));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -17,6 +17,8 @@ export interface PgCluster {
   /** postgres://USER:PASSWORD@127.0.0.1:PORT/postgres, a superuser. */
   adminUrl: string;
   port: number;
+  /** Local clusters: the data directory (undefined for an external server). */
+  dataDir?: string;
   /** Creates a database (random name when omitted) and resolves with its URL. */
   createDatabase(name?: string): Promise<string>;
   /** Drops a database, disconnecting its sessions; missing databases are fine. */
@@ -37,6 +39,12 @@ export interface PgClusterOptions {
   dataDir?: string;
   /** Receives progress lines; without it nothing is printed. */
   log?: (line: string) => void;
+  /**
+   * Extra server settings appended to postgresql.conf after initdb (e.g. archive_mode, or
+   * wal_level=replica with max_wal_senders for the point-in-time recovery tests). Values are
+   * written as given: quote strings the way postgresql.conf wants ('...').
+   */
+  settings?: Record<string, string>;
 }
 
 const superuser = 'bantay_test';
@@ -137,6 +145,7 @@ async function localCluster(options: PgClusterOptions, log: (line: string) => vo
   try {
     const password = randomBytes(16).toString('hex');
     await initCluster(ctx, password);
+    if (options.settings !== undefined) await appendSettings(ctx.dataDir, options.settings);
     const port = await startServer(ctx, options.port);
     log(`PostgreSQL cluster ready on 127.0.0.1:${port} in ${Date.now() - started} ms (${ctx.dataDir})`);
     return localHandle(ctx, port, password, release);
@@ -164,6 +173,7 @@ function localHandle(ctx: LocalContext, port: number, password: string, release:
   return {
     adminUrl,
     port,
+    dataDir: ctx.dataDir,
     createDatabase: manager.createDatabase,
     dropDatabase: manager.dropDatabase,
     stop: () => (stopping ??= stop()),
@@ -180,6 +190,14 @@ async function prepareDirs(ctx: LocalContext, callerDataDir: boolean): Promise<v
   }
   // The server user writes its socket, log and (by default) data directory here.
   if (ctx.user !== undefined) await chown(ctx.baseDir, ctx.user.uid, ctx.user.gid);
+}
+
+async function appendSettings(dataDir: string, settings: Record<string, string>): Promise<void> {
+  const lines = Object.entries(settings).map(([name, value]) => {
+    if (!/^[a-z_.]+$/.test(name) || /[\n\r]/.test(value)) throw new BantayError(ErrorCode.InvalidInput, `invalid server setting ${name}`);
+    return `${name} = ${value}`;
+  });
+  await appendFile(join(dataDir, 'postgresql.conf'), `\n# Added by the Bantay test cluster\n${lines.join('\n')}\n`);
 }
 
 /** initdb with a superuser password from a file that exists only while initdb runs. */

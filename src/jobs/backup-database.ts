@@ -16,7 +16,8 @@ import { openSourceSnapshot } from './pg/snapshot.ts';
 import { silentReporter, type ProgressReporter } from './progress.ts';
 import { createEndGate, StreamMeter } from './stream-meter.ts';
 
-export const ENCRYPTION_ALGORITHM = 'AES-256-GCM-STREAM-v1';
+/** Names the stream format of new artifacts in manifests; v1 in manifests of earlier versions. */
+export const ENCRYPTION_ALGORITHM = 'AES-256-GCM-STREAM-v2';
 
 export interface DatabaseBackupSpec {
   databaseUrl: string;
@@ -130,7 +131,7 @@ async function streamDump(
   const plain = new StreamMeter();
   const stored = new StreamMeter((bytes) => reporter.bytes?.(bytes));
   const stages: Array<Readable | Transform> = [tool.child.stdout, plain];
-  if (deps.keyRing.primary) stages.push(createEncryptStream(deps.keyRing.primary));
+  if (deps.keyRing.primary) stages.push(createEncryptStream(deps.keyRing.primary, key));
   stages.push(stored, createEndGate(() => tool.done));
   const body = stages[stages.length - 1] as Transform;
   const piping = pipeline(stages, { signal: abort.signal });

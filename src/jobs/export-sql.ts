@@ -1,4 +1,5 @@
 import { pipeline } from 'node:stream/promises';
+import { allowListedEnv } from './child-env.ts';
 import type { Writable } from 'node:stream';
 import { findBackup } from '../catalog/catalog.ts';
 import { BantayError, ErrorCode, wrapError } from '../errors.ts';
@@ -6,6 +7,7 @@ import { recordAudit } from '../state/audit-log.ts';
 import { linkedAbort, type JobDeps, type Trigger } from './job-context.ts';
 import { DIRECTORY_TAR_FORMAT } from './dump/parallel-dump.ts';
 import { withExtractedDump } from './dump/extract-dump.ts';
+import { jobTempBase } from '../util/temp-dir.ts';
 import { findPgTool } from './pg/pg-tools.ts';
 import { runTool } from './pg/run-tool.ts';
 import { silentReporter, type ProgressReporter } from './progress.ts';
@@ -35,7 +37,7 @@ export async function exportSql(spec: ExportSqlSpec, deps: JobDeps, reporter: Pr
     const input = await openArtifact(manifest, deps, { signal: abort.signal, reporter });
     let bytes = 0;
     const convert = async (dumpDir: string | undefined) => {
-      const tool = runTool(pgRestore.path, ['--file=-', '--no-owner', ...(dumpDir === undefined ? [] : [dumpDir])], { env: { PATH: process.env.PATH ?? '' }, signal: abort.signal, stdin: dumpDir === undefined, name: 'pg_restore' });
+      const tool = runTool(pgRestore.path, ['--file=-', '--no-owner', ...(dumpDir === undefined ? [] : [dumpDir])], { env: allowListedEnv(), signal: abort.signal, stdin: dumpDir === undefined, name: 'pg_restore' });
       tool.child.stdout.on('data', (b: Buffer) => (bytes += b.length));
       const results = await Promise.allSettled([
         dumpDir === undefined ? pipeline(input, tool.child.stdin!, { signal: abort.signal }) : Promise.resolve(),
@@ -50,7 +52,7 @@ export async function exportSql(spec: ExportSqlSpec, deps: JobDeps, reporter: Pr
       }
     };
     // A parallel dump is a directory pg_restore reads from disk (src/jobs/dump/).
-    if (manifest.artifact.format === DIRECTORY_TAR_FORMAT) await withExtractedDump(input, { tmpDir: deps.dump?.tmpDir, signal: abort.signal }, convert);
+    if (manifest.artifact.format === DIRECTORY_TAR_FORMAT) await withExtractedDump(input, { tmpDir: jobTempBase(deps), signal: abort.signal }, convert);
     else await convert(undefined);
     await recordAudit(deps.state, { operationType: 'export', backupType: 'database-sql', status: 'succeeded', backupId: manifest.id, fileSize: bytes, durationSeconds: (Date.now() - started) / 1000, performedBy: spec.trigger.by });
     return { bytes };

@@ -15,6 +15,12 @@ export interface JobDeps {
   /** How database backups run pg_dump (BANTAY_DUMP_*); defaults when undefined. */
   dump?: DumpSettings;
   now?: () => Date;
+  /**
+   * This process's private scratch directory (BANTAY_DATA_DIR/tmp/<process>, 0700) for the few
+   * plaintext temporary files a job needs; see src/util/temp-dir.ts. Defaults to that
+   * directory under BANTAY_DATA_DIR (or ./var) when a caller does not set it.
+   */
+  tempDir?: string;
 }
 
 /** Who or what asked for a job; lands in manifests and the audit log. */

@@ -25,6 +25,8 @@ export interface OpsRunnerOptions {
   schedule: ScheduleConfig;
   retention: RetentionPolicy;
   thresholds: MonitorThresholds;
+  /** Ids of the configured encryption keys, for monitoring's key check. */
+  keyIds?: string[];
   /** Progress of each run, e.g. a Slack progress message; default none. */
   reporterFor?: (job: ScheduledJobName) => ProgressReporter | undefined;
 }
@@ -42,7 +44,7 @@ export function createOpsRunners(o: OpsRunnerOptions): Partial<Record<ScheduledJ
       if (result.failed.length > 0) throw new BantayError(ErrorCode.Storage, `Prune left ${result.failed.length} item(s) undeleted: ${result.failed[0]!.error}`);
     },
     monitor: async () => {
-      await runMonitor({ schedule: o.schedule, timezone: o.timezone, thresholds: o.thresholds, sink: o.sink }, { ...o, manifestCache });
+      await runMonitor({ schedule: o.schedule, timezone: o.timezone, thresholds: o.thresholds, keyIds: o.keyIds, sink: o.sink }, { ...o, manifestCache });
     },
   };
   const secondary = o.secondary;

@@ -56,7 +56,7 @@ export async function gatherOpsSnapshot(deps: SnapshotDeps): Promise<OpsSnapshot
 }
 
 /** What the pure checks need, from a snapshot and the configuration. */
-export function toMonitorInput(s: OpsSnapshot, config: { schedule: ScheduleConfig; timezone: string; thresholds: MonitorThresholds }): MonitorInput {
+export function toMonitorInput(s: OpsSnapshot, config: { schedule: ScheduleConfig; timezone: string; thresholds: MonitorThresholds; keyIds?: string[] }): MonitorInput {
   const backups: BackupSummary[] = s.manifests.map((m) => ({
     id: m.id,
     kind: m.kind,
@@ -64,6 +64,7 @@ export function toMonitorInput(s: OpsSnapshot, config: { schedule: ScheduleConfi
     sizeBytes: m.artifact.sizeBytes,
     format: m.artifact.format,
     incremental: (m.chain?.parentId ?? null) !== null,
+    keyId: m.artifact.encryption?.keyId ?? null,
   }));
   const verifications: VerificationFacts[] = s.verifications.map((v) => ({
     backupId: v.backupId,

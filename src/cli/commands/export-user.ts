@@ -17,13 +17,14 @@ export function registerExportUserCommand(program: Command, run: Run): void {
     .argument('<user-id>', 'the FBMS user id (users.id)')
     .option('-o, --output <file>', 'also write the tar.gz here, read back from the store (written as FILE.partial, renamed when complete)')
     .option('--json', 'print the export manifest as one JSON object on stdout')
-    .action((userId: string, opts: { output?: string; json?: boolean }) =>
+    .option('--raw', "keep cells starting with = + - @ as they are (by default they get a leading ' so spreadsheets do not run them as formulas)")
+    .action((userId: string, opts: { output?: string; json?: boolean; raw?: boolean }) =>
       run(async (ctx) => {
         ctx.warnIfUnencrypted();
         const reporter = createCliReporter({ tty: ctx.io.stderr.isTTY === true && !opts.json, out: ctx.io.stderr, logger: ctx.logger });
         const deps = await ctx.deps();
         try {
-          const manifest = await exportUserData({ databaseUrl: requireDatabaseUrl(ctx.config), userId, trigger: ctx.trigger(), signal: ctx.io.signal }, deps, reporter);
+          const manifest = await exportUserData({ databaseUrl: requireDatabaseUrl(ctx.config), userId, trigger: ctx.trigger(), signal: ctx.io.signal, raw: opts.raw === true }, deps, reporter);
           if (opts.output !== undefined) await writeLocalCopy(resolve(ctx.io.cwd, opts.output), () => openUserExport(manifest, deps, ctx.io.signal));
           reporter.done();
           if (opts.json) {

@@ -25,7 +25,7 @@ export function registerMonitorCommand(program: Command, run: Run): void {
         } catch (err) {
           ctx.logger.warn({ err }, 'secondary location unavailable');
         }
-        const result = await runMonitor({ schedule, timezone, thresholds: monitor }, { ...deps, ...(secondary ? { secondary } : {}) });
+        const result = await runMonitor({ schedule, timezone, thresholds: monitor, keyIds: ctx.config.keyRing.ids() }, { ...deps, ...(secondary ? { secondary } : {}) });
         if (opts.json) {
           ctx.io.stdout.write(`${JSON.stringify(result.problems)}\n`);
         } else if (result.problems.length === 0) {

@@ -86,6 +86,7 @@ function startSchedule(config: Config, deps: JobDeps, app: BotApp, secondary: Ob
     schedule: ops.schedule,
     retention: ops.retention,
     thresholds: ops.monitor,
+    keyIds: config.keyRing.ids(),
   });
   return startScheduler({
     schedule: ops.schedule,

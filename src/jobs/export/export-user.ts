@@ -1,5 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import pg from 'pg';
@@ -14,6 +13,7 @@ import type { JobDeps, Trigger } from '../job-context.ts';
 import { describeDatabaseUrl } from '../pg/connection.ts';
 import { silentReporter, type ProgressReporter } from '../progress.ts';
 import { USER_TABLES, writeUserTableCsv, type CsvFileResult } from './user-data-csv.ts';
+import { jobTempBase, makeJobTempDir } from '../../util/temp-dir.ts';
 
 export interface UserExportSpec {
   databaseUrl: string;
@@ -21,6 +21,8 @@ export interface UserExportSpec {
   userId: string;
   trigger: Trigger;
   signal?: AbortSignal;
+  /** Keep cells that start with = + - @ as they are (csv.ts neutralises them by default). */
+  raw?: boolean;
 }
 
 const MAX_USER_ID_LENGTH = 200;
@@ -39,7 +41,7 @@ export async function exportUserData(spec: UserExportSpec, deps: JobDeps, report
   const started = deps.now?.() ?? new Date();
   const exportId = newExportId(started);
   const key = exportArtifactKey(exportId, deps.keyRing.primary !== undefined);
-  const workDir = await mkdtemp(join(tmpdir(), 'bantay-export-'));
+  const workDir = await makeJobTempDir(jobTempBase(deps), 'export-');
   try {
     const manifest = await exportToStore(spec, deps, reporter, { exportId, key, started, workDir });
     await recordAudit(deps.state, {
@@ -83,9 +85,9 @@ async function exportToStore(
   const userId = checkUserIdShape(spec.userId);
   const source = describeDatabaseUrl(spec.databaseUrl);
   reporter.phase?.('connecting', `${source.host}/${source.database}`);
-  const { storedUserId, files } = await writeCsvFiles(spec.databaseUrl, userId, run.workDir, reporter);
+  const { storedUserId, files } = await writeCsvFiles(spec.databaseUrl, userId, run.workDir, reporter, spec.raw === true);
   const rows = Object.fromEntries(Object.entries(files).map(([file, r]) => [file, r.rows]));
-  const inner = { format: 'bantay-user-export-v1', exportId: run.exportId, userId: storedUserId, createdAt: run.started.toISOString(), source: { host: source.host, database: source.database }, files };
+  const inner = { format: 'bantay-user-export-v1', formulasNeutralised: spec.raw !== true, exportId: run.exportId, userId: storedUserId, createdAt: run.started.toISOString(), source: { host: source.host, database: source.database }, files };
   await writeFile(join(run.workDir, 'manifest.json'), `${JSON.stringify(inner, null, 2)}\n`, { mode: 0o600 });
   if (!deps.keyRing.primary) reporter.warn?.('No encryption key configured: this export is stored UNENCRYPTED.');
   reporter.phase?.('storing', `${run.key} in ${deps.store.description}`);
@@ -131,6 +133,7 @@ async function writeCsvFiles(
   userId: string,
   workDir: string,
   reporter: ProgressReporter,
+  raw: boolean,
 ): Promise<{ storedUserId: string; files: Record<string, CsvFileResult> }> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'bantay-export' });
   // A connection the server ends while no query runs surfaces only as an 'error' event; unheard,
@@ -151,7 +154,7 @@ async function writeCsvFiles(
     const files: Record<string, CsvFileResult> = {};
     for (const table of USER_TABLES) {
       reporter.phase?.('exporting', table.file);
-      files[table.file] = await writeUserTableCsv(client, table, storedUserId, join(workDir, table.file));
+      files[table.file] = await writeUserTableCsv(client, table, storedUserId, join(workDir, table.file), undefined, { raw });
     }
     await client.query('COMMIT');
     return { storedUserId, files };

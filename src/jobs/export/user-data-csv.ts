@@ -45,8 +45,19 @@ export interface CsvFileResult {
   sha256: string;
 }
 
-/** Writes one table's rows for `userId` to `path` (header line first); resolves with its digest. */
-export async function writeUserTableCsv(client: pg.Client, table: UserTable, userId: string, path: string, pageRows = PAGE_ROWS): Promise<CsvFileResult> {
+/**
+ * Writes one table's rows for `userId` to `path` (header line first); resolves with its digest.
+ * Cells that a spreadsheet would run as formulas are neutralised (csv.ts) unless `raw`.
+ */
+export async function writeUserTableCsv(
+  client: pg.Client,
+  table: UserTable,
+  userId: string,
+  path: string,
+  pageRows = PAGE_ROWS,
+  options: { raw?: boolean } = {},
+): Promise<CsvFileResult> {
+  const lineOptions = { neutraliseFormulas: options.raw !== true };
   const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
   const hash = createHash('sha256');
   let bytes = 0;
@@ -67,7 +78,7 @@ export async function writeUserTableCsv(client: pg.Client, table: UserTable, use
         await write(csvLine(columns));
         headerWritten = true;
       }
-      for (const row of page.rows) await write(csvLine(columns.map((c) => row[c] ?? null)));
+      for (const row of page.rows) await write(csvLine(columns.map((c) => row[c] ?? null), lineOptions));
       rows += page.rows.length;
       if (page.rows.length < pageRows) break;
       lastId = page.rows[page.rows.length - 1]!.id ?? null;

@@ -1,5 +1,5 @@
-import { mkdtemp, realpath, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { realpath, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { newBackupId } from '../../catalog/backup-id.ts';
@@ -19,6 +19,7 @@ import { compileExcludes } from './exclude-globs.ts';
 import { writeIndex } from './index-store.ts';
 import { putSealed, type SealedObject } from './sealed-object.ts';
 import { walkTree } from './tree-walk.ts';
+import { jobTempBase, makeJobTempDir } from '../../util/temp-dir.ts';
 
 export const FILES_ARCHIVE_FORMAT = 'bantay-files-tar-v1';
 
@@ -77,7 +78,7 @@ async function runFilesBackup(run: FilesRun, deps: JobDeps, reporter: ProgressRe
   const encrypted = deps.keyRing.primary !== undefined;
   const keys = { archive: archiveKey(id, encrypted), index: indexKey(id, encrypted) };
   await startJobRun(deps.state, { id, job: `backup ${run.kind}`, performedBy: run.common.trigger.by });
-  const tempDir = await mkdtemp(join(tmpdir(), 'bantay-files-'));
+  const tempDir = await makeJobTempDir(jobTempBase(deps), 'files-');
   try {
     const manifest = await archiveToStore(run, deps, reporter, { id, keys, started, tempDir });
     await succeed(deps, run, manifest);

@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TreeEntry, TreeState } from '../../catalog/file-index.ts';
 import type { Manifest } from '../../catalog/manifest.ts';
@@ -9,6 +8,7 @@ import { silentReporter, type ProgressReporter } from '../progress.ts';
 import { restoreTreeInto } from './restore-tree.ts';
 import { walkTree, type WalkedEntry } from './tree-walk.ts';
 import { filesCheck, type FilesCheck, type FilesVerification } from './verify-files.ts';
+import { jobTempBase, makeJobTempDir } from '../../util/temp-dir.ts';
 
 /**
  * A restore drill for a files backup: restores it (its whole chain for uploads) into a scratch
@@ -24,7 +24,7 @@ export async function drillFilesBackup(
 ): Promise<FilesVerification> {
   const started = Date.now();
   const checks: FilesCheck[] = [];
-  const scratch = await mkdtemp(join(options.scratchDir ?? tmpdir(), 'bantay-drill-'));
+  const scratch = await makeJobTempDir(options.scratchDir ?? jobTempBase(deps), 'drill-');
   try {
     const target = join(scratch, 'tree');
     const restored = await restoreTreeInto(manifest, target, deps, reporter, options.signal);

@@ -42,7 +42,7 @@ export async function putSealed(
   const plain = new StreamMeter();
   const stored = new StreamMeter(options.onBytes);
   const all: Array<Readable | Duplex> = [source, ...stages, plain];
-  if (deps.keyRing.primary) all.push(createEncryptStream(deps.keyRing.primary));
+  if (deps.keyRing.primary) all.push(createEncryptStream(deps.keyRing.primary, key));
   all.push(stored);
   const abort = linkedAbort(options.signal);
   const body = stored as Transform;
@@ -92,7 +92,7 @@ export async function openSealed(
   }
   const raw = await deps.store.get(ref.key, { signal: options.signal });
   const stages: Duplex[] = [new StreamMeter(options.onBytes), createDigestCheck(ref, capitalize(ref.describe))];
-  if (ref.keyId !== null) stages.push(createDecryptStream(deps.keyRing));
+  if (ref.keyId !== null) stages.push(createDecryptStream(deps.keyRing, ref.key));
   if (ref.plain) stages.push(createDigestCheck(ref.plain, `The decrypted content of ${ref.describe}`));
   return chainStreams(raw, ...stages);
 }

@@ -5,6 +5,7 @@ import type { ScheduleConfig, ScheduledJobName } from '../../schedule/schedule-c
 import { formatWallTime } from '../../schedule/zoned-time.ts';
 import type { SecondaryLag } from '../sync-secondary.ts';
 import { jobProblems } from './job-checks.ts';
+import { keyProblems } from './key-checks.ts';
 import { ageText, bytesText, durationText } from './text.ts';
 
 export interface MonitorThresholds {
@@ -40,6 +41,8 @@ export interface BackupSummary {
   format: string;
   /** Uploads incrementals are compared only with incrementals. */
   incremental: boolean;
+  /** Key id the backup is encrypted with; null when stored in the clear (undefined: unknown). */
+  keyId?: string | null;
 }
 
 export interface JobRunFacts {
@@ -76,6 +79,8 @@ export interface MonitorInput {
   fires: FireRecord[];
   /** The newest verification record of each kind. */
   verifications: VerificationFacts[];
+  /** Ids of the configured encryption keys (primary and retired); undefined skips the key check. */
+  keyIds?: string[];
 }
 
 /** Which schedules produce a backup of each kind: the dead-man switch watches them. */
@@ -103,7 +108,7 @@ export function runChecks(input: MonitorInput): Problem[] {
       problems.push(...staleness(kind, ofKind, input), ...sizeProblems(kind, ofKind, input));
     }
   }
-  problems.push(...jobProblems(input), ...verificationProblems(input), ...secondaryProblems(input), ...storageProblems(input));
+  problems.push(...keyProblems(input), ...jobProblems(input), ...verificationProblems(input), ...secondaryProblems(input), ...storageProblems(input));
   return problems;
 }
 

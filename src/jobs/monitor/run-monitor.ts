@@ -12,6 +12,8 @@ export interface MonitorSpec {
   schedule: ScheduleConfig;
   timezone: string;
   thresholds: MonitorThresholds;
+  /** Ids of the configured encryption keys: the newest backup of each kind must use one. */
+  keyIds?: string[];
   /**
    * Where alerts go. With a sink, alert state is kept in the state database (alert once, stay
    * quiet, resolve); without one (the CLI) nothing is recorded and every problem is returned.

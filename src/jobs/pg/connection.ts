@@ -1,5 +1,6 @@
 import { parse } from 'pg-connection-string';
 import { BantayError, ErrorCode } from '../../errors.ts';
+import { allowListedEnv } from '../child-env.ts';
 
 export interface SourceDescription {
   host: string;
@@ -55,13 +56,9 @@ const LIBPQ_SSL_PARAMS: Record<string, string> = {
   sslcrl: 'PGSSLCRL',
 };
 
-/** The environment for PostgreSQL tools: the parent's minus any PG* it had, plus libpqEnv. */
+/** The environment for PostgreSQL tools: the allow-listed basics (child-env.ts) plus libpqEnv. */
 export function childEnv(url: string, overrides: { database?: string } = {}): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('PG') && !/SECRET|TOKEN|PASSWORD|KEY/i.test(k)) base[k] = v;
-  }
-  return { ...base, ...libpqEnv(url, overrides) };
+  return allowListedEnv(libpqEnv(url, overrides));
 }
 
 /** Same URL pointing at another database on the same server. */

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { createWriteStream, mkdirSync, unlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Manifest } from '../../catalog/manifest.ts';
@@ -13,7 +12,8 @@ import { openArtifact } from '../read-artifact.ts';
 import { childEnv } from './connection.ts';
 import { findPgTool, type PgTool } from './pg-tools.ts';
 import { runTool, type RunningTool } from './run-tool.ts';
-import { isProcessAlive } from '../../state/dir-lock.ts';
+import { processToken } from '../../state/process-identity.ts';
+import { jobTempBase, removeOrphanRestoreDumps } from '../../util/temp-dir.ts';
 import { DIRECTORY_TAR_FORMAT } from '../dump/parallel-dump.ts';
 import { withExtractedDump } from '../dump/extract-dump.ts';
 
@@ -23,7 +23,7 @@ export interface PgRestoreOptions {
   targetName: string;
   /** pg_restore --jobs. 1 streams the artifact into pg_restore's stdin; more needs a seekable temp file. */
   jobs: number;
-  /** Where the temp file goes when jobs > 1 (default os.tmpdir()). */
+  /** Where the temp file goes when jobs > 1 (default: the process temp dir under BANTAY_DATA_DIR/tmp). */
   tmpDir?: string;
   signal?: AbortSignal;
   reporter?: ProgressReporter;
@@ -46,7 +46,7 @@ const TEMP_PREFIX = 'bantay-restore-';
  * damaged backup for a good restore. pg_restore runs without --exit-on-error so every problem
  * is counted, not just the first; a count above zero is the caller's to judge.
  */
-export async function restoreArtifactInto(manifest: Manifest, deps: Pick<JobDeps, 'store' | 'keyRing'>, tool: PgTool, options: PgRestoreOptions): Promise<PgRestoreOutcome> {
+export async function restoreArtifactInto(manifest: Manifest, deps: Pick<JobDeps, 'store' | 'keyRing' | 'tempDir'>, tool: PgTool, options: PgRestoreOptions): Promise<PgRestoreOutcome> {
   const args = ['--no-password', `--dbname=${options.targetName}`];
   // A parallel dump (src/jobs/dump/): unpacked to a temp directory, restored with --jobs.
   if (manifest.artifact.format === DIRECTORY_TAR_FORMAT) return { ...(await restoreFromDumpDirectory(manifest, deps, tool, args, options)), usedTempFile: true };
@@ -85,11 +85,11 @@ async function restoreFromStdin(manifest: Manifest, deps: Pick<JobDeps, 'store' 
   return judgeExit(done, errors);
 }
 
-async function restoreFromTempFile(manifest: Manifest, deps: Pick<JobDeps, 'store' | 'keyRing'>, tool: PgTool, args: string[], options: PgRestoreOptions) {
-  const dir = options.tmpDir ?? tmpdir();
+async function restoreFromTempFile(manifest: Manifest, deps: Pick<JobDeps, 'store' | 'keyRing' | 'tempDir'>, tool: PgTool, args: string[], options: PgRestoreOptions) {
+  const dir = options.tmpDir ?? jobTempBase(deps);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   removeOrphanTempFiles(dir);
-  const file = join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}.dump`);
+  const file = join(dir, `${TEMP_PREFIX}${processToken()}_${randomBytes(4).toString('hex')}.dump`);
   // Plaintext of a backup: removed on every path, including process.exit on a second Ctrl-C.
   const removeSync = () => {
     try {
@@ -121,10 +121,10 @@ async function restoreFromTempFile(manifest: Manifest, deps: Pick<JobDeps, 'stor
  * directory-format dump only from disk), then `pg_restore --jobs=N DIR`, as the plain tools do
  * it by hand: decrypt, `tar -xf`, `pg_restore -j N -d DB DIR`.
  */
-async function restoreFromDumpDirectory(manifest: Manifest, deps: Pick<JobDeps, 'store' | 'keyRing'>, tool: PgTool, args: string[], options: PgRestoreOptions) {
+async function restoreFromDumpDirectory(manifest: Manifest, deps: Pick<JobDeps, 'store' | 'keyRing' | 'tempDir'>, tool: PgTool, args: string[], options: PgRestoreOptions) {
   options.reporter?.phase?.('downloading', `${manifest.id} -> temporary directory for pg_restore --jobs=${options.jobs}`);
   const input = await openArtifact(manifest, deps, { signal: options.signal, reporter: options.reporter });
-  return withExtractedDump(input, { tmpDir: options.tmpDir, signal: options.signal }, async (dir) => {
+  return withExtractedDump(input, { tmpDir: options.tmpDir ?? jobTempBase(deps), signal: options.signal }, async (dir) => {
     options.reporter?.phase?.('restoring', `${manifest.id} -> ${options.targetName} (pg_restore ${tool.version}, --jobs=${options.jobs})`);
     const running = runTool(tool.path, [...args, `--jobs=${Math.max(1, options.jobs)}`, dir], { env: childEnv(options.targetUrl), signal: options.signal, name: 'pg_restore' });
     const errors = collectErrors(running);
@@ -136,24 +136,7 @@ async function restoreFromDumpDirectory(manifest: Manifest, deps: Pick<JobDeps, 
 
 /** Temp files of Bantay processes that died without cleaning up (SIGKILL, power loss). */
 export function removeOrphanTempFiles(dir: string): string[] {
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    const pid = Number(new RegExp(`^${TEMP_PREFIX}(\\d+)-[0-9a-f]+\\.dump$`).exec(name)?.[1]);
-    if (!Number.isInteger(pid) || isProcessAlive(pid)) continue;
-    try {
-      unlinkSync(join(dir, name));
-      removed.push(name);
-    } catch {
-      // Someone else removed it.
-    }
-  }
-  return removed;
+  return removeOrphanRestoreDumps(dir, TEMP_PREFIX);
 }
 
 interface ErrorLog {
