@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { DEFAULT_DUMP_SETTINGS, parseDumpCompression, type DumpSettings } from '../jobs/dump/dump-settings.ts';
-import type { Problem } from './store-location.ts';
 
 /** BANTAY_DUMP_*: how database backups run pg_dump (README "Dump compression and parallel dumps"). */
 export const dumpEnvShape = {
@@ -8,6 +7,9 @@ export const dumpEnvShape = {
   BANTAY_DUMP_JOBS: z.string().optional(),
   BANTAY_DUMP_PARALLEL_MIN_MB: z.string().optional(),
 };
+
+/** Structurally config's Problem (store-location.ts imports the schema, which imports this). */
+type Problem = { variable: string; message: string };
 
 type DumpEnv = { [K in keyof typeof dumpEnvShape]?: string | undefined };
 

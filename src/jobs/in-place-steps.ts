@@ -12,7 +12,7 @@ import { USER_TABLES } from './pg/user-tables.ts';
 import type { ProgressReporter } from './progress.ts';
 import type { RestoredCopy } from './restore-copy.ts';
 import { restoreCheckedCopy, type auditor, type RestoreResult } from './restore-database.ts';
-import type { InPlacePlan, InPlaceSpec, InPlaceStep } from './restore-in-place.ts';
+import type { InPlacePlan, InPlaceSpec, InPlaceStep } from './in-place-types.ts';
 import { runHook } from './run-hook.ts';
 
 /** Everything applyInPlaceSteps needs; built by restoreInPlace. */

@@ -7,26 +7,11 @@ import type { JobDeps } from './job-context.ts';
 import { describeDatabaseUrl } from './pg/connection.ts';
 import { databaseExists, nameWithSuffix, openAdminSession } from './pg/database-admin.ts';
 import { silentReporter, type ProgressReporter } from './progress.ts';
-import { asRestoreError, auditor, type RestoreResult, type RestoreSpec } from './restore-database.ts';
+import { asRestoreError, auditor, type RestoreResult } from './restore-database.ts';
 import { assertDatabaseBackup } from './verify-backup.ts';
+import type { InPlacePlan, InPlaceSpec, InPlaceStep } from './in-place-types.ts';
 
-export type InPlaceStepKind = 'safety-backup' | 'restore-copy' | 'copy-attributes' | 'stop-app' | 'close-connections' | 'swap' | 'start-app' | 'confirm';
-
-export interface InPlaceStep {
-  kind: InPlaceStepKind;
-  /** What the step does, for the confirmation prompt, --dry-run and the audit log. */
-  description: string;
-  /** For hooks: the configured command. */
-  command?: string;
-}
-
-export interface InPlacePlan {
-  backupId: string;
-  live: string;
-  /** The name the current live database keeps after the swap, until someone drops it. */
-  keepAs: string;
-  steps: InPlaceStep[];
-}
+export type { InPlacePlan, InPlaceSpec, InPlaceStep, InPlaceStepKind } from './in-place-types.ts';
 
 export interface InPlaceInput {
   backupId: string;
@@ -59,10 +44,6 @@ export function planInPlaceRestore(input: InPlaceInput): InPlacePlan {
   if (input.startCommand) steps.push({ kind: 'start-app', description: `start the application: ${input.startCommand}`, command: input.startCommand });
   steps.push({ kind: 'confirm', description: `confirm ${live} accepts connections and holds the backup's tables` });
   return { backupId: input.backupId, live, keepAs, steps };
-}
-
-export interface InPlaceSpec extends RestoreSpec {
-  hooks: { stop?: string; start?: string; timeoutSeconds: number };
 }
 
 const LIVE_LOCK_CLASS = 74203;

@@ -1,7 +1,5 @@
-import type { S3StoreOptions } from './s3-store.ts';
-
 /** How an S3 store reads in messages: its location and endpoint, never its credentials. */
-export function describeS3(options: Pick<S3StoreOptions, 'bucket' | 'prefix' | 'endpoint'>): string {
+export function describeS3(options: { bucket: string; prefix: string; endpoint?: string | undefined }): string {
   const location = `s3://${options.bucket}/${options.prefix}`;
   if (!options.endpoint) return location;
   let endpoint = options.endpoint;

@@ -1,4 +1,4 @@
-import type { Alert } from '../notifier.ts';
+import type { Alert } from '../alert.ts';
 import { context, escape, section, type SlackMessage } from './blocks.ts';
 
 const ICON = { info: ':information_source:', warning: ':warning:', critical: ':rotating_light:' } as const;

@@ -1,4 +1,4 @@
-import { formatAge, formatBytes, formatDuration } from '../../cli/format.ts';
+import { formatAge, formatBytes, formatDuration } from '../../format/units.ts';
 import type { Approval } from '../approval-store.ts';
 import type { CatalogEntry } from '../catalog-cache.ts';
 import { context, divider, escape, header, mention, section, slackDate, type Block } from './blocks.ts';

@@ -1,6 +1,6 @@
 import { SCHEDULE_TRIGGER } from '../../schedule/schedule-config.ts';
 import { formatWallTime } from '../../schedule/zoned-time.ts';
-import type { MonitorInput, Problem } from './checks.ts';
+import type { MonitorInput, Problem } from './monitor-types.ts';
 import { durationText } from './text.ts';
 
 /**

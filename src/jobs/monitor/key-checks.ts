@@ -1,5 +1,5 @@
 import type { BackupKind } from '../../catalog/backup-id.ts';
-import type { MonitorInput, Problem } from './checks.ts';
+import type { MonitorInput, Problem } from './monitor-types.ts';
 
 /**
  * Key custody (the README ("Recover without Bantay")): the newest backup of each kind must be
