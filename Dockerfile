@@ -44,6 +44,7 @@ COPY bin ./bin
 # dist/ without src/: bin/bantay.js runs dist/ as it is (there are no sources to be newer).
 COPY --from=build /app/dist ./dist
 COPY docs ./docs
+COPY recovery ./recovery
 COPY README.md ./
 
 # Non-root: Bantay needs no privileges; its state lives in a volume it owns.

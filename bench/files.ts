@@ -1,278 +1,223 @@
 /**
- * Files benchmark: `npm run bench:files [-- options]`.
+ * Files benchmark: `npm run bench:files [-- options]`. Bantay against restic on the same tree in
+ * the same run (issues 13 and 16).
  *
- * Builds an uploads tree of about 20,000 files / 2 GB (mostly incompressible "photos" and PDFs,
- * a few compressible CSV/TXT files), then times, as child processes exactly as an operator runs
- * them: bare `tar -czf` of the tree, `bantay backup uploads --full`, and, after changing 1% of
- * the files, `bantay backup uploads` (an incremental). Prints times, sizes, ratios and peak RSS.
+ * For each tree (support/uploads-tree.ts: `mixed`, 5,000 files / 428 MB, two thirds JPEG-like,
+ * one third text; `photos`, 20,000 files / 2 GB, mostly photos), in interleaved rounds (Bantay
+ * first in odd rounds, restic first in even ones), each round into a fresh store and a fresh
+ * restic repository (v2, compression auto):
+ *   full backup; restore of it; CHAIN incrementals, each after changing CHANGE% of the files;
+ *   restore of the newest after the first incremental (full + 1) and after the last (full +
+ *   CHAIN); verify of the newest (`bantay verify`, whole chain) against `restic check
+ *   --read-data` (every pack read and hashed).
+ * Every run is a child process exactly as an operator starts it. Printed per row: medians of the
+ * whole-process wall time, Bantay's own job time (durationSeconds of --json: without CLI start-up),
+ * CPU seconds, peak RSS, the ratio to restic, and the load other processes put on the machine.
+ * The restored trees of the first round are compared with the live tree (content, mode, µs mtime).
  *
- * Targets (from the issue): the full backup no slower than `tar -czf`; an incremental's time
- * and size proportional to what changed; memory flat (peak RSS independent of the tree size).
- *
- * Options:
- *   --files 20000        number of files (BENCH_FILES)
- *   --size-mb 2048       total size in MiB (BENCH_SIZE_MB)
- *   --change 1           percent of files changed before the incremental (BENCH_CHANGE)
- *   --state postgres     Bantay's state database: a throwaway PostgreSQL (default; PGlite adds a
- *                        few seconds of start-up to every command) or pglite (BENCH_STATE)
- *   --keep               keep the scratch directory (BENCH_KEEP=1)
- *
+ * Options (or environment variables):
+ *   --trees mixed,photos   trees to run (BENCH_TREES); default both
+ *   --rounds 3             rounds on the mixed tree (BENCH_ROUNDS)
+ *   --large-rounds 1       rounds on the 2 GB tree (BENCH_LARGE_ROUNDS)
+ *   --chain 7              incrementals per round (BENCH_CHAIN)
+ *   --change 1             percent of files changed before each incremental (BENCH_CHANGE)
+ *   --state postgres       Bantay's state database: a throwaway PostgreSQL (default) or pglite
+ *   --keep                 keep the scratch directory
+ * restic is installed from Debian's `restic` package (apt-get) when missing.
  * The last line of output is `BENCH_JSON {...}`.
  */
-import { randomBytes, randomFillSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, closeSync, rmSync, utimesSync, writeSync, statSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startPgCluster, type PgCluster } from '../src/dev/pg-cluster.ts';
+import { compareTrees } from './support/compare-trees.ts';
 import { HostCpu } from './support/host-cpu.ts';
-import { hasGnuTime, measure, type Measurement } from './support/measure.ts';
+import { hasGnuTime, measure, median, type Measurement } from './support/measure.ts';
+import { buildTree, changeFiles, type TreeShape, type TreeSpec } from './support/uploads-tree.ts';
 
 const MB = 1024 * 1024;
-const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const BANTAY_CLI = join(PROJECT_ROOT, 'bin', 'bantay.js');
+const CLI = join(fileURLToPath(new URL('../', import.meta.url)), 'bin', 'bantay.js');
+const TREES: Record<TreeShape, TreeSpec> = { mixed: { shape: 'mixed', files: 5000, bytes: 428e6 }, photos: { shape: 'photos', files: 20_000, bytes: 2048 * MB } };
 
-interface Options {
-  files: number;
-  sizeMb: number;
-  changePercent: number;
-  state: 'postgres' | 'pglite';
-  keep: boolean;
+const { values } = parseArgs({
+  options: { trees: { type: 'string' }, rounds: { type: 'string' }, 'large-rounds': { type: 'string' }, chain: { type: 'string' }, change: { type: 'string' }, state: { type: 'string' }, keep: { type: 'boolean' } },
+});
+const opt = {
+  trees: (values.trees ?? process.env.BENCH_TREES ?? 'mixed,photos').split(',') as TreeShape[],
+  rounds: Number(values.rounds ?? process.env.BENCH_ROUNDS ?? 3),
+  largeRounds: Number(values['large-rounds'] ?? process.env.BENCH_LARGE_ROUNDS ?? 1),
+  chain: Number(values.chain ?? process.env.BENCH_CHAIN ?? 7),
+  change: Number(values.change ?? process.env.BENCH_CHANGE ?? 1),
+  state: (values.state ?? process.env.BENCH_STATE ?? 'postgres') as 'postgres' | 'pglite',
+  keep: values.keep === true || process.env.BENCH_KEEP === '1',
+};
+if (opt.trees.some((t) => !(t in TREES)) || !(opt.rounds >= 1) || !(opt.chain >= 1) || !(opt.change > 0) || !['postgres', 'pglite'].includes(opt.state)) {
+  console.error('usage: npm run bench:files -- [--trees mixed,photos] [--rounds 3] [--large-rounds 1] [--chain 7] [--change 1] [--state postgres|pglite] [--keep]');
+  process.exit(2);
 }
 
-function readOptions(): Options {
-  const { values } = parseArgs({
-    options: { files: { type: 'string' }, 'size-mb': { type: 'string' }, change: { type: 'string' }, state: { type: 'string' }, keep: { type: 'boolean' } },
-  });
-  const state = values.state ?? process.env.BENCH_STATE ?? 'postgres';
-  if (state !== 'postgres' && state !== 'pglite') throw new Error('--state must be postgres or pglite');
-  return {
-    files: Number(values.files ?? process.env.BENCH_FILES ?? 20_000),
-    sizeMb: Number(values['size-mb'] ?? process.env.BENCH_SIZE_MB ?? 2048),
-    changePercent: Number(values.change ?? process.env.BENCH_CHANGE ?? 1),
-    state,
-    keep: values.keep === true || process.env.BENCH_KEEP === '1',
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The tree
-
-const KINDS = [
-  { ext: 'jpg', share: 0.86, text: false },
-  { ext: 'png', share: 0.04, text: false },
-  { ext: 'pdf', share: 0.06, text: false },
-  { ext: 'csv', share: 0.02, text: true },
-  { ext: 'txt', share: 0.02, text: true },
-];
-
-/** Deterministic per-file choices from the file number. */
-function fileSpec(i: number, files: number, averageBytes: number): { path: string; size: number; text: boolean } {
-  const u = ((i * 2654435761) % 4294967296) / 4294967296;
-  const v = ((i * 40503 + 12345) % 65536) / 65536;
-  let acc = 0;
-  const kind = KINDS.find((k) => (acc += k.share) > v) ?? KINDS[0]!;
-  const month = (i % 24) + 1;
-  const dir = `receipts/${2025 + Math.floor((month - 1) / 12)}/${String(((month - 1) % 12) + 1).padStart(2, '0')}/branch-${i % 7}`;
-  void files;
-  return { path: `${dir}/resibo ${String(i).padStart(6, '0')}.${kind.ext}`, size: Math.max(1024, Math.round(averageBytes * (0.2 + 1.6 * u))), text: kind.text };
-}
-
-const TEXT_ROW = 'petsa,halaga,nagbayad,paraan\n2026-11-26,1250.00,"Dela Cruz, Juan",gcash\n';
-
-function writeFile(path: string, size: number, text: boolean, buffer: Buffer): void {
-  const data = buffer.subarray(0, size);
-  if (text) {
-    data.write(TEXT_ROW.repeat(Math.ceil(size / TEXT_ROW.length)).slice(0, size));
-    randomFillSync(data, 0, Math.min(size, 16)); // a little noise so files differ
-  } else {
-    randomFillSync(data);
-  }
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, data);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function buildTree(root: string, options: Options): { files: number; bytes: number; incompressibleBytes: number } {
-  const average = (options.sizeMb * MB) / options.files;
-  const buffer = Buffer.allocUnsafe(Math.ceil(average * 2) + 1024);
-  const old = Date.now() / 1000 - 30 * 86_400;
-  let bytes = 0;
-  let incompressibleBytes = 0;
-  const dirs = new Set<string>();
-  for (let i = 0; i < options.files; i += 1) {
-    const spec = fileSpec(i, options.files, average);
-    const path = join(root, spec.path);
-    const dir = path.slice(0, path.lastIndexOf('/'));
-    if (!dirs.has(dir)) mkdirSync(dir, { recursive: true });
-    dirs.add(dir);
-    writeFile(path, spec.size, spec.text, buffer);
-    utimesSync(path, old, old);
-    bytes += spec.size;
-    if (!spec.text) incompressibleBytes += spec.size;
-  }
-  return { files: options.files, bytes, incompressibleBytes };
-}
-
-/** Rewrites every Nth file with new content (same kind, new size): the day's "changes". */
-function changeFiles(root: string, options: Options): { files: number; bytes: number } {
-  const average = (options.sizeMb * MB) / options.files;
-  const buffer = Buffer.allocUnsafe(Math.ceil(average * 2) + 1024);
-  const every = Math.max(1, Math.round(100 / options.changePercent));
-  const recent = Date.now() / 1000 - 3600;
-  let files = 0;
-  let bytes = 0;
-  for (let i = 0; i < options.files; i += every) {
-    const spec = fileSpec(i, options.files, average);
-    const size = Math.max(1024, Math.round(spec.size * 0.9));
-    writeFile(join(root, spec.path), size, spec.text, buffer);
-    utimesSync(join(root, spec.path), recent, recent);
-    files += 1;
-    bytes += size;
-  }
-  return { files, bytes };
-}
-
-function duSize(path: string): number {
-  let total = 0;
-  for (const entry of readdirSync(path, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) total += statSync(join(entry.parentPath, entry.name)).size;
-  }
-  return total;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Runs
-
-interface Run {
-  name: string;
-  m: Measurement;
-  outputBytes: number;
-  /** Average cores other processes kept busy meanwhile: timings are suspect when high. */
-  foreignCores: number | undefined;
-}
-
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 const hostCpu = new HostCpu();
 
-async function timed(program: string, args: string[], common: Parameters<typeof measure>[2]): Promise<{ m: Measurement; foreignCores: number | undefined }> {
+interface Sample {
+  m: Measurement;
+  /** Bantay's durationSeconds from --json (the job without start-up). */
+  job: number | undefined;
+  foreign: number | undefined;
+}
+const samples = new Map<string, { bantay: Sample[]; restic: Sample[] }>();
+
+function ensureRestic(): void {
+  if (spawnSync('restic', ['version']).status === 0) return;
+  log('restic is missing: apt-get install -y restic (Debian package) ...');
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', 'restic'], { stdio: 'inherit' });
+  if (install.status !== 0 || spawnSync('restic', ['version']).status !== 0) throw new Error('could not install restic (apt-get install restic)');
+}
+
+async function run(tool: 'bantay' | 'restic', row: string, tree: string, args: string[], ctx: { env: NodeJS.ProcessEnv; cwd: string; scratchDir: string }): Promise<Measurement> {
   const before = await hostCpu.sample();
-  const m = await measure(program, args, common);
-  if (m.code !== 0) throw new Error(`${program} ${args.join(' ')} failed: ${m.stderr}`);
-  return { m, foreignCores: HostCpu.foreignCores(before, await hostCpu.sample()) };
+  const m = tool === 'bantay' ? await measure(process.execPath, [CLI, ...args], ctx) : await measure('restic', args, ctx);
+  if (m.code !== 0) throw new Error(`${tool} ${args.join(' ')} failed (${m.code}): ${m.stderr.slice(-2000)}`);
+  let job: number | undefined;
+  if (tool === 'bantay' && args.includes('--json')) job = (JSON.parse(m.stdout) as { durationSeconds?: number }).durationSeconds;
+  const key = `${tree}\t${row}`;
+  if (!samples.has(key)) samples.set(key, { bantay: [], restic: [] });
+  samples.get(key)![tool].push({ m, job, foreign: HostCpu.foreignCores(before, await hostCpu.sample()) });
+  return m;
 }
 
-function fmtMb(bytes: number | undefined): string {
-  return bytes === undefined ? '?' : `${(bytes / MB).toFixed(1)} MiB`;
+async function benchTree(shape: TreeShape, rounds: number, base: { root: string; env: NodeJS.ProcessEnv }): Promise<void> {
+  const spec = TREES[shape];
+  const dir = join(base.root, shape);
+  const uploads = join(dir, 'uploads');
+  const scratchDir = join(dir, 'scratch');
+  mkdirSync(scratchDir, { recursive: true });
+  log(`${shape}: building ${spec.files} files / ${(spec.bytes / 1e6).toFixed(0)} MB ...`);
+  const built = buildTree(uploads, spec);
+  log(`${shape}: ${built.files} files, ${(built.bytes / 1e6).toFixed(0)} MB, ${((100 * built.incompressibleBytes) / built.bytes).toFixed(0)}% incompressible by bytes`);
+  const restoreDir = (tool: string) => join(dir, `restored-${tool}`);
+  for (let round = 1; round <= rounds; round += 1) {
+    const store = join(dir, 'store');
+    const repo = join(dir, 'restic-repo');
+    rmSync(store, { recursive: true, force: true });
+    rmSync(repo, { recursive: true, force: true });
+    const env = { ...base.env, UPLOADS_DIR: uploads, BANTAY_STORE: store, RESTIC_REPOSITORY: repo, RESTIC_CACHE_DIR: join(dir, 'restic-cache') };
+    const ctx = { env, cwd: dir, scratchDir };
+    const init = spawnSync('restic', ['init', '--repository-version', '2', '-q'], { env });
+    if (init.status !== 0) throw new Error(`restic init failed: ${init.stderr}`);
+    const order: Array<'bantay' | 'restic'> = round % 2 === 1 ? ['bantay', 'restic'] : ['restic', 'bantay'];
+    const ids: string[] = [];
+    const both = async (bantay: () => Promise<void>, restic: () => Promise<void>) => {
+      for (const tool of order) await (tool === 'bantay' ? bantay() : restic());
+    };
+    const restore = async (row: string, compare: boolean) => {
+      await both(
+        async () => {
+          rmSync(restoreDir('bantay'), { recursive: true, force: true });
+          await run('bantay', row, shape, ['restore', ids.at(-1)!, '--to', restoreDir('bantay'), '--json'], ctx);
+        },
+        async () => {
+          rmSync(restoreDir('restic'), { recursive: true, force: true });
+          await run('restic', row, shape, ['restore', 'latest', '--target', restoreDir('restic'), '-q'], ctx);
+        },
+      );
+      if (compare) {
+        const diffs = [...(await compareTrees(uploads, restoreDir('bantay'))), ...(await compareTrees(uploads, join(restoreDir('restic'), uploads)))];
+        if (diffs.length > 0) throw new Error(`${row}: restored trees differ from the live tree: ${diffs.slice(0, 5).join('; ')}`);
+        log(`  ${row}: both restored trees match the live tree (content, mode, mtime)`);
+      }
+      rmSync(restoreDir('bantay'), { recursive: true, force: true });
+      rmSync(restoreDir('restic'), { recursive: true, force: true });
+    };
+    log(`${shape} round ${round}/${rounds} (${order.join(' first, then ')})`);
+    await run('bantay', 'start-up (--version)', shape, ['--version'], ctx);
+    await both(
+      async () => void ids.push((JSON.parse((await run('bantay', 'full backup', shape, ['backup', 'uploads', '--full', '--json'], ctx)).stdout) as { id: string }).id),
+      async () => void (await run('restic', 'full backup', shape, ['backup', '-q', uploads], ctx)),
+    );
+    await restore('restore full', round === 1);
+    for (let k = 1; k <= opt.chain; k += 1) {
+      changeFiles(uploads, spec, opt.change, k + opt.chain * (round - 1));
+      const row = 'incremental (each of chain)';
+      await both(
+        async () => void ids.push((JSON.parse((await run('bantay', row, shape, ['backup', 'uploads', '--json'], ctx)).stdout) as { id: string }).id),
+        async () => void (await run('restic', row, shape, ['backup', '-q', uploads], ctx)),
+      );
+      if (k === 1) await restore('restore full + 1', false);
+    }
+    await restore(`restore full + ${opt.chain}`, round === 1);
+    await both(
+      async () => void (await run('bantay', 'verify newest', shape, ['verify', ids.at(-1)!, '--json'], ctx)),
+      async () => void (await run('restic', 'verify newest', shape, ['check', '--read-data', '-q'], ctx)),
+    );
+  }
 }
 
-function fmtS(seconds: number | undefined): string {
-  return seconds === undefined ? '?' : `${seconds.toFixed(2)}s`;
+function report(): void {
+  const fmt = (n: number | undefined, digits = 2) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(digits));
+  const med = (xs: Array<number | undefined>) => {
+    const known = xs.filter((x): x is number => x !== undefined);
+    return known.length === 0 ? undefined : median(known);
+  };
+  const header = ['tree', 'work', 'n', 'bantay wall', 'bantay job', 'restic wall', 'wall ratio', 'job ratio', 'bantay cpu', 'restic cpu', 'bantay RSS', 'restic RSS', 'RSS ratio', 'other load'];
+  const rows: string[][] = [header];
+  const json: unknown[] = [];
+  for (const [key, s] of samples) {
+    const [tree, work] = key.split('\t') as [string, string];
+    const bw = med(s.bantay.map((x) => x.m.seconds));
+    const bj = med(s.bantay.map((x) => x.job));
+    const rw = med(s.restic.map((x) => x.m.seconds));
+    const bc = med(s.bantay.map((x) => x.m.cpuSeconds));
+    const rc = med(s.restic.map((x) => x.m.cpuSeconds));
+    const br = med(s.bantay.map((x) => x.m.peakRssBytes));
+    const rr = med(s.restic.map((x) => x.m.peakRssBytes));
+    const load = med([...s.bantay, ...s.restic].map((x) => x.foreign));
+    const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a / b);
+    rows.push([tree, work, String(s.bantay.length), fmt(bw), fmt(bj), fmt(rw), fmt(ratio(bw, rw)), fmt(ratio(bj, rw)), fmt(bc), fmt(rc), br ? `${(br / MB).toFixed(0)} MB` : '—', rr ? `${(rr / MB).toFixed(0)} MB` : '—', fmt(ratio(br, rr)), `${fmt(load, 1)} cores`]);
+    json.push({ tree, work, n: s.bantay.length, bantayWall: bw, bantayJob: bj, resticWall: rw, wallRatio: ratio(bw, rw), jobRatio: ratio(bj, rw), bantayCpu: bc, resticCpu: rc, bantayRss: br, resticRss: rr, rssRatio: ratio(br, rr), foreignCores: load });
+  }
+  const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  console.log('');
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  console.log(`\nmedians; wall = whole process (CLI start-up included), job = Bantay's durationSeconds (without start-up); ratio = Bantay / restic wall.`);
+  console.log(`targets: full, incremental and restore wall ratio <= 1.0; RSS ratio <= 1.5. "other load" = cores other processes kept busy meanwhile.`);
+  console.log(`BENCH_JSON ${JSON.stringify({ options: opt, rows: json })}`);
 }
 
 async function main(): Promise<void> {
-  const options = readOptions();
+  ensureRestic();
   const root = mkdtempSync(join(tmpdir(), 'bantay-bench-files-'));
   let cluster: PgCluster | undefined;
-  const log = (line: string) => process.stdout.write(`${line}\n`);
   const cleanup = async () => {
     await cluster?.stop().catch(() => undefined);
-    if (!options.keep) rmSync(root, { recursive: true, force: true });
+    if (!opt.keep) rmSync(root, { recursive: true, force: true });
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {
-    const uploads = join(root, 'uploads');
-    const scratch = join(root, 'scratch');
-    mkdirSync(scratch);
-    log(`Building ${options.files} files / ${options.sizeMb} MiB in ${uploads} ...`);
-    const started = Date.now();
-    const tree = buildTree(uploads, options);
-    log(`  ${tree.files} files, ${fmtMb(tree.bytes)} (${((100 * tree.incompressibleBytes) / tree.bytes).toFixed(0)}% incompressible) in ${fmtS((Date.now() - started) / 1000)}`);
-
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      UPLOADS_DIR: uploads,
-      BANTAY_STORE: join(root, 'store'),
       BANTAY_DATA_DIR: join(root, 'data'),
       BANTAY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       BANTAY_LOG_LEVEL: 'warn',
       BANTAY_LOG_FORMAT: 'json',
+      RESTIC_PASSWORD: randomBytes(16).toString('hex'),
     };
-    if (options.state === 'postgres') {
+    if (opt.state === 'postgres') {
       cluster = await startPgCluster();
       env.BANTAY_STATE_URL = await cluster.createDatabase('bantay_bench_files_state');
     }
-    log(`State database: ${options.state}; peak RSS from ${(await hasGnuTime()) ? 'GNU time' : '/proc VmHWM polling'}`);
-    const common = { env, cwd: root, scratchDir: scratch };
-    const runs: Run[] = [];
-
-    log('tar -czf ...');
-    const tgz = join(root, 'uploads.tgz');
-    const tar = await timed('tar', ['-czf', tgz, '-C', uploads, '.'], common);
-    runs.push({ name: 'tar -czf', ...tar, outputBytes: statSync(tgz).size });
-    rmSync(tgz);
-
-    log('bantay backup uploads --full ...');
-    const full = await timed(process.execPath, [BANTAY_CLI, 'backup', 'uploads', '--full', '--json'], common);
-    const fullJson = JSON.parse(full.m.stdout) as { id: string; sizeBytes: number; files: { storedFiles: number; compressedFiles: number } };
-    runs.push({ name: 'bantay backup uploads --full', ...full, outputBytes: fullJson.sizeBytes });
-
-    const changed = changeFiles(uploads, options);
-    log(`Changed ${changed.files} files (${fmtMb(changed.bytes)}); bantay backup uploads (incremental) ...`);
-    const incr = await timed(process.execPath, [BANTAY_CLI, 'backup', 'uploads', '--json'], common);
-    const incrJson = JSON.parse(incr.m.stdout) as { id: string; sizeBytes: number; files: { storedFiles: number; sizeBytes: number; totalBytes: number }; chain: { sequence: number } };
-    runs.push({ name: 'bantay backup uploads (incremental)', ...incr, outputBytes: incrJson.sizeBytes + incrJson.files.sizeBytes });
-
-    log('bantay --version (start-up cost of every command) ...');
-    const startup = await timed(process.execPath, [BANTAY_CLI, '--version'], common);
-    runs.push({ name: 'bantay --version', ...startup, outputBytes: 0 });
-    report(options, tree, changed, runs, { full: fullJson, incr: incrJson, storeBytes: duSize(join(root, 'store')) });
+    log(`restic: ${spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout.trim()}; state: ${opt.state}; peak RSS from ${(await hasGnuTime()) ? 'GNU time' : '/proc VmHWM polling'}`);
+    for (const shape of opt.trees) await benchTree(shape, shape === 'photos' ? opt.largeRounds : opt.rounds, { root, env });
+    report();
   } finally {
     await cleanup();
   }
-}
-
-function report(
-  options: Options,
-  tree: { files: number; bytes: number },
-  changed: { files: number; bytes: number },
-  runs: Run[],
-  extra: { full: { files: { compressedFiles: number } }; incr: { files: { storedFiles: number } }; storeBytes: number },
-): void {
-  const [tar, full, incr, startup] = runs as [Run, Run, Run, Run];
-  const rows = [['run', 'time', 'cpu', 'output', 'output/tree', 'peak RSS', 'other load']];
-  for (const r of runs) {
-    const load = r.foreignCores === undefined ? '?' : `${r.foreignCores.toFixed(2)} cores`;
-    rows.push([r.name, fmtS(r.m.seconds), fmtS(r.m.cpuSeconds), fmtMb(r.outputBytes), `${((100 * r.outputBytes) / tree.bytes).toFixed(1)}%`, fmtMb(r.m.peakRssBytes), load]);
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  console.log(`\nUploads tree: ${tree.files} files, ${fmtMb(tree.bytes)}; changed before the incremental: ${changed.files} files, ${fmtMb(changed.bytes)}\n`);
-  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
-  const speedup = tar.m.seconds / full.m.seconds;
-  const timeShare = incr.m.seconds / full.m.seconds;
-  const sizeShare = incr.outputBytes / full.outputBytes;
-  console.log(`
-full backup vs tar -czf:      ${speedup.toFixed(2)}x faster (${fmtS(full.m.seconds)} vs ${fmtS(tar.m.seconds)}); ${extra.full.files.compressedFiles} files gzip-compressed, the rest stored as they are
-incremental vs full:          ${(100 * timeShare).toFixed(1)}% of the time, ${(100 * sizeShare).toFixed(2)}% of the size (${extra.incr.files.storedFiles} files stored; ${((100 * changed.bytes) / tree.bytes).toFixed(2)}% of the bytes changed)
-incremental minus start-up:   ${fmtS(incr.m.seconds - startup.m.seconds)} (bantay --version alone takes ${fmtS(startup.m.seconds)}, ${fmtMb(startup.m.peakRssBytes)})
-peak RSS full / incremental:  ${fmtMb(full.m.peakRssBytes)} / ${fmtMb(incr.m.peakRssBytes)} (tree ${fmtMb(tree.bytes)})
-store after both:             ${fmtMb(extra.storeBytes)}
-targets: full no slower than tar -czf: ${speedup >= 1 ? 'MET' : 'MISSED'}; incremental size proportional to the change: ${sizeShare < 3 * (changed.bytes / tree.bytes) + 0.01 ? 'MET' : 'MISSED'}`);
-  console.log(
-    `BENCH_JSON ${JSON.stringify({
-      options,
-      tree,
-      changed,
-      runs: runs.map((r) => ({ name: r.name, seconds: r.m.seconds, cpuSeconds: r.m.cpuSeconds ?? null, outputBytes: r.outputBytes, peakRssBytes: r.m.peakRssBytes ?? null, foreignCores: r.foreignCores ?? null })),
-      speedupVsTar: speedup,
-      incrementalTimeShare: timeShare,
-      incrementalSizeShare: sizeShare,
-    })}`,
-  );
 }
 
 await main();

@@ -122,7 +122,7 @@ async function prepare(ctx: Ctx, dbUrl: string, sizeMb: number) {
   const s3Id = ctx.s3Env ? await backup(ctx.s3Env) : undefined;
   const file = join(ctx.root, `plain-${sizeMb}.dump`);
   const deps = { store: createLocalStore(ctx.baseEnv.BANTAY_STORE!), keyRing: new KeyRing(parseKey(ctx.key), []) };
-  await pipeline(await openArtifact(await readManifest(deps.store, localId), deps), createWriteStream(file));
+  await pipeline(await openArtifact(await readManifest(deps.store, deps, localId), deps), createWriteStream(file));
   return { localId, s3Id, file, dbUrl };
 }
 

@@ -31,7 +31,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, createInflateRaw } from 'node:zlib';
 import * as util from 'node:util';
 
 const TOOL_VERSION = '1';
@@ -618,6 +618,21 @@ function artifactsOf(manifest) {
   return out;
 }
 
+/** The values of every member called `name` anywhere in `value` (except inside "auth"). */
+function membersNamed(value, name, out = []) {
+  if (value === null || typeof value !== 'object') return out;
+  if (Array.isArray(value)) {
+    for (const v of value) membersNamed(v, name, out);
+    return out;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'auth') continue;
+    if (k === name) out.push(v);
+    membersNamed(v, name, out);
+  }
+  return out;
+}
+
 /** Whether the manifest says the artifact is encrypted (null means "stored in the clear"). */
 function encryptionOf(manifest, artifact) {
   if (artifact.entry.encryption !== undefined) return artifact.entry.encryption;
@@ -636,8 +651,9 @@ function judgeManifest(id, json, keys, context) {
   if (json.id !== id) return { ...entry, reasons: [`the manifest names backup ${String(json.id).slice(0, 40)}, not ${id}`] };
   if (typeof json.artifact?.key !== 'string') return { ...entry, reasons: ['the manifest names no artifact'] };
   entry.artifacts = artifactsOf(json);
-  for (const a of entry.artifacts) {
-    if (!isValidKey(a.key) || !a.key.startsWith(`backups/${id}/`)) entry.reasons.push(`it names an artifact outside backups/${id}/ (${a.key.slice(0, 80)})`);
+  const members = membersNamed(json, 'key');
+  for (const key of members) {
+    if (typeof key !== 'string' || !isValidKey(key) || !key.startsWith(`backups/${id}/`)) entry.reasons.push(`it names an artifact outside backups/${id}/ (${String(key).slice(0, 80)})`);
   }
   if (keys.size === 0) {
     entry.status = entry.reasons.length > 0 ? 'rejected' : 'unchecked';
@@ -652,6 +668,7 @@ function judgeManifest(id, json, keys, context) {
     entry.reasons.push(`it carries no auth tag but is newer than the first authenticated record in this store (${context.authenticatedSince})`);
   }
   for (const a of entry.artifacts) if (encryptionOf(json, a) === null) entry.reasons.push(`its artifact ${a.name} is not encrypted`);
+  if (membersNamed(json, 'encryption').includes(null) && !entry.reasons.some((r) => r.includes('is not encrypted'))) entry.reasons.push('it names an unencrypted artifact');
   const created = Date.parse(json.createdAt);
   if (!Number.isFinite(created)) entry.reasons.push('its createdAt is not a time');
   else if (created > context.now + FUTURE_SLACK_MS) entry.reasons.push(`its createdAt (${json.createdAt}) is in the future`);
@@ -772,9 +789,9 @@ function handleSink(handle) {
  * Writes `source` to `out` (FILE.partial, fsync, rename) or to stdout. A file appears under its
  * name only after every check passed; stdout output is provisional until the exit code is 0.
  */
-async function emit(source, out, { overwrite = false } = {}) {
+async function emit(source, out, { overwrite = false, transforms = [] } = {}) {
   if (out === undefined) {
-    await pipeline(Readable.from(source), new Writable({
+    await pipeline(Readable.from(source), ...transforms, new Writable({
       write(chunk, _enc, cb) {
         if (process.stdout.write(chunk)) cb();
         else process.stdout.once('drain', () => cb());
@@ -789,7 +806,7 @@ async function emit(source, out, { overwrite = false } = {}) {
     throw fail('STORAGE', `cannot create ${partial}: ${err.code === 'EEXIST' ? 'it exists (left by an earlier failed run? remove it)' : err.code ?? err.message}`);
   });
   try {
-    await pipeline(Readable.from(source), handleSink(handle));
+    await pipeline(Readable.from(source), ...transforms, handleSink(handle));
     await handle.sync();
     await handle.close();
     await rename(partial, target);
@@ -1122,9 +1139,55 @@ function comparePaths(a, b) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// WAL and any other object by key (point-in-time recovery; see RECOVERY.md for the state).
+// WAL and any other object by key (point-in-time recovery). The archive's layout (Bantay's
+// src/jobs/wal/archive-layout.ts): wal/archive.json names the one cluster the archive holds;
+// wal/<system id>/<name>.json is the record of one WAL file (its plaintext SHA-256 and size, the
+// stored object's), written last; wal/<system id>/<name>.gz[.enc] is the file, raw-deflated,
+// then encrypted. Base backups are base/<id>/ (read them with decrypt-object).
 
 const WAL_NAME = /^([0-9A-F]{24}(\.partial|\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)$/;
+const SYSTEM_ID = /^\d{1,20}$/;
+
+/** Judges a WAL archive record like a manifest: authenticated, legacy (warned) or refused. */
+function checkRecord(record, objectKey, keys, what) {
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) throw integrity(`${what} is not a JSON object`);
+  if (keys.size === 0) return;
+  if (record.auth !== undefined) {
+    const problem = authProblem(record, objectKey, keys);
+    if (problem) throw integrity(`${what} is REJECTED: ${problem}`);
+  } else if (record.formatVersion === 1) {
+    note(`${what} is not authenticated (written before format 2)`);
+  } else {
+    throw integrity(`${what} is REJECTED: it carries no auth tag`);
+  }
+}
+
+async function readRecordIfAny(store, key) {
+  try {
+    return await readJson(store, key);
+  } catch (err) {
+    if (err.code === 'NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+/** The checked plaintext of one archived WAL file, or undefined when it is not archived. */
+async function walPlaintext(store, keys, systemId, name) {
+  const recordKey = `wal/${systemId}/${name}.json`;
+  const record = await readRecordIfAny(store, recordKey);
+  if (record === undefined) return undefined;
+  checkRecord(record, recordKey, keys, `the archive record of ${name}`);
+  const a = record.artifact ?? {};
+  if (record.kind !== 'wal-file' || record.name !== name || record.systemIdentifier !== systemId) throw integrity(`the archive record of ${name} names another file or cluster`);
+  if (typeof a.key !== 'string' || !isValidKey(a.key) || !a.key.startsWith(`wal/${systemId}/${name}.`)) throw integrity(`the archive record of ${name} names an artifact outside its place`);
+  if (a.compression !== 'deflate') throw integrity(`${name}: unknown compression ${String(a.compression).slice(0, 20)}`);
+  if (a.encryption === null && keys.size > 0) throw integrity(`${name} is archived unencrypted, but a key is configured: it cannot be authenticated`);
+  if (a.encryption !== null && keys.size === 0) throw fail('KEY_MISSING', `${name} is encrypted: set BANTAY_ENCRYPTION_KEY (or BANTAY_DECRYPTION_KEYS)`);
+  let source = digestCheck({ size: a.sizeBytes, sha256: a.sha256 }, `the stored ${name}`)(await store.get(a.key));
+  if (a.encryption !== null) source = decryptChunks(source, keys, a.key);
+  source = digestCheck({ size: a.deflatedSizeBytes, sha256: a.deflatedSha256 }, `the decrypted ${name}`)(source);
+  return { source, transforms: [createInflateRaw(), digestCheck({ size: record.sizeBytes, sha256: record.sha256 }, `the archived ${name}`)] };
+}
 
 /** The plaintext of any object by key: authenticated by the encryption only (no manifest). */
 async function objectPlaintext(store, keys, key) {
@@ -1139,26 +1202,23 @@ async function objectPlaintext(store, keys, key) {
 
 async function walFetch(store, keys, name, dest, options) {
   if (!WAL_NAME.test(name)) throw fail('USAGE', `"${name.slice(0, 40)}" is not a WAL file name`);
-  const systems = options.systemId !== undefined ? [options.systemId] : await store.dirs('wal/');
-  if (systems.length > 1) throw fail('USAGE', `the archive holds WAL of ${systems.length} clusters (${systems.join(', ')}): pass --system-id`);
-  if (systems.length === 0) throw fail('NOT_FOUND', `no WAL archive in ${store.description}`);
-  const candidates = [name, ...(options.partial && /^[0-9A-F]{24}$/.test(name) ? [`${name}.partial`] : [])];
+  const identity = await readRecordIfAny(store, 'wal/archive.json');
+  if (identity === undefined) throw fail('NOT_FOUND', `no WAL archive in ${store.description} (no wal/archive.json)`);
+  checkRecord(identity, 'wal/archive.json', keys, 'the WAL archive identity');
+  const systemId = identity.systemIdentifier;
+  if (identity.kind !== 'wal-archive' || typeof systemId !== 'string' || !SYSTEM_ID.test(systemId)) throw integrity('wal/archive.json is malformed');
+  if (options.systemId !== undefined && options.systemId !== systemId) throw integrity(`the archive holds cluster ${systemId}, not ${options.systemId}`);
+  // A segment archived only as the streamer's .partial is served from it: PostgreSQL replays
+  // it up to where it ends (as Bantay's own wal fetch does).
+  const candidates = [name, ...(/^[0-9A-F]{24}$/.test(name) ? [`${name}.partial`] : [])];
   for (const candidate of candidates) {
-    for (const suffix of ['.enc', '']) {
-      const key = `wal/${systems[0]}/${candidate}${suffix}`;
-      let source;
-      try {
-        source = await objectPlaintext(store, keys, key);
-      } catch (err) {
-        if (err.code === 'NOT_FOUND') continue;
-        throw err;
-      }
-      if (candidate !== name) note(`serving ${candidate} for ${name} (the newest, partial segment)`);
-      await emit(source, dest, { overwrite: true });
-      return;
-    }
+    const found = await walPlaintext(store, keys, systemId, candidate);
+    if (found === undefined) continue;
+    if (candidate !== name) note(`serving ${candidate} for ${name} (the newest, partial segment)`);
+    await emit(found.source, dest, { overwrite: true, transforms: found.transforms });
+    return;
   }
-  throw fail('NOT_FOUND', `${name} is not in the WAL archive wal/${systems[0]}/`);
+  throw fail('NOT_FOUND', `${name} is not in the WAL archive (wal/${systemId}/)`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1178,8 +1238,9 @@ const HELP = `bantay-recover ${TOOL_VERSION}: restore Bantay backups without Ban
       restores a files backup (application, uploads, incl. its whole incremental chain) into DIR
   node bantay-recover.mjs decrypt-object KEY [--out FILE]
       any stored object by key (base backups, WAL), authenticated by its encryption only
-  node bantay-recover.mjs wal-fetch %f %p [--system-id ID] [--partial]
+  node bantay-recover.mjs wal-fetch %f %p [--system-id ID]
       for PostgreSQL's restore_command: exit 0 fetched, 1 not archived, 126 damaged
+      (a segment archived only as NAME.partial is served from it)
   node bantay-recover.mjs keys
       the fingerprints (key ids) of the configured keys
 
@@ -1313,7 +1374,7 @@ async function main(argv) {
     }
     case 'wal-fetch':
       try {
-        await walFetch(store, keys, need(positional, 1, '%f'), need(positional, 2, '%p'), { systemId: options['system-id'], partial: options.partial === true });
+        await walFetch(store, keys, need(positional, 1, '%f'), need(positional, 2, '%p'), { systemId: options['system-id'] });
         return 0;
       } catch (err) {
         if (err instanceof RecoverError && (err.code === 'NOT_FOUND' || err.code === 'USAGE')) throw err;

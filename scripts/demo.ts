@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pg from 'pg';
 import { main } from '../src/cli/main.ts';
-import { createFbmsSchema, seedFbmsData } from '../src/dev/fbms-fixture.ts';
+import { createFbmsSchema, fbmsCoreTables, seedFbmsData } from '../src/dev/fbms-fixture.ts';
 import { startPgCluster } from '../src/dev/pg-cluster.ts';
 
 const keyFile = resolve('var/demo-encryption.key');
@@ -37,7 +37,10 @@ try {
 
   mkdirSync('var', { recursive: true });
   if (!existsSync(keyFile)) writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-  const env = { ...process.env, DATABASE_URL: databaseUrl, BANTAY_ENCRYPTION_KEY_FILE: keyFile, BANTAY_LOG_FORMAT: 'pretty' };
+  // The demo knows its own schema, so it names the tables a restored copy must have (with rows);
+  // a real deployment lists its own in BANTAY_REQUIRED_TABLES, or leaves it unset.
+  const requiredTables = fbmsCoreTables.join(',');
+  const env = { ...process.env, DATABASE_URL: databaseUrl, BANTAY_ENCRYPTION_KEY_FILE: keyFile, BANTAY_LOG_FORMAT: 'pretty', BANTAY_REQUIRED_TABLES: requiredTables };
 
   say('Backing up the database: pg_dump -> SHA-256 -> AES-256-GCM -> ./var/backups');
   await run(['backup', 'database', '--label', 'demo'], env);
@@ -45,6 +48,8 @@ try {
   await run(['list'], env);
   say('Showing the newest backup');
   await run(['show', 'latest'], env);
+  say(`Verifying it: restore into a scratch database, compare with the manifest, require ${fbmsCoreTables.length} tables (BANTAY_REQUIRED_TABLES)`);
+  await run(['verify', 'latest'], env);
   say('Done');
   process.stderr.write(
     [

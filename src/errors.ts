@@ -1,3 +1,5 @@
+import type { FailureClassification } from './failure.ts';
+
 /**
  * The one error family of Bantay. Jobs and storage only throw these (or let unknown errors
  * bubble up); exactly one place per surface (CLI: src/cli/report-error.ts, Slack later) turns
@@ -33,12 +35,15 @@ export class BantayError extends Error {
   readonly code: ErrorCode;
   /** Extra human-readable lines (e.g. one per config problem). Safe to show. */
   readonly details: readonly string[];
+  /** Set by jobs on the error they finally throw (src/failure.ts): what every surface shows. */
+  readonly classification?: FailureClassification;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: readonly string[] } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: readonly string[]; classification?: FailureClassification } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'BantayError';
     this.code = code;
     this.details = options.details ?? [];
+    if (options.classification) this.classification = options.classification;
   }
 }
 

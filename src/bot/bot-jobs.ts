@@ -1,5 +1,5 @@
 import { basename, isAbsolute, resolve } from 'node:path';
-import { findBackup } from '../catalog/catalog.ts';
+import { findUsableBackup } from '../jobs/find-backup.ts';
 import type { BackupKind } from '../catalog/backup-id.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import type { Config, FilesConfig } from '../config/load-config.ts';
@@ -181,7 +181,7 @@ async function runBackup(spec: Extract<BotJobSpec, { type: 'backup' }>, env: Job
 
 async function runVerify(backup: string, env: JobEnv, { trigger, signal, reporter }: RunContext): Promise<JobResult> {
   if (kindOfBackupRef(backup) === 'database') return verifyResult(await verifyBackup({ ...dbCommon(env), backup, trigger, signal }, env.deps, reporter));
-  const manifest = await findBackup(env.deps.store, backup);
+  const manifest = await findUsableBackup(env.deps, backup, { operation: 'verify', trigger });
   return filesVerifyResult(manifest.id, await verifyFilesBackup(manifest, env.deps, reporter, { signal }));
 }
 
@@ -195,7 +195,7 @@ async function runRestore(spec: Extract<BotJobSpec, { type: 'restore' }>, env: J
       spec.target.mode === 'in-place' ? await restoreInPlace({ ...base, hooks }, deps, reporter) : await restoreToNewDatabase({ ...base, target: spec.target.name, replace: false }, deps, reporter),
     );
   }
-  const manifest = await findBackup(deps.store, spec.backup);
+  const manifest = await findUsableBackup(deps, spec.backup, { operation: 'restore', trigger });
   // Only the stop hook may be cancelled: a cancel after the application was stopped must still
   // start it again, or FBMS stays down.
   const hook = (name: 'stop' | 'start', command: string | undefined) =>

@@ -2,6 +2,7 @@ import { listBackups } from '../catalog/catalog.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { latestVerification, type VerificationRecord } from '../catalog/verification.ts';
 import type { Logger } from '../log/logger.ts';
+import type { RecordTrust } from '../catalog/json-record.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { mapLimit } from '../util/map-limit.ts';
 
@@ -23,6 +24,7 @@ export interface CatalogSnapshot {
  */
 export class CatalogCache {
   #store: ObjectStore;
+  #trust: RecordTrust;
   #logger: Logger;
   #ttlMs: number;
   #verifyLookups: number;
@@ -32,8 +34,9 @@ export class CatalogCache {
   #snapshotGeneration = -1;
   #loading: { generation: number; promise: Promise<CatalogSnapshot> } | undefined;
 
-  constructor(options: { store: ObjectStore; logger: Logger; ttlMs?: number; verificationLookups?: number }) {
+  constructor(options: { store: ObjectStore; trust: RecordTrust; logger: Logger; ttlMs?: number; verificationLookups?: number }) {
     this.#store = options.store;
+    this.#trust = options.trust;
     this.#logger = options.logger;
     this.#ttlMs = options.ttlMs ?? 60_000;
     this.#verifyLookups = options.verificationLookups ?? 100;
@@ -84,10 +87,10 @@ export class CatalogCache {
 
   async #load(generation: number): Promise<CatalogSnapshot> {
     try {
-      const manifests = await listBackups(this.#store, {}, (id, err) => this.#logger.warn({ err, backupId: id }, 'unreadable manifest'));
+      const manifests = await listBackups(this.#store, this.#trust);
       const entries: CatalogEntry[] = manifests.map((manifest) => ({ manifest }));
       await mapLimit(entries.slice(0, this.#verifyLookups), 8, async (entry) => {
-        entry.verification = await latestVerification(this.#store, entry.manifest.id).catch(() => undefined);
+        entry.verification = await latestVerification(this.#store, this.#trust, entry.manifest.id).catch(() => undefined);
       });
       const snapshot: CatalogSnapshot = { entries, loadedAt: new Date() };
       // Never replace a newer load's result; one overtaken by invalidate() is kept, but stale.

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, isBantayError } from '../errors.ts';
+import { classifyFailure, type FailureClassification } from '../failure.ts';
 import type { Logger } from '../log/logger.ts';
 import { redactSecrets } from '../log/redact.ts';
 import { escape } from './messages/blocks.ts';
@@ -16,6 +17,8 @@ export interface FailureText {
   details: string[];
   /** The id logged with the error; shown to the user. */
   errorId: string;
+  /** cancelled / failed (with its cause) / could-not-check, as everywhere else (src/failure.ts). */
+  classification?: FailureClassification;
 }
 
 const PREFIX: Partial<Record<ErrorCode, string>> = {
@@ -36,12 +39,14 @@ export function describeFailure(err: unknown, logger: Logger, context: Record<st
   const errorId = newErrorId();
   if (isBantayError(err)) {
     logger.error({ err, errorId, ...context }, 'job failed');
-    const prefix = PREFIX[err.code];
+    // A classified job error already leads with what failed and why.
+    const prefix = err.classification ? undefined : PREFIX[err.code];
     const message = escape(redactSecrets(err.message));
-    return { sentence: prefix && !message.startsWith(prefix) ? `${prefix}: ${message}` : message, details: err.details.map((d) => escape(redactSecrets(d))), errorId };
+    const classification = classifyFailure(err);
+    return { sentence: prefix && !message.startsWith(prefix) ? `${prefix}: ${message}` : message, details: err.details.map((d) => escape(redactSecrets(d))), errorId, classification };
   }
   logger.error({ err, errorId, ...context }, 'job failed with an unexpected error');
-  return { sentence: 'Something unexpected went wrong; the details are in the bot\'s log.', details: [], errorId };
+  return { sentence: 'Something unexpected went wrong; the details are in the bot\'s log.', details: [], errorId, classification: classifyFailure(err) };
 }
 
 /**

@@ -51,7 +51,7 @@ export function createBotServices(o: {
   nextRuns?: () => Array<{ job: string; at: Date }>;
 }): BotServices {
   const chat = chatApiOf(o.client);
-  const catalog = new CatalogCache({ store: o.deps.store, logger: o.logger });
+  const catalog = new CatalogCache({ store: o.deps.store, trust: o.deps, logger: o.logger });
   let home: HomePublisher | undefined;
   const runner = new JobRunner({
     jobs: o.jobs,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { BantayError, ErrorCode } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { printable } from './backup-id.ts';
-import { compactUtcStamp, malformed, readJsonRecord, writeJsonRecord } from './json-record.ts';
+import { compactUtcStamp, malformed, readJsonRecord, writeJsonRecord, type RecordTrust } from './json-record.ts';
 
 /**
  * A backup set links backups taken together: `backup full` (database + application + uploads as
@@ -22,7 +22,8 @@ const partSchema = z.discriminatedUnion('status', [
 ]);
 
 export const backupSetSchema = z.object({
-  formatVersion: z.literal(1),
+  /** 2 since authenticated records (docs/catalog-authentication.md); 1 from earlier versions. */
+  formatVersion: z.union([z.literal(1), z.literal(2)]),
   setId: z.string(),
   type: z.enum(['full', 'pre-deploy']),
   label: z.string().optional(),
@@ -52,24 +53,24 @@ export function setKey(setId: string): string {
   return `sets/${setId}/set.json`;
 }
 
-export async function writeBackupSet(store: ObjectStore, set: BackupSet, signal?: AbortSignal): Promise<void> {
-  await writeJsonRecord(store, setKey(set.setId), set, signal);
+export async function writeBackupSet(store: ObjectStore, set: BackupSet, trust: RecordTrust, signal?: AbortSignal): Promise<void> {
+  await writeJsonRecord(store, setKey(set.setId), set, trust, signal);
 }
 
-export async function readBackupSet(store: ObjectStore, setId: string): Promise<BackupSet> {
+export async function readBackupSet(store: ObjectStore, trust: RecordTrust, setId: string): Promise<BackupSet> {
   parseSetId(setId);
   const names = { missing: `backup set ${setId}`, record: `The record of set ${setId}` };
-  const set = await readJsonRecord(store, setKey(setId), backupSetSchema, names);
+  const set = (await readJsonRecord(store, setKey(setId), backupSetSchema, names, trust)).value;
   if (set.setId !== setId) throw malformed(names);
   return set;
 }
 
 /** Every set record in the store, newest first. */
-export async function listBackupSets(store: ObjectStore): Promise<BackupSet[]> {
+export async function listBackupSets(store: ObjectStore, trust: RecordTrust): Promise<BackupSet[]> {
   const sets: BackupSet[] = [];
   for await (const info of store.list('sets/')) {
     const match = /^sets\/([^/]+)\/set\.json$/.exec(info.key);
-    if (match?.[1] !== undefined && SET_ID.test(match[1])) sets.push(await readBackupSet(store, match[1]));
+    if (match?.[1] !== undefined && SET_ID.test(match[1])) sets.push(await readBackupSet(store, trust, match[1]));
   }
   return sets.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }

@@ -1,24 +1,39 @@
-import { BantayError, ErrorCode } from '../errors.ts';
+import { BantayError, ErrorCode, isBantayError } from '../errors.ts';
+import { noteBackupsSeen } from '../state/catalog-trust.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { isBackupId, parseBackupId, type BackupKind } from './backup-id.ts';
-import { malformed, readJsonRecord, writeJsonRecord } from './json-record.ts';
+import { isBackupId, kindOfId, parseBackupId, type BackupKind } from './backup-id.ts';
+import { timeOfBackupId } from './backup-objects.ts';
+import { isRecordRefused, malformed, readJsonRecord, RecordRefused, writeJsonRecord, type Authenticity, type RecordTrust } from './json-record.ts';
 import { manifestKey, manifestSchema, type Manifest } from './manifest.ts';
 import { mapLimit } from '../util/map-limit.ts';
 
 /**
- * The catalog is the store itself: a backup is listed when `backups/<id>/manifest.json`
- * exists and parses. A brand-new Bantay pointed at an existing bucket sees every backup.
+ * The catalog is the store itself: a backup exists when `backups/<id>/manifest.json` does.
+ * A brand-new Bantay pointed at an existing bucket sees every backup. Listings show every
+ * manifest: usable ones, and those that are DAMAGED (unreadable) or REJECTED (they break a
+ * rule of docs/catalog-authentication.md §3), which are never verified or restored.
  */
-export async function writeManifest(store: ObjectStore, manifest: Manifest, signal?: AbortSignal): Promise<void> {
-  await writeJsonRecord(store, manifestKey(manifest.id), manifest, signal);
+export async function writeManifest(store: ObjectStore, manifest: Manifest, trust: RecordTrust, signal?: AbortSignal): Promise<void> {
+  await writeJsonRecord(store, manifestKey(manifest.id), manifest, trust, signal);
+  if (trust.state) await noteBackupsSeen(trust.state, store.description, [manifest.id]).catch(() => undefined);
 }
 
-export async function readManifest(store: ObjectStore, id: string): Promise<Manifest> {
+export interface ManifestRead {
+  manifest: Manifest;
+  authenticity: Authenticity;
+}
+
+/** One manifest with how it stands; throws NOT_FOUND or RecordRefused. */
+export async function readManifestEntry(store: ObjectStore, trust: RecordTrust, id: string): Promise<ManifestRead> {
   parseBackupId(id);
-  const names = { missing: `backup ${id}`, record: `The manifest of ${id}` };
-  const manifest = await readJsonRecord(store, manifestKey(id), manifestSchema, names);
-  if (manifest.id !== id) throw malformed(names);
-  return manifest;
+  const names = { missing: `backup ${id}`, record: `Backup ${id}` };
+  const read = await readJsonRecord(store, manifestKey(id), manifestSchema, names, trust, { artifactPrefix: `backups/${id}/` });
+  if (read.value.id !== id) throw malformed(names, `its manifest names another backup (${String(read.value.id).slice(0, 40)})`);
+  return { manifest: read.value, authenticity: read.authenticity };
+}
+
+export async function readManifest(store: ObjectStore, trust: RecordTrust, id: string): Promise<Manifest> {
+  return (await readManifestEntry(store, trust, id)).manifest;
 }
 
 export interface ListFilter {
@@ -26,39 +41,74 @@ export interface ListFilter {
   label?: string;
 }
 
-/** Every backup in the store, newest first. Unreadable manifests are reported, not hidden. */
-export async function listBackups(
-  store: ObjectStore,
-  filter: ListFilter = {},
-  onBadManifest: (id: string, err: unknown) => void = () => undefined,
-): Promise<Manifest[]> {
+/** A backup as a listing shows it. */
+export type CatalogEntry =
+  | { id: string; kind: BackupKind; status: 'listed'; manifest: Manifest; authenticity: Authenticity }
+  | { id: string; kind: BackupKind; status: 'damaged' | 'rejected'; reason: string };
+
+/** When an entry sorts: its createdAt when usable, else the time in its id. */
+export function entryTime(entry: CatalogEntry): string {
+  return entry.status === 'listed' ? entry.manifest.createdAt : timeOfBackupId(entry.id).toISOString();
+}
+
+/**
+ * Every backup in the store, newest first, including the damaged and rejected ones (they
+ * match any label: theirs cannot be known). Records the usable ids as seen in this store.
+ */
+export async function readCatalog(store: ObjectStore, trust: RecordTrust, filter: ListFilter = {}): Promise<CatalogEntry[]> {
   const ids: string[] = [];
   for await (const info of store.list('backups/')) {
     const match = /^backups\/([^/]+)\/manifest\.json$/.exec(info.key);
-    if (match?.[1] !== undefined && isBackupId(match[1])) ids.push(match[1]);
+    if (match?.[1] !== undefined && isBackupId(match[1]) && (filter.kind === undefined || kindOfId(match[1]) === filter.kind)) ids.push(match[1]);
   }
   // One GET per manifest: on S3 a few in flight turn seconds into a fraction (App Home, the
   // restore picker and monitoring all list the catalog).
-  const read: Array<Manifest | undefined> = new Array(ids.length);
+  const read: Array<CatalogEntry | undefined> = new Array(ids.length);
   await mapLimit(ids, 8, async (id, index) => {
-    try {
-      read[index] = await readManifest(store, id);
-    } catch (err) {
-      onBadManifest(id, err);
-    }
+    read[index] = await catalogEntry(store, trust, id);
   });
-  const manifests = read.filter((m): m is Manifest => m !== undefined);
-  return manifests
-    .filter((m) => (filter.kind === undefined || m.kind === filter.kind) && (filter.label === undefined || m.label === filter.label))
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+  const entries = read.filter((e): e is CatalogEntry => e !== undefined);
+  if (trust.state) {
+    const usable = entries.filter((e) => e.status === 'listed').map((e) => e.id);
+    await noteBackupsSeen(trust.state, store.description, usable).catch(() => undefined);
+  }
+  return entries
+    .filter((e) => filter.label === undefined || e.status !== 'listed' || e.manifest.label === filter.label)
+    .sort((a, b) => entryTime(b).localeCompare(entryTime(a)) || b.id.localeCompare(a.id));
 }
 
-/** Resolves "latest" (optionally of a kind) or a literal id to a manifest. */
-export async function findBackup(store: ObjectStore, idOrLatest: string, kind?: BackupKind): Promise<Manifest> {
-  if (idOrLatest === 'latest') {
-    const [newest] = await listBackups(store, { kind });
-    if (newest === undefined) throw new BantayError(ErrorCode.NotFound, `There are no backups${kind ? ` of kind ${kind}` : ''} in ${store.description}`);
-    return newest;
+/** One id's entry; undefined when its manifest went away meanwhile. Storage errors propagate. */
+export async function catalogEntry(store: ObjectStore, trust: RecordTrust, id: string): Promise<CatalogEntry | undefined> {
+  const kind = kindOfId(id);
+  try {
+    const { manifest, authenticity } = await readManifestEntry(store, trust, id);
+    return { id, kind, status: 'listed', manifest, authenticity };
+  } catch (err) {
+    if (isRecordRefused(err)) return { id, kind, status: err.verdict, reason: err.reason };
+    if (isBantayError(err) && err.code === ErrorCode.NotFound) return undefined;
+    throw err;
   }
-  return readManifest(store, parseBackupId(idOrLatest));
+}
+
+/** The usable backups only (what pickers, retention and sync work with), newest first. */
+export async function listBackups(store: ObjectStore, trust: RecordTrust, filter: ListFilter = {}): Promise<Manifest[]> {
+  const entries = await readCatalog(store, trust, filter);
+  return entries.flatMap((e) => (e.status === 'listed' ? [e.manifest] : []));
+}
+
+/**
+ * Resolves "latest" (optionally of a kind) or a literal id to a usable manifest. When the
+ * newest backup is damaged or rejected, "latest" refuses (naming it) instead of silently taking
+ * an older one: the operator decides, by naming an id.
+ */
+export async function findBackup(store: ObjectStore, trust: RecordTrust, idOrLatest: string, kind?: BackupKind): Promise<Manifest> {
+  if (idOrLatest === 'latest') {
+    const [newest] = await readCatalog(store, trust, { kind });
+    if (newest === undefined) throw new BantayError(ErrorCode.NotFound, `There are no backups${kind ? ` of kind ${kind}` : ''} in ${store.description}`);
+    if (newest.status !== 'listed') {
+      throw new RecordRefused(newest.status, `${newest.reason}. Not taking an older backup instead: name one explicitly (see bantay list)`, `The newest ${kind ?? ''}${kind ? ' ' : ''}backup, ${newest.id},`);
+    }
+    return newest.manifest;
+  }
+  return readManifest(store, trust, parseBackupId(idOrLatest));
 }

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { text } from 'node:stream/consumers';
 import { z } from 'zod';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { checkSchema } from './verification.ts';
-import { compactUtcStamp, writeJsonRecord } from './json-record.ts';
+import { compactUtcStamp, readJsonRecord, writeJsonRecord, type RecordTrust } from './json-record.ts';
 
 /**
  * Recovery drill reports: what the monthly drill restored, what it measured (RTO, RPO) against
@@ -25,7 +24,8 @@ export const drillItemSchema = z.object({
 });
 
 export const drillReportSchema = z.object({
-  formatVersion: z.literal(1),
+  /** 2 since authenticated records (docs/catalog-authentication.md); 1 from earlier versions. */
+  formatVersion: z.union([z.literal(1), z.literal(2)]),
   id: z.string(),
   startedAt: z.string(),
   finishedAt: z.string(),
@@ -50,23 +50,26 @@ export function drillReportKey(id: string, extension: 'json' | 'txt' = 'json'): 
 }
 
 /** Stores the report as JSON and its text rendering; resolves with the JSON key. */
-export async function writeDrillReport(store: ObjectStore, report: DrillReport, rendered: string, signal?: AbortSignal): Promise<string> {
+export async function writeDrillReport(store: ObjectStore, report: DrillReport, rendered: string, trust: RecordTrust, signal?: AbortSignal): Promise<string> {
   const key = drillReportKey(report.id);
   await store.put(drillReportKey(report.id, 'txt'), Readable.from([Buffer.from(rendered)]), { signal, contentType: 'text/plain; charset=utf-8' });
-  await writeJsonRecord(store, key, report, signal);
+  await writeJsonRecord(store, key, report, trust, signal);
   return key;
 }
 
-/** Every drill report in the store, newest first (unreadable ones skipped). */
-export async function listDrillReports(store: ObjectStore): Promise<DrillReport[]> {
+/**
+ * Every drill report in the store that reads and authenticates, newest first. A damaged or
+ * rejected report is passed to `onRefused` (a report is history, not something to restore).
+ */
+export async function listDrillReports(store: ObjectStore, trust: RecordTrust, onRefused: (key: string, err: unknown) => void = () => undefined): Promise<DrillReport[]> {
   const reports: DrillReport[] = [];
   for await (const info of store.list('reports/drills/')) {
     if (!info.key.endsWith('.json')) continue;
     try {
-      const parsed = drillReportSchema.safeParse(JSON.parse(await text(await store.get(info.key))));
-      if (parsed.success) reports.push(parsed.data);
-    } catch {
-      // Unreadable: skipped, like an unreadable manifest.
+      const names = { missing: `drill report ${info.key}`, record: `The drill report ${info.key}` };
+      reports.push((await readJsonRecord(store, info.key, drillReportSchema, names, trust)).value);
+    } catch (err) {
+      onRefused(info.key, err);
     }
   }
   return reports.sort((a, b) => b.startedAt.localeCompare(a.startedAt));

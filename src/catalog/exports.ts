@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { BantayError, ErrorCode } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { printable } from './backup-id.ts';
-import { compactUtcStamp, malformed, readJsonRecord, writeJsonRecord } from './json-record.ts';
+import { compactUtcStamp, malformed, readJsonRecord, writeJsonRecord, type RecordTrust } from './json-record.ts';
 
 /**
  * User-data exports (Data Privacy Act requests, migrations) live under `exports/<exportId>/`,
@@ -14,7 +14,8 @@ import { compactUtcStamp, malformed, readJsonRecord, writeJsonRecord } from './j
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const exportManifestSchema = z.object({
-  formatVersion: z.literal(1),
+  /** 2 since authenticated records (docs/catalog-authentication.md); 1 from earlier versions. */
+  formatVersion: z.union([z.literal(1), z.literal(2)]),
   exportId: z.string(),
   kind: z.literal('user-data'),
   /** The FBMS user id as stored in the database (its text form). */
@@ -58,14 +59,15 @@ export function exportArtifactKey(exportId: string, encrypted: boolean): string 
   return `exports/${exportId}/user-data.tar.gz${encrypted ? '.enc' : ''}`;
 }
 
-export async function writeExportManifest(store: ObjectStore, manifest: ExportManifest, signal?: AbortSignal): Promise<void> {
-  await writeJsonRecord(store, exportManifestKey(manifest.exportId), manifest, signal);
+export async function writeExportManifest(store: ObjectStore, manifest: ExportManifest, trust: RecordTrust, signal?: AbortSignal): Promise<void> {
+  await writeJsonRecord(store, exportManifestKey(manifest.exportId), manifest, trust, signal);
 }
 
-export async function readExportManifest(store: ObjectStore, exportId: string): Promise<ExportManifest> {
+export async function readExportManifest(store: ObjectStore, trust: RecordTrust, exportId: string): Promise<ExportManifest> {
   parseExportId(exportId);
   const names = { missing: `export ${exportId}`, record: `The manifest of export ${exportId}` };
-  const manifest = await readJsonRecord(store, exportManifestKey(exportId), exportManifestSchema, names);
+  const rules = { artifactPrefix: `exports/${exportId}/` };
+  const manifest = (await readJsonRecord(store, exportManifestKey(exportId), exportManifestSchema, names, trust, rules)).value;
   if (manifest.exportId !== exportId) throw malformed(names);
   return manifest;
 }

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { text } from 'node:stream/consumers';
 import { z } from 'zod';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { parseBackupId } from './backup-id.ts';
-import { writeJsonRecord } from './json-record.ts';
+import { readJsonRecord, writeJsonRecord, type RecordTrust } from './json-record.ts';
 
 /**
  * Verification records: the outcome of restoring a backup and checking the copy, stored next
@@ -23,7 +22,8 @@ export type Check = z.infer<typeof checkSchema>;
 export type CheckStatus = Check['status'];
 
 export const verificationSchema = z.object({
-  formatVersion: z.literal(1),
+  /** 2 since authenticated records (docs/catalog-authentication.md); 1 from earlier versions. */
+  formatVersion: z.union([z.literal(1), z.literal(2)]),
   backupId: z.string(),
   /** What restored the copy: a verify, a restore (its pre-swap check) or a drill. */
   source: z.enum(['verify', 'restore', 'drill']),
@@ -44,26 +44,30 @@ export function verificationKey(backupId: string, at: Date): string {
   return `backups/${parseBackupId(backupId)}/verified-${stamp}-${randomBytes(2).toString('hex')}.json`;
 }
 
-export async function writeVerification(store: ObjectStore, record: VerificationRecord, signal?: AbortSignal): Promise<string> {
+export async function writeVerification(store: ObjectStore, record: VerificationRecord, trust: RecordTrust, signal?: AbortSignal): Promise<string> {
   const key = verificationKey(record.backupId, new Date(record.verifiedAt));
-  await writeJsonRecord(store, key, record, signal);
+  await writeJsonRecord(store, key, record, trust, signal);
   return key;
 }
 
-/** Every readable verification record of a backup, oldest first; malformed ones are skipped. */
-export async function listVerifications(store: ObjectStore, backupId: string): Promise<VerificationRecord[]> {
+/**
+ * Every readable, authentic verification record of a backup, oldest first. Damaged or
+ * rejected ones are skipped: a forged "passed" must not count, and a lost one only means the
+ * backup is treated as not verified.
+ */
+export async function listVerifications(store: ObjectStore, trust: RecordTrust, backupId: string): Promise<VerificationRecord[]> {
   const records: VerificationRecord[] = [];
   for (const key of await recordKeys(store, backupId)) {
-    const record = await readRecord(store, key, backupId);
+    const record = await readVerificationRecord(store, trust, key, backupId);
     if (record) records.push(record);
   }
   return records;
 }
 
 /** The newest readable verification record of a backup, or undefined when it was never verified. */
-export async function latestVerification(store: ObjectStore, backupId: string): Promise<VerificationRecord | undefined> {
+export async function latestVerification(store: ObjectStore, trust: RecordTrust, backupId: string): Promise<VerificationRecord | undefined> {
   for (const key of (await recordKeys(store, backupId)).reverse()) {
-    const record = await readRecord(store, key, backupId);
+    const record = await readVerificationRecord(store, trust, key, backupId);
     if (record) return record;
   }
   return undefined;
@@ -77,14 +81,12 @@ async function recordKeys(store: ObjectStore, backupId: string): Promise<string[
   return keys.sort();
 }
 
-async function readRecord(store: ObjectStore, key: string, backupId: string): Promise<VerificationRecord | undefined> {
-  const parsed = verificationSchema.safeParse(await readJson(store, key));
-  return parsed.success && parsed.data.backupId === backupId ? parsed.data : undefined;
-}
-
-async function readJson(store: ObjectStore, key: string): Promise<unknown> {
+/** One verification record, or undefined when it is unreadable, not authentic or not this backup's. */
+export async function readVerificationRecord(store: ObjectStore, trust: RecordTrust, key: string, backupId?: string): Promise<VerificationRecord | undefined> {
   try {
-    return JSON.parse(await text(await store.get(key)));
+    const names = { missing: `verification record ${key}`, record: `The verification record ${key}` };
+    const { value } = await readJsonRecord(store, key, verificationSchema, names, trust);
+    return backupId === undefined || value.backupId === backupId ? value : undefined;
   } catch {
     return undefined;
   }

@@ -58,6 +58,8 @@ const COMMANDS: Record<string, () => Promise<Registrar[]>> = {
   prune: async () => [(await import('./commands/prune.ts')).registerPruneCommand],
   sync: async () => [(await import('./commands/sync.ts')).registerSyncCommand],
   monitor: async () => [(await import('./commands/monitor.ts')).registerMonitorCommand],
+  key: async () => [(await import('./commands/key.ts')).registerKeyCommands],
+  'recovery-kit': async () => [(await import('./commands/recovery-kit.ts')).registerRecoveryKitCommand],
   wal: async () => [(await import('./commands/wal.ts')).registerWalCommands],
 };
 

@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, isBantayError } from '../errors.ts';
+import { classifyFailure, exitCodeOf } from '../failure.ts';
 import { redactSecrets } from '../log/redact.ts';
 import type { Logger } from '../log/logger.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+/** A verify or drill could not reach a verdict: infrastructure failed, not the backup (src/failure.ts). */
+export const EXIT_COULD_NOT_CHECK = 3;
+/** Cancelled by a person or a signal, as a shell reports SIGINT. */
+export const EXIT_CANCELLED = 130;
 
 /**
  * The one place the CLI turns an error into text. Known errors print their message and
@@ -18,7 +23,8 @@ export function reportError(err: unknown, logger: Logger | undefined, stderr: No
     stderr.write(`bantay: ${redactSecrets(err.message)}\n`);
     for (const line of err.details) stderr.write(`  - ${redactSecrets(line)}\n`);
     logger?.debug({ err }, 'command failed');
-    return usage ? EXIT_USAGE : EXIT_FAILED;
+    if (usage) return EXIT_USAGE;
+    return exitCodeOf(classifyFailure(err));
   }
   const errorId = randomBytes(4).toString('hex');
   logger?.error({ err, errorId }, 'unexpected error');

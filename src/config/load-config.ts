@@ -22,6 +22,8 @@ export interface Config {
   stateUrl: string | undefined;
   dataDir: string;
   pgBinDir: string | undefined;
+  /** BANTAY_LOCK_TIMEOUT in seconds: how long a backup waits for a table lock before failing. */
+  lockTimeoutSeconds: number;
   log: { level: string; format: 'json' | 'pretty' | undefined };
   recovery: RecoveryConfig;
   files: FilesConfig;
@@ -81,6 +83,10 @@ export interface RecoveryConfig {
   rpoObjectiveSeconds: number;
   /** Database Bantay connects to for CREATE/DROP/ALTER DATABASE (never the one it renames). */
   maintenanceDb: string;
+  /** BANTAY_REQUIRED_TABLES as manifest keys: each must exist and hold rows after a restore. Default none. */
+  requiredTables: string[];
+  /** BANTAY_BACKUP_ROLE_PASSWORDS: database backups carry role password verifiers where readable. Default false. */
+  backupRolePasswords: boolean;
 }
 
 export interface LoadConfigOptions {
@@ -119,6 +125,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     stateUrl: raw.BANTAY_STATE_URL,
     dataDir: resolve(cwd, raw.BANTAY_DATA_DIR),
     pgBinDir: raw.BANTAY_PG_BIN,
+    lockTimeoutSeconds: raw.BANTAY_LOCK_TIMEOUT,
     log: { level: raw.BANTAY_LOG_LEVEL ?? 'info', format: raw.BANTAY_LOG_FORMAT as Config['log']['format'] },
     files: {
       appDir: raw.APP_DIR === undefined ? undefined : resolve(cwd, raw.APP_DIR),
@@ -135,6 +142,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       rtoObjectiveSeconds: raw.BANTAY_RTO_OBJECTIVE,
       rpoObjectiveSeconds: raw.BANTAY_RPO_OBJECTIVE,
       maintenanceDb: raw.BANTAY_MAINTENANCE_DB,
+      requiredTables: raw.BANTAY_REQUIRED_TABLES,
+      backupRolePasswords: raw.BANTAY_BACKUP_ROLE_PASSWORDS,
     },
     slack: {
       botToken: raw.SLACK_BOT_TOKEN,

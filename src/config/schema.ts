@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { dumpEnvShape } from './dump-config.ts';
+import { parseTableList } from '../catalog/table-name.ts';
 import { opsEnvShape, opsSecretVariables } from './ops-schema.ts';
 
 /**
@@ -77,6 +78,13 @@ export const envSchema = z.object({
   }),
   S3_PART_SIZE_MB: positiveInt(8, 5000),
   S3_QUEUE_SIZE: positiveInt(4, 64),
+  BANTAY_S3_CHECKSUM: optionalString.refine((v) => v === undefined || v === 'md5' || v === 'sha256', {
+    message: 'must be md5 (Content-MD5, the default) or sha256 (x-amz-checksum-sha256)',
+  }),
+  /** Seconds a request may sit without a byte moving before it is dropped and retried. */
+  S3_IDLE_TIMEOUT: positiveInt(60, 3600),
+  /** Seconds a backup waits for a table lock (pg_dump --lock-wait-timeout, lock_timeout) before failing. */
+  BANTAY_LOCK_TIMEOUT: positiveInt(300, 86_400),
   AWS_ACCESS_KEY_ID: optionalString,
   AWS_SECRET_ACCESS_KEY: optionalString,
   AWS_SESSION_TOKEN: optionalString,
@@ -100,6 +108,16 @@ export const envSchema = z.object({
   BANTAY_RESTORE_JOBS: positiveInt(1, 64),
   BANTAY_RTO_OBJECTIVE: duration(4 * 3600),
   BANTAY_RPO_OBJECTIVE: duration(3600),
+  BANTAY_REQUIRED_TABLES: optionalString.transform((v, ctx) => {
+    if (v === undefined) return [];
+    try {
+      return parseTableList(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be comma-separated table names such as public.sales,accounting.accounts (quote parts that are not plain lower-case words: "My Schema".sales)' });
+      return z.NEVER;
+    }
+  }),
+  BANTAY_BACKUP_ROLE_PASSWORDS: booleanFlag.transform((v) => v ?? false),
   BANTAY_MAINTENANCE_DB: optionalString
     .refine((v) => v === undefined || /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(v), { message: 'must be a database name' })
     .transform((v) => v ?? 'postgres'),

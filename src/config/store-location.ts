@@ -76,5 +76,7 @@ function parseS3Location(value: string, env: RawEnv, problems: Problem[], variab
     serverSideEncryption: env.S3_SSE === 'AES256' ? 'AES256' : undefined,
     partSizeBytes: env.S3_PART_SIZE_MB * 1024 * 1024,
     queueSize: env.S3_QUEUE_SIZE,
+    checksum: env.BANTAY_S3_CHECKSUM === 'sha256' ? 'sha256' : 'md5',
+    idleTimeoutMs: env.S3_IDLE_TIMEOUT * 1000,
   };
 }

@@ -9,6 +9,7 @@ import type { FireRecord } from '../schedule/lease.ts';
 import { compileCron, nextRuns } from '../schedule/next-runs.ts';
 import { JOB_DESCRIPTIONS, SCHEDULED_JOBS, type ScheduleConfig, type ScheduledJobName } from '../schedule/schedule-config.ts';
 import type { Queryable } from '../state/state-db.ts';
+import type { KeyRing } from '../crypto/keys.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
 /** Everything /status and /metrics show, gathered once and cached briefly. */
@@ -74,6 +75,7 @@ export interface StatusDeps {
   store: ObjectStore;
   secondary?: ObjectStore;
   state: Queryable;
+  keyRing: KeyRing;
   now?: () => Date;
   /** Reads the newest drill; default: the drill_reports table. */
   lastDrill?: () => Promise<DrillSummary | undefined>;
@@ -81,7 +83,7 @@ export interface StatusDeps {
 
 export async function gatherStatus(deps: StatusDeps, config: StatusConfig, cache: Map<string, Manifest>): Promise<OpsStatus> {
   const [snapshot, alertRows, drill] = await Promise.all([
-    gatherOpsSnapshot({ store: deps.store, secondary: deps.secondary, state: deps.state, now: deps.now, manifestCache: cache }),
+    gatherOpsSnapshot({ store: deps.store, secondary: deps.secondary, state: deps.state, keyRing: deps.keyRing, now: deps.now, manifestCache: cache }),
     loadAlertState(deps.state),
     (deps.lastDrill ?? (() => lastDrillFromState(deps.state)))().catch(() => undefined),
   ]);

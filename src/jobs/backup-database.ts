@@ -4,17 +4,21 @@ import { artifactKey, manifestKey, type Manifest } from '../catalog/manifest.ts'
 import { newBackupId } from '../catalog/backup-id.ts';
 import { writeManifest } from '../catalog/catalog.ts';
 import { createEncryptStream } from '../crypto/encrypt-stream.ts';
-import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
+import { BantayError, ErrorCode, wrapError } from '../errors.ts';
+import { classifiedError, classifyFailure, FirstFailure } from '../failure.ts';
 import { recordAudit } from '../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../state/job-runs.ts';
 import { BANTAY_VERSION } from '../version.ts';
 import { linkedAbort, type JobDeps, type Trigger } from './job-context.ts';
 import { startDump, type StartedDump } from './dump/start-dump.ts';
-import { describeDatabaseUrl } from './pg/connection.ts';
+import { childEnv, describeDatabaseUrl } from './pg/connection.ts';
 import { assertToolNotOlder, findPgTool } from './pg/pg-tools.ts';
 import { openSourceSnapshot } from './pg/snapshot.ts';
+import { DEFAULT_LOCK_TIMEOUT_MS, describeLockHolder, watchLockWaits } from './pg/lock-watch.ts';
 import { silentReporter, type ProgressReporter } from './progress.ts';
 import { createEndGate, StreamMeter } from './stream-meter.ts';
+import { startContentCapture } from './contents/backup-contents.ts';
+import { globalsKey, writeGlobals } from './globals/globals-artifact.ts';
 
 /** Names the stream format of new artifacts in manifests; v1 in manifests of earlier versions. */
 export const ENCRYPTION_ALGORITHM = 'AES-256-GCM-STREAM-v2';
@@ -47,11 +51,12 @@ export async function runDatabaseBackup(
     await succeed(deps, spec, manifest);
     return manifest;
   } catch (err) {
-    const error = isAbortError(err) ? new BantayError(ErrorCode.Aborted, 'Backup cancelled', { cause: err }) : wrapError(ErrorCode.Internal, 'Backup failed', err);
+    const error = classifiedError('Backup', err, { cancelled: spec.signal?.aborted === true });
     // The manifest goes first: it may already be stored when a later step failed, and a
     // listed backup whose artifact is gone is worse than no backup at all.
     await deps.store.delete(manifestKey(id)).catch(() => undefined);
     await deps.store.delete(key).catch(() => undefined);
+    await deps.store.delete(globalsKey(id, deps.keyRing.primary !== undefined)).catch(() => undefined);
     await fail(deps, spec, { id, key, started, error });
     throw error;
   }
@@ -65,33 +70,53 @@ async function dumpToStore(
 ): Promise<Manifest> {
   const source = describeDatabaseUrl(spec.databaseUrl);
   reporter.phase?.('connecting', `${source.host}/${source.database}`);
-  const snapshot = await openSourceSnapshot(spec.databaseUrl);
+  const lockTimeoutMs = deps.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  // Names unique to this run, so the lock watcher finds exactly this backup's sessions.
+  const apps = { snapshot: `bantay-snapshot ${run.id}`.slice(0, 63), dump: `bantay-pg_dump ${run.id}`.slice(0, 63) };
+  const snapshot = await openSourceSnapshot(spec.databaseUrl, { lockTimeoutMs, applicationName: apps.snapshot });
+  const watcher = watchLockWaits(spec.databaseUrl, [apps.snapshot, apps.dump], (holder) => {
+    const message = describeLockHolder(holder, lockTimeoutMs);
+    reporter.warn?.(message);
+    deps.logger.warn({ backupId: run.id, holder }, message);
+  });
   try {
     const pgDump = await findPgTool('pg_dump', deps.pgBinDir);
     assertToolNotOlder(pgDump, 'pg_dump', snapshot.serverVersion, snapshot.serverMajor);
     if (!deps.keyRing.primary) reporter.warn?.('No encryption key configured: this backup is stored UNENCRYPTED.');
     const abort = linkedAbort(spec.signal);
+    const capture = await startContentCapture(snapshot, run.id, { passwords: deps.backupRolePasswords === true });
     // Compression and the parallel path: src/jobs/dump/ (BANTAY_DUMP_*).
-    const dump = await startDump({ pgDump, databaseUrl: spec.databaseUrl, snapshotId: snapshot.snapshotId, settings: deps.dump, signal: abort.signal });
+    const dump = await startDump({
+      pgDump,
+      databaseUrl: spec.databaseUrl,
+      snapshotId: snapshot.snapshotId,
+      extraArgs: [`--lock-wait-timeout=${lockTimeoutMs}`],
+      env: { ...childEnv(spec.databaseUrl), PGAPPNAME: apps.dump },
+      settings: deps.dump,
+      signal: abort.signal,
+    });
     const tool = dump.tool;
     reporter.phase?.('dumping', `pg_dump ${pgDump.version} (${dump.description}) -> ${deps.store.description}`);
-    const counting = snapshot.countRows();
-    // A failed count stops the dump; the count's own error is the reason, not the cancel it causes.
-    let countFailure: { error: unknown } | undefined;
+    const counting = capture.reading;
+    // Every error is noted in the order it happens; the first real one is the reason, never
+    // the cancels and broken pipes it causes (pg_dump killed by our abort included).
+    const first = new FirstFailure();
     counting.catch((error: unknown) => {
-      countFailure = { error };
+      first.note(wrapError(ErrorCode.Database, 'Counting the rows of the FBMS database failed', error));
       abort.abort();
     });
-    const meters = await streamDump(tool, deps, reporter, run.key, abort).catch((err: unknown) => {
-      throw countFailure !== undefined ? wrapError(ErrorCode.Database, 'Counting the rows of the FBMS database failed', countFailure.error) : err;
+    const meters = await streamDump(tool, deps, reporter, run.key, abort, first).catch((err: unknown) => {
+      throw first.get(err);
     });
-    const tables = await counting.catch((err: unknown) => {
+    const { tables, contents, globals } = await capture.finish().catch((err: unknown) => {
       throw wrapError(ErrorCode.Database, 'Counting the rows of the FBMS database failed', err);
     });
+    if (deps.backupRolePasswords === true && !globals.passwords) reporter.warn?.('BANTAY_BACKUP_ROLE_PASSWORDS is set, but this server does not let Bantay read pg_authid: roles are saved without passwords.');
+    const globalsRef = await writeGlobals(globals, deps, spec.signal);
     reporter.phase?.('writing manifest');
     const completed = deps.now?.() ?? new Date();
     const manifest: Manifest = {
-      formatVersion: 1,
+      formatVersion: 2,
       id: run.id,
       kind: 'database',
       createdAt: run.started.toISOString(),
@@ -99,7 +124,13 @@ async function dumpToStore(
       durationSeconds: (completed.getTime() - run.started.getTime()) / 1000,
       ...(spec.label !== undefined ? { label: spec.label } : {}),
       trigger: spec.trigger,
-      source: { host: source.host, port: source.port, database: source.database, serverVersion: snapshot.serverVersion },
+      source: {
+        host: source.host,
+        port: source.port,
+        database: source.database,
+        serverVersion: snapshot.serverVersion,
+        ...(snapshot.systemIdentifier !== undefined ? { systemIdentifier: snapshot.systemIdentifier } : {}),
+      },
       tools: { bantay: BANTAY_VERSION, pg_dump: pgDump.version },
       artifact: {
         key: run.key,
@@ -111,11 +142,14 @@ async function dumpToStore(
         encryption: deps.keyRing.primary ? { algorithm: ENCRYPTION_ALGORITHM, keyId: deps.keyRing.primary.id } : null,
       },
       tables,
+      contents,
+      globals: globalsRef,
       ...spec.manifestExtras,
     };
-    await writeManifest(deps.store, manifest, spec.signal);
+    await writeManifest(deps.store, manifest, deps, spec.signal);
     return manifest;
   } finally {
+    await watcher.stop();
     await snapshot.close();
   }
 }
@@ -127,6 +161,7 @@ async function streamDump(
   reporter: ProgressReporter,
   key: string,
   abort: AbortController,
+  first: FirstFailure,
 ): Promise<{ plain: StreamMeter; stored: StreamMeter }> {
   const plain = new StreamMeter();
   const stored = new StreamMeter((bytes) => reporter.bytes?.(bytes));
@@ -139,11 +174,14 @@ async function streamDump(
   const [pipe, put] = await Promise.allSettled([piping.catch(onFail), putting.catch(onFail)]);
   if (pipe.status === 'fulfilled' && put.status === 'fulfilled') return { plain, stored };
   // pg_dump's own message ("password authentication failed", "server version mismatch") says
-  // more than the broken pipe it caused downstream, so it wins when the tool failed.
+  // more than the broken pipe it caused downstream; it reaches `first` through the end gate
+  // when pg_dump failed by itself. When it was killed by our abort, it is a consequence.
   const toolError = await tool.done.then(() => undefined, (e: unknown) => e);
-  throw toolError ?? (put.status === 'rejected' ? put.reason : (pipe as PromiseRejectedResult).reason);
+  if (toolError !== undefined) first.note(toolError);
+  throw first.get(put.status === 'rejected' ? put.reason : (pipe as PromiseRejectedResult).reason);
 
   function onFail(err: unknown): never {
+    first.note(err);
     abort.abort();
     body.destroy(err instanceof Error ? err : new Error(String(err)));
     throw err;
@@ -168,16 +206,18 @@ async function succeed(deps: JobDeps, spec: DatabaseBackupSpec, m: Manifest): Pr
 
 async function fail(deps: JobDeps, spec: DatabaseBackupSpec, run: { id: string; key: string; started: Date; error: BantayError }): Promise<void> {
   const durationSeconds = ((deps.now?.() ?? new Date()).getTime() - run.started.getTime()) / 1000;
-  deps.logger.error({ err: run.error, backupId: run.id }, 'database backup failed');
-  await finishJobRun(deps.state, run.id, { status: 'failed', errorMessage: run.error.message }).catch(() => undefined);
+  const c = classifyFailure(run.error);
+  deps.logger.error({ err: run.error, backupId: run.id, outcome: c.outcome, cause: c.cause }, `database backup ${c.outcome}`);
+  await finishJobRun(deps.state, run.id, { status: c.outcome, errorMessage: run.error.message, cause: c.cause }).catch(() => undefined);
   await recordAudit(deps.state, {
     operationType: 'backup',
     backupType: 'database',
-    status: 'failed',
+    status: c.outcome,
     filePath: run.key,
     durationSeconds,
     errorMessage: run.error.message,
     performedBy: spec.trigger.by,
     backupId: run.id,
+    details: { classification: { outcome: c.outcome, cause: c.cause }, via: spec.trigger.via },
   }).catch((err: unknown) => deps.logger.error({ err }, 'could not write the audit row'));
 }

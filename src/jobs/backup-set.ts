@@ -120,7 +120,7 @@ async function runBackupSet(
   });
   const completed = deps.now?.() ?? new Date();
   const set: BackupSet = {
-    formatVersion: 1,
+    formatVersion: 2,
     setId,
     type,
     ...(label !== undefined ? { label } : {}),
@@ -130,7 +130,7 @@ async function runBackupSet(
     trigger,
     parts: record,
   };
-  await writeBackupSet(deps.store, set);
+  await writeBackupSet(deps.store, set, deps);
   await finishSet(deps, set, started, firstError);
   if (firstError !== undefined) throw new IncompleteSetError({ set, manifests }, firstError.code);
   return { set, manifests };

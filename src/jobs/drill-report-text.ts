@@ -28,9 +28,12 @@ function renderItem(item: DrillItem): string[] {
 
 const MARK: Record<Check['status'], string> = { passed: '[ok]  ', failed: '[FAIL]', skipped: '[skip]' };
 
-/** One line per check; row-count details already start with their table, so they stand alone. */
+/** Checks about one named object (rows, sequences…): their details start with the object's name, so they stand alone. */
+const SELF_NAMED = ['rows ', 'sequence ', 'partitions ', 'inheritance ', 'materialized view ', 'required '];
+
+/** One line per check. */
 export function renderCheck(check: Check): string {
-  return `  ${MARK[check.status]} ${check.name.startsWith('rows ') ? check.detail : `${check.name}: ${check.detail}`}`;
+  return `  ${MARK[check.status]} ${SELF_NAMED.some((p) => check.name.startsWith(p)) ? check.detail : `${check.name}: ${check.detail}`}`;
 }
 
 /** 0.4s, 12s, 3m05s, 4h00m, 2d03h. */

@@ -49,12 +49,12 @@ export async function runDrill(spec: DrillSpec, deps: JobDeps, reporter: Progres
   await startJobRun(deps.state, { id, job: 'drill', performedBy: spec.trigger.by });
   try {
     reporter.phase?.('listing', `backups in ${deps.store.description}`);
-    const backups = await listBackups(deps.store);
+    const backups = await listBackups(deps.store, deps);
     const items = await drillEachKind(backups, spec, deps, reporter, started);
     const finished = deps.now?.() ?? new Date();
     const counts = countByStatus(items.flatMap((i) => i.checks));
     const report: DrillReport = {
-      formatVersion: 1,
+      formatVersion: 2,
       id,
       startedAt: started.toISOString(),
       finishedAt: finished.toISOString(),
@@ -67,7 +67,7 @@ export async function runDrill(spec: DrillSpec, deps: JobDeps, reporter: Progres
     };
     const text = renderDrillReport(report);
     reporter.phase?.('recording', `drill report ${id}: ${report.passed ? 'passed' : 'FAILED'}`);
-    const storeKey = await writeDrillReport(deps.store, report, text, spec.signal);
+    const storeKey = await writeDrillReport(deps.store, report, text, deps, spec.signal);
     await saveDrillReport(deps.state, report, storeKey);
     await recordOutcome(deps, report, storeKey, spec.trigger);
     return { report, text, storeKey };
@@ -120,7 +120,7 @@ async function drillDatabase(backups: Manifest[], session: AdminSession, spec: D
 /** The newest of `candidates` whose latest verification record passed. */
 async function newestVerified(candidates: Manifest[], deps: JobDeps): Promise<Manifest | undefined> {
   for (const m of candidates) {
-    if ((await latestVerification(deps.store, m.id))?.passed) return m;
+    if ((await latestVerification(deps.store, deps, m.id))?.passed) return m;
   }
   return undefined;
 }
@@ -163,7 +163,7 @@ async function drillFiles(kind: BackupKind, backups: Manifest[], spec: DrillSpec
     checks = result.checks.map((c) => ({ name: c.name, status: c.status, detail: c.detail }));
     if (result.passed) rtoSeconds = result.durationSeconds;
     await writeVerification(deps.store, {
-      formatVersion: 1,
+      formatVersion: 2,
       backupId: latest.id,
       source: 'drill',
       verifiedAt: new Date().toISOString(),
@@ -172,7 +172,7 @@ async function drillFiles(kind: BackupKind, backups: Manifest[], spec: DrillSpec
       checks,
       performedBy: spec.trigger.by,
       tools: { bantay: BANTAY_VERSION },
-    });
+    }, deps);
   } catch (err) {
     if (isAbortError(err)) throw err;
     checks = [{ name: 'verify', status: 'failed', detail: `The verify could not run: ${err instanceof Error ? err.message : String(err)}` }];

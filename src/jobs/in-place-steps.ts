@@ -7,12 +7,13 @@ import type { JobDeps } from './job-context.ts';
 import { withDatabase } from './pg/connection.ts';
 import type { AdminSession } from './pg/database-admin.ts';
 import { copyDatabaseAttributes } from './pg/database-attributes.ts';
-import { closeForSwap, reopenLive, swapDatabases } from './pg/swap-database.ts';
+import { closeForSwap, forgetSwapClosed, reopenLive, swapDatabases } from './pg/swap-database.ts';
+import { qualifiedName } from '../catalog/table-name.ts';
 import { USER_TABLES } from './pg/user-tables.ts';
 import type { ProgressReporter } from './progress.ts';
 import type { RestoredCopy } from './restore-copy.ts';
-import { restoreCheckedCopy, type auditor, type RestoreResult } from './restore-database.ts';
-import type { InPlacePlan, InPlaceSpec, InPlaceStep } from './in-place-types.ts';
+import { restoreCheckedCopy, restoreFacts, type auditor, type RestoreResult } from './restore-database.ts';
+import type { InPlacePlan, InPlaceSpec, InPlaceStep } from './restore-in-place.ts';
 import { runHook } from './run-hook.ts';
 
 /** Everything applyInPlaceSteps needs; built by restoreInPlace. */
@@ -24,8 +25,6 @@ export interface InPlaceRun {
   deps: JobDeps;
   reporter: ProgressReporter;
   audit: ReturnType<typeof auditor>;
-  /** Comment on the temporary database while it exists (cleanup-leftovers.ts reads it). */
-  marker: string;
 }
 
 /** What has happened so far: decides what undoing a failure means. */
@@ -75,6 +74,7 @@ export async function applyInPlaceSteps(run: InPlaceRun): Promise<Outcome> {
     keptAs: run.plan.keepAs,
     safetyBackupId: state.safetyBackupId,
     downtimeSeconds: ((state.serviceBack ?? now) - (state.downtimeStart ?? now)) / 1000,
+    ...(state.copy ? restoreFacts(state.copy, state.copy.roleNotes) : { createdRoles: [], notes: [], restoreErrors: [], noOwner: false }),
   };
 }
 
@@ -89,7 +89,7 @@ async function applyStep(step: InPlaceStep, run: InPlaceRun, state: Progress): P
     }
     case 'restore-copy':
       state.restoreStart = Date.now();
-      state.copy = await restoreCheckedCopy(run.manifest, session, deps, { ...spec, like: plan.live, marker: run.marker }, run.reporter);
+      state.copy = await restoreCheckedCopy(run.manifest, session, deps, { ...spec, like: plan.live }, run.reporter);
       state.checks = state.copy.checks;
       return;
     case 'copy-attributes':
@@ -104,12 +104,13 @@ async function applyStep(step: InPlaceStep, run: InPlaceRun, state: Progress): P
       copyOf(state).scratch.protect();
       state.closed = true;
       state.downtimeStart ??= Date.now();
-      await closeForSwap(session.client, { live: plan.live, incoming: copyOf(state).scratch.name, keepAs: plan.keepAs });
+      await closeForSwap(session, deps.state, { live: plan.live, incoming: copyOf(state).scratch.name, keepAs: plan.keepAs }, 'in-place');
       return;
     case 'swap':
       await swapDatabases(session.client, { live: plan.live, incoming: copyOf(state).scratch.name, keepAs: plan.keepAs });
       state.swapped = true;
       state.serviceBack = Date.now();
+      await forgetSwapClosed(session, deps.state, plan.live);
       await copyOf(state).scratch.release();
       return;
     case 'start-app':
@@ -141,7 +142,7 @@ async function undo(run: InPlaceRun, state: Progress, cause: unknown): Promise<B
       problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
-  if (state.closed) await attempt(`reopen ${run.plan.live}`, () => reopenLive(run.session.client, run.plan.live));
+  if (state.closed) await attempt(`reopen ${run.plan.live}`, () => reopenLive(run.session, run.deps.state, run.plan.live));
   const start = run.spec.hooks.start;
   if (state.appStopped && start) await attempt('start the application', () => runHook('start', start, { timeoutSeconds: run.spec.hooks.timeoutSeconds }));
   if (state.copy) await attempt('drop the temporary database', () => state.copy!.scratch.drop());
@@ -166,7 +167,8 @@ async function confirmLive(session: AdminSession, live: string, manifest: Manife
   try {
     await client.connect();
     const { rows } = await client.query<{ schema: string; name: string }>(USER_TABLES);
-    const actual = rows.map((r) => `${r.schema}.${r.name}`).sort();
+    // Manifests with `contents` key tables by qualifiedName; older ones as plain schema.table.
+    const actual = rows.map((r) => (manifest.contents !== undefined ? qualifiedName(r.schema, r.name) : `${r.schema}.${r.name}`)).sort();
     const expected = Object.keys(manifest.tables ?? {}).sort();
     const same = actual.length === expected.length && actual.every((t, i) => t === expected[i]);
     return {

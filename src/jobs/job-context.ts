@@ -15,12 +15,18 @@ export interface JobDeps {
   /** How database backups run pg_dump (BANTAY_DUMP_*); defaults when undefined. */
   dump?: DumpSettings;
   now?: () => Date;
+  /** BANTAY_BACKUP_ROLE_PASSWORDS: database backups carry role password verifiers (default off). */
+  backupRolePasswords?: boolean;
+  /** BANTAY_REQUIRED_TABLES as manifest keys (catalog/table-name.ts): verify fails unless each exists and has rows. */
+  requiredTables?: readonly string[];
   /**
    * This process's private scratch directory (BANTAY_DATA_DIR/tmp/<process>, 0700) for the few
    * plaintext temporary files a job needs; see src/util/temp-dir.ts. Defaults to that
    * directory under BANTAY_DATA_DIR (or ./var) when a caller does not set it.
    */
   tempDir?: string;
+  /** BANTAY_LOCK_TIMEOUT: how long Bantay's sessions and pg_dump wait for a lock; default 300 s. */
+  lockTimeoutMs?: number;
 }
 
 /** Who or what asked for a job; lands in manifests and the audit log. */

@@ -5,6 +5,7 @@ import type { ScheduledJobRunner } from '../schedule/scheduler.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { StateDb } from '../state/state-db.ts';
 import type { Logger } from '../log/logger.ts';
+import type { KeyRing } from '../crypto/keys.ts';
 import type { AlertSink } from './alert-sink.ts';
 import { runMonitor } from './monitor/run-monitor.ts';
 import type { MonitorThresholds } from './monitor/checks.ts';
@@ -18,6 +19,7 @@ export interface OpsRunnerOptions {
   /** The opened secondary (openSecondaryStore); undefined: no sync runner. */
   secondary?: ObjectStore;
   state: StateDb;
+  keyRing: KeyRing;
   logger: Logger;
   /** Monitoring alerts go here (the bot's #incidents adapter). */
   sink: AlertSink;
@@ -52,7 +54,7 @@ export function createOpsRunners(o: OpsRunnerOptions): Partial<Record<ScheduledJ
     runners.sync = async ({ signal, trigger }) => {
       const report = await runSync(
         { trigger, signal, retention: { policy: o.retention, timezone: o.timezone } },
-        { store: o.store, secondary, state: o.state, logger: o.logger },
+        { store: o.store, secondary, state: o.state, keyRing: o.keyRing, logger: o.logger },
         o.reporterFor?.('sync'),
       );
       if (report.failed.length > 0) throw new BantayError(ErrorCode.Storage, `Sync could not copy ${report.failed.length} item(s): ${report.failed[0]!.id}: ${report.failed[0]!.error}`);

@@ -1,10 +1,12 @@
-import { text } from 'node:stream/consumers';
 import { BACKUP_KINDS, type BackupKind } from '../catalog/backup-id.ts';
 import { hasManifest, scanStore, type StoreScan } from '../catalog/backup-objects.ts';
-import { readManifest } from '../catalog/catalog.ts';
+import { catalogEntry } from '../catalog/catalog.ts';
+import type { RecordTrust } from '../catalog/json-record.ts';
 import type { Manifest } from '../catalog/manifest.ts';
-import { verificationSchema, type VerificationRecord } from '../catalog/verification.ts';
+import { readVerificationRecord, type VerificationRecord } from '../catalog/verification.ts';
+import type { KeyRing } from '../crypto/keys.ts';
 import { latestFires, type FireRecord } from '../schedule/lease.ts';
+import { findVanishedBackups, noteBackupsSeen, type VanishedBackup } from '../state/catalog-trust.ts';
 import type { Queryable } from '../state/state-db.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { BackupSummary, JobRunFacts, MonitorInput, MonitorThresholds, VerificationFacts } from './monitor/checks.ts';
@@ -18,12 +20,27 @@ export interface OpsSnapshot {
   /** Undefined when no secondary location is configured. */
   secondary?: LocationSnapshot;
   lag?: SecondaryLag;
-  /** Every readable backup at the primary, newest first. */
+  /** Every usable backup at the primary, newest first. */
   manifests: Manifest[];
+  /** Backups at the primary whose manifest is damaged or rejected (never used), newest first. */
+  refused: RefusedBackup[];
+  /** Backups the state database saw at the primary that are gone without a prune. */
+  vanished: VanishedBackup[];
+  /** Usable backups whose manifest is of an earlier, unauthenticated format. */
+  legacy: string[];
+  /** False when no encryption key is configured: nothing could be authenticated. */
+  authenticated: boolean;
   /** The newest verification record of each kind (at the primary). */
   verifications: Array<VerificationRecord & { kind: BackupKind }>;
   jobRuns: JobRunFacts[];
   fires: FireRecord[];
+}
+
+export interface RefusedBackup {
+  id: string;
+  kind: BackupKind;
+  status: 'damaged' | 'rejected';
+  reason: string;
 }
 
 export interface LocationSnapshot {
@@ -37,6 +54,7 @@ export interface SnapshotDeps {
   store: ObjectStore;
   secondary?: ObjectStore;
   state: Queryable;
+  keyRing: KeyRing;
   now?: () => Date;
   /** Manifests are never rewritten, so a cache kept across snapshots (keyed by id) is always right. */
   manifestCache?: Map<string, Manifest>;
@@ -49,10 +67,24 @@ export async function gatherOpsSnapshot(deps: SnapshotDeps): Promise<OpsSnapshot
     recentJobRuns(deps.state),
     latestFires(deps.state),
   ]);
-  const manifests = primary.scan ? await readManifests(deps.store, primary.scan, deps.manifestCache) : [];
-  const verifications = primary.scan ? await newestVerifications(deps.store, primary.scan, manifests) : [];
+  const trust: RecordTrust = { keyRing: deps.keyRing, state: deps.state, now: deps.now };
+  const catalog = primary.scan ? await readCatalogOf(deps.store, trust, primary.scan, deps.manifestCache) : { manifests: [], refused: [], legacy: [] };
+  const present = new Set(primary.scan ? [...primary.scan.backups].filter(([, objects]) => hasManifest(objects)).map(([id]) => id) : []);
+  const vanished = primary.scan ? await findVanishedBackups(deps.state, deps.store.description, present) : [];
+  const verifications = primary.scan ? await newestVerifications(deps.store, trust, primary.scan, catalog.manifests) : [];
   const lag = primary.scan && secondary?.scan ? computeLag(primary.scan.backups, secondary.scan.backups) : undefined;
-  return { takenAt: deps.now?.() ?? new Date(), primary, ...(secondary ? { secondary } : {}), ...(lag ? { lag } : {}), manifests, verifications, jobRuns, fires };
+  return {
+    takenAt: deps.now?.() ?? new Date(),
+    primary,
+    ...(secondary ? { secondary } : {}),
+    ...(lag ? { lag } : {}),
+    ...catalog,
+    vanished,
+    authenticated: deps.keyRing.ids().length > 0,
+    verifications,
+    jobRuns,
+    fires,
+  };
 }
 
 /** What the pure checks need, from a snapshot and the configuration. */
@@ -85,6 +117,7 @@ export function toMonitorInput(s: OpsSnapshot, config: { schedule: ScheduleConfi
     jobRuns: s.jobRuns,
     fires: s.fires,
     verifications,
+    catalog: { refused: s.refused, vanished: s.vanished.map((v) => ({ id: v.id, lastSeen: v.lastSeen.toISOString() })) },
   };
 }
 
@@ -96,22 +129,48 @@ async function scanLocation(store: ObjectStore): Promise<LocationSnapshot> {
   }
 }
 
-async function readManifests(store: ObjectStore, scan: StoreScan, cache = new Map<string, Manifest>()): Promise<Manifest[]> {
+/**
+ * Every manifest of the scan, judged by the catalog's rules; usable ones are cached (they are
+ * never rewritten), refused ones are read again each time. A manifest that cannot be fetched
+ * right now (store error) is left out of both lists: the listing error is reported elsewhere.
+ */
+async function readCatalogOf(
+  store: ObjectStore,
+  trust: RecordTrust,
+  scan: StoreScan,
+  cache = new Map<string, Manifest>(),
+): Promise<{ manifests: Manifest[]; refused: RefusedBackup[]; legacy: string[] }> {
   const manifests: Manifest[] = [];
+  const refused: RefusedBackup[] = [];
+  const legacy: string[] = [];
   for (const [id, objects] of scan.backups) {
     if (!hasManifest(objects)) continue;
-    let manifest = cache.get(id);
-    if (!manifest) {
-      manifest = await readManifest(store, id).catch(() => undefined);
-      if (manifest) cache.set(id, manifest);
+    const cached = cache.get(id);
+    if (cached) {
+      manifests.push(cached);
+      if (cached.formatVersion === 1 && trust.keyRing.ids().length > 0) legacy.push(id);
+      continue;
     }
-    if (manifest) manifests.push(manifest);
+    const entry = await catalogEntry(store, trust, id).catch(() => undefined);
+    if (entry === undefined) continue;
+    if (entry.status === 'listed') {
+      cache.set(id, entry.manifest);
+      manifests.push(entry.manifest);
+      if (entry.authenticity.state === 'legacy') legacy.push(id);
+    } else {
+      refused.push({ id, kind: entry.kind, status: entry.status, reason: entry.reason });
+    }
   }
-  return manifests.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+  await noteBackupsSeen(trust.state!, store.description, manifests.map((m) => m.id)).catch(() => undefined);
+  return {
+    manifests: manifests.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id)),
+    refused: refused.sort((a, b) => b.id.localeCompare(a.id)),
+    legacy,
+  };
 }
 
 /** Record keys carry their time (verified-<UTC stamp>-<rand>.json), so the newest is found by name. */
-async function newestVerifications(store: ObjectStore, scan: StoreScan, manifests: Manifest[]): Promise<Array<VerificationRecord & { kind: BackupKind }>> {
+async function newestVerifications(store: ObjectStore, trust: RecordTrust, scan: StoreScan, manifests: Manifest[]): Promise<Array<VerificationRecord & { kind: BackupKind }>> {
   const out: Array<VerificationRecord & { kind: BackupKind }> = [];
   for (const kind of BACKUP_KINDS) {
     const keys = manifests
@@ -119,7 +178,7 @@ async function newestVerifications(store: ObjectStore, scan: StoreScan, manifest
       .flatMap((m) => (scan.backups.get(m.id) ?? []).map((o) => o.key).filter((k) => /\/verified-[^/]+\.json$/.test(k)))
       .sort((a, b) => stampOf(b).localeCompare(stampOf(a)));
     for (const key of keys) {
-      const record = await readRecord(store, key);
+      const record = await readVerificationRecord(store, trust, key);
       if (record) {
         out.push({ ...record, kind });
         break;
@@ -131,15 +190,6 @@ async function newestVerifications(store: ObjectStore, scan: StoreScan, manifest
 
 function stampOf(key: string): string {
   return /verified-([^/-]+)-/.exec(key)?.[1] ?? '';
-}
-
-async function readRecord(store: ObjectStore, key: string): Promise<VerificationRecord | undefined> {
-  try {
-    const parsed = verificationSchema.safeParse(JSON.parse(await text(await store.get(key))));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 async function recentJobRuns(state: Queryable): Promise<JobRunFacts[]> {

@@ -27,7 +27,7 @@ export async function openArtifact(
         `(configured: ${configured.length ? configured.join(', ') : 'none'}); add it to BANTAY_DECRYPTION_KEYS`,
     );
   }
-  const raw = await deps.store.get(manifest.artifact.key, { signal: options.signal });
+  const raw = await deps.store.get(manifest.artifact.key, { signal: options.signal, onRetry: (message) => options.reporter?.warn?.(message) });
   const stages: Duplex[] = [
     new StreamMeter((bytes) => options.reporter?.bytes?.(bytes, manifest.artifact.sizeBytes)),
     createDigestCheck(manifest.artifact, `The artifact of ${manifest.id}`),

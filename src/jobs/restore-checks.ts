@@ -1,54 +1,45 @@
+import type { Manifest } from '../catalog/manifest.ts';
 import type { Check, CheckStatus } from '../catalog/verification.ts';
+import type { DatabaseContents } from './contents/read-contents.ts';
+import { checkObjects } from './contents/check-objects.ts';
 
 /**
  * What "this restored database is the backup" means, as data. Verify, restore and drill all
  * judge a restored copy with these checks; a copy passes only when no check failed. A Check
  * has a stable `name` ("integrity", "rows public.sales"...), a status and one sentence with
- * the figures.
+ * the figures. There is no built-in list of tables: the manifest says what the backup held,
+ * and BANTAY_REQUIRED_TABLES (optional) what the operator insists on.
  */
 export type { Check, CheckStatus };
 
-/**
- * The tables every FBMS database has. A restored copy missing one of them, or with one empty
- * where the backup had rows, is not a usable FBMS whatever the other checks say.
- */
-export const FBMS_CORE_TABLES: readonly string[] = [
-  'public.users',
-  'public.customers',
-  'public.products',
-  'public.sales',
-  'public.sale_items',
-  'public.expenses',
-  'public.receipts',
-  'accounting.accounts',
-  'accounting.ledger_entries',
-];
+/** The restored copy as read back: full contents for current manifests, bare counts for older ones. */
+export type RestoredState = { kind: 'contents'; contents: DatabaseContents } | { kind: 'legacy'; counts: Record<string, number> };
+
+export interface JudgeOptions {
+  /** Manifest keys of tables that must exist and hold rows (BANTAY_REQUIRED_TABLES). */
+  requiredTables?: readonly string[];
+  /** The operator accepted pg_restore errors: object-level consequences are reported, not failed. */
+  acceptRestoreErrors?: boolean;
+}
 
 /**
- * Compares the exact row counts of a restored database with the manifest's (taken in the
- * dump's own snapshot, so they must be equal, table for table) and runs the FBMS sanity checks.
- * Pure: the caller counts the rows.
+ * Compares the restored copy with the manifest (everything it records was taken in the dump's
+ * own snapshot, so it must be equal) and checks the required tables. Pure: the caller reads.
  */
-export function checkRestoredDatabase(
-  manifestTables: Readonly<Record<string, number>> | undefined,
-  restoredCounts: Readonly<Record<string, number>>,
-  coreTables: readonly string[] = FBMS_CORE_TABLES,
-): Check[] {
+export function checkRestoredDatabase(manifest: Pick<Manifest, 'tables' | 'contents'>, restored: RestoredState, options: JudgeOptions = {}): Check[] {
   const checks: Check[] = [];
-  if (manifestTables === undefined) {
+  const restoredTables = restored.kind === 'contents' ? restored.contents.tables : restored.counts;
+  if (manifest.tables === undefined) {
     checks.push({ name: 'row counts recorded', status: 'failed', detail: 'The manifest has no row counts, so the restored content cannot be compared with the backup' });
   } else {
-    checks.push(...compareTables(manifestTables, restoredCounts));
+    checks.push(...compareTables(manifest.tables, restoredTables));
   }
-  const missing = coreTables.filter((t) => !(t in restoredCounts));
-  checks.push({
-    name: 'core tables present',
-    status: missing.length === 0 ? 'passed' : 'failed',
-    detail: missing.length === 0 ? `All ${coreTables.length} FBMS core tables are present` : `FBMS core tables missing: ${missing.join(', ')}`,
-    expected: coreTables.length,
-    actual: coreTables.length - missing.length,
-  });
-  checks.push(checkCoreTablesNotEmpty(manifestTables, restoredCounts, coreTables));
+  if (manifest.contents !== undefined && restored.kind === 'contents') {
+    checks.push(...checkObjects(manifest.contents, restored.contents, { accepted: options.acceptRestoreErrors === true }));
+  } else {
+    checks.push({ name: 'contents recorded', status: 'skipped', detail: 'This backup was made before Bantay recorded sequences, large objects, views and object counts: only row counts are compared' });
+  }
+  checks.push(...checkRequiredTables(options.requiredTables ?? [], restored));
   return checks;
 }
 
@@ -66,24 +57,27 @@ function compareTables(expected: Readonly<Record<string, number>>, restored: Rea
   });
 }
 
-function checkCoreTablesNotEmpty(
-  expected: Readonly<Record<string, number>> | undefined,
-  restored: Readonly<Record<string, number>>,
-  coreTables: readonly string[],
-): Check {
-  const name = 'core tables not empty';
-  const withRows = coreTables.filter((t) => (expected?.[t] ?? 0) > 0);
-  if (withRows.length === 0) {
-    return { name, status: 'skipped', detail: 'The manifest records no rows in any FBMS core table (an empty FBMS)' };
-  }
-  const empty = withRows.filter((t) => (restored[t] ?? 0) === 0);
-  return {
-    name,
-    status: empty.length === 0 ? 'passed' : 'failed',
-    detail: empty.length === 0 ? `${withRows.length} core tables hold rows, as in the manifest` : `Core tables empty after restore although the backup had rows: ${empty.join(', ')}`,
-    expected: withRows.length,
-    actual: withRows.length - empty.length,
+/**
+ * Each required table must be in the restored copy and hold rows; a partitioned table counts
+ * the rows of its partitions. Not configured: no check (the copy is judged against the manifest
+ * alone, which a correct restore of any database passes).
+ */
+function checkRequiredTables(required: readonly string[], restored: RestoredState): Check[] {
+  const tables = restored.kind === 'contents' ? restored.contents.tables : restored.counts;
+  const partitions = restored.kind === 'contents' ? restored.contents.partitions : {};
+  const rowsOf = (t: string, depth = 0): number | undefined => {
+    if (t in tables) return tables[t];
+    const parts = partitions[t];
+    if (parts === undefined || depth > 32) return undefined;
+    return parts.reduce((sum, p) => sum + (rowsOf(p, depth + 1) ?? 0), 0);
   };
+  return required.map((table): Check => {
+    const name = `required ${table}`;
+    const rows = rowsOf(table);
+    if (rows === undefined) return { name, status: 'failed', detail: `Required table ${table} (BANTAY_REQUIRED_TABLES) is not in the restored database` };
+    if (rows === 0) return { name, status: 'failed', detail: `Required table ${table} (BANTAY_REQUIRED_TABLES) is empty in the restored database`, actual: 0 };
+    return { name, status: 'passed', detail: `Required table ${table} is present with ${rows} rows`, actual: rows };
+  });
 }
 
 /** The artifact's SHA-256 and decryption authenticity; `failure` is the reason when they did not hold. */
@@ -93,10 +87,12 @@ export function integrityCheck(failure: string | undefined): Check {
     : { name: 'integrity', status: 'failed', detail: failure };
 }
 
-export function pgRestoreErrorsCheck(errorCount: number, sample: readonly string[]): Check {
-  return errorCount === 0
-    ? { name: 'pg_restore errors', status: 'passed', detail: 'pg_restore reported no errors', expected: 0, actual: 0 }
-    : { name: 'pg_restore errors', status: 'failed', detail: `pg_restore reported ${errorCount} error(s)${sample.length ? `: ${sample[0]}` : ''}`, expected: 0, actual: errorCount };
+/** pg_restore's errors fail the copy, unless the operator accepted them (then they are listed, not failed). */
+export function pgRestoreErrorsCheck(errorCount: number, sample: readonly string[], accepted = false): Check {
+  if (errorCount === 0) return { name: 'pg_restore errors', status: 'passed', detail: 'pg_restore reported no errors', expected: 0, actual: 0 };
+  const detail = `pg_restore reported ${errorCount} error(s)${sample.length ? `: ${sample[0]}` : ''}`;
+  if (accepted) return { name: 'pg_restore errors', status: 'skipped', detail: `Accepted by the operator (--accept-restore-errors): ${detail}`, expected: 0, actual: errorCount };
+  return { name: 'pg_restore errors', status: 'failed', detail, expected: 0, actual: errorCount };
 }
 
 export function isPassing(checks: readonly Check[]): boolean {

@@ -1,17 +1,35 @@
-import { readManifest } from '../catalog/catalog.ts';
+import { findUsableBackup } from './find-backup.ts';
 import { parseBackupId } from '../catalog/backup-id.ts';
 import { BantayError, ErrorCode } from '../errors.ts';
-import { cleanupLeftovers, inPlaceMarker } from './cleanup-leftovers.ts';
+import { checkBackupOrigin, liveIdentity, type BackupOrigin } from './backup-origin.ts';
+import { cleanupLeftovers, describeCleanup } from './cleanup-leftovers.ts';
 import { applyInPlaceSteps, type InPlaceRun } from './in-place-steps.ts';
 import type { JobDeps } from './job-context.ts';
 import { describeDatabaseUrl } from './pg/connection.ts';
 import { databaseExists, nameWithSuffix, openAdminSession } from './pg/database-admin.ts';
 import { silentReporter, type ProgressReporter } from './progress.ts';
-import { asRestoreError, auditor, type RestoreResult } from './restore-database.ts';
+import { asRestoreError, auditor, type RestoreResult, type RestoreSpec } from './restore-database.ts';
 import { assertDatabaseBackup } from './verify-backup.ts';
-import type { InPlacePlan, InPlaceSpec, InPlaceStep } from './in-place-types.ts';
 
-export type { InPlacePlan, InPlaceSpec, InPlaceStep, InPlaceStepKind } from './in-place-types.ts';
+export type InPlaceStepKind = 'safety-backup' | 'restore-copy' | 'copy-attributes' | 'stop-app' | 'close-connections' | 'swap' | 'start-app' | 'confirm';
+
+export interface InPlaceStep {
+  kind: InPlaceStepKind;
+  /** What the step does, for the confirmation prompt, --dry-run and the audit log. */
+  description: string;
+  /** For hooks: the configured command. */
+  command?: string;
+}
+
+export interface InPlacePlan {
+  backupId: string;
+  live: string;
+  /** The name the current live database keeps after the swap, until someone drops it. */
+  keepAs: string;
+  steps: InPlaceStep[];
+  /** Where the backup came from and where it goes, both named (dry run, confirmation, Slack modal). */
+  origin?: BackupOrigin;
+}
 
 export interface InPlaceInput {
   backupId: string;
@@ -20,6 +38,7 @@ export interface InPlaceInput {
   jobs: number;
   stopCommand?: string;
   startCommand?: string;
+  origin?: BackupOrigin;
 }
 
 /**
@@ -31,9 +50,10 @@ export function planInPlaceRestore(input: InPlaceInput): InPlacePlan {
   const stamp = input.at.toISOString().replace(/[-:T]/g, '').slice(0, 14);
   const keepAs = nameWithSuffix(input.live, `_pre_restore_${stamp}`);
   const { live } = input;
+  const from = input.origin && !input.origin.sameDatabase ? ` (a backup of ANOTHER database: ${input.origin.backup})` : '';
   const steps: InPlaceStep[] = [
     { kind: 'safety-backup', description: `take a safety backup of ${live} (label pre-restore)` },
-    { kind: 'restore-copy', description: `restore ${input.backupId} into a temporary database (pg_restore --jobs=${input.jobs}) and verify it against the manifest` },
+    { kind: 'restore-copy', description: `restore ${input.backupId}${from} into a temporary database (pg_restore --jobs=${input.jobs}), create the roles it needs that are missing, and verify it against the manifest` },
     { kind: 'copy-attributes', description: `give the copy ${live}'s owner, database grants and settings` },
   ];
   if (input.stopCommand) steps.push({ kind: 'stop-app', description: `stop the application: ${input.stopCommand}`, command: input.stopCommand });
@@ -43,8 +63,17 @@ export function planInPlaceRestore(input: InPlaceInput): InPlacePlan {
   );
   if (input.startCommand) steps.push({ kind: 'start-app', description: `start the application: ${input.startCommand}`, command: input.startCommand });
   steps.push({ kind: 'confirm', description: `confirm ${live} accepts connections and holds the backup's tables` });
-  return { backupId: input.backupId, live, keepAs, steps };
+  return { backupId: input.backupId, live, keepAs, steps, ...(input.origin ? { origin: input.origin } : {}) };
 }
+
+export type InPlaceSpec = RestoreSpec & {
+  hooks: { stop?: string; start?: string; timeoutSeconds: number };
+  /**
+   * --from-other-database: the backup may come from another database or server than the live
+   * one (checkBackupOrigin). Without it such a restore is refused before anything happens.
+   */
+  fromOtherDatabase?: boolean;
+};
 
 const LIVE_LOCK_CLASS = 74203;
 
@@ -59,23 +88,37 @@ export async function restoreInPlace(spec: InPlaceSpec, deps: JobDeps, reporter:
   if (spec.backup.trim() === 'latest') {
     throw new BantayError(ErrorCode.InvalidInput, 'An in-place restore needs an explicit backup id, not "latest" (see bantay list)');
   }
-  const manifest = await readManifest(deps.store, parseBackupId(spec.backup));
+  const manifest = await findUsableBackup(deps, parseBackupId(spec.backup), { operation: 'restore', trigger: spec.trigger });
   assertDatabaseBackup(manifest);
   const live = describeDatabaseUrl(spec.databaseUrl).database;
-  const plan = planInPlaceRestore({ backupId: manifest.id, live, at: new Date(started), jobs: spec.jobs, stopCommand: spec.hooks.stop, startCommand: spec.hooks.start });
   const audit = auditor(deps, spec.trigger, manifest.id, live);
   const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
   try {
     if (!(await databaseExists(session.client, live))) throw new BantayError(ErrorCode.NotFound, `The live database ${live} does not exist; restore with --target-db ${live} instead`);
+    const origin = checkBackupOrigin(manifest, liveIdentity(spec.databaseUrl, session));
+    const plan = planInPlaceRestore({ backupId: manifest.id, live, at: new Date(started), jobs: spec.jobs, stopCommand: spec.hooks.stop, startCommand: spec.hooks.start, origin });
+    if (!origin.sameDatabase && spec.fromOtherDatabase !== true) {
+      throw new BantayError(ErrorCode.InvalidInput, `${origin.reason}; nothing was changed. To restore it over ${live} anyway, pass --from-other-database`, {
+        details: [`Backup: ${origin.backup}`, `Live database: ${origin.live}`],
+      });
+    }
     const lock = await session.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LIVE_LOCK_CLASS, live]);
     if (!lock.rows[0]!.ok) throw new BantayError(ErrorCode.Database, `Another in-place restore of ${live} is running`);
-    await audit('restore in place', 'started', { keepAs: plan.keepAs, steps: plan.steps.map((s) => s.kind) });
-    await cleanupLeftovers(session, { tmpDir: spec.tmpDir });
-    const run: InPlaceRun = { manifest, plan, session, spec, deps, reporter, audit, marker: inPlaceMarker(live) };
+    await audit('restore in place', 'started', {
+      keepAs: plan.keepAs,
+      steps: plan.steps.map((s) => s.kind),
+      backupOf: origin.backup,
+      live: origin.live,
+      fromOtherDatabase: !origin.sameDatabase,
+      noOwner: spec.noOwner === true,
+      acceptRestoreErrors: spec.acceptRestoreErrors === true,
+    });
+    for (const line of describeCleanup(await cleanupLeftovers(session, deps.state, { tmpDir: spec.tmpDir }))) reporter.warn?.(line);
+    const run: InPlaceRun = { manifest, plan, session, spec, deps, reporter, audit };
     const outcome = await applyInPlaceSteps(run);
     const durationSeconds = (Date.now() - started) / 1000;
     const result: RestoreResult = { backupId: manifest.id, target: live, mode: 'in-place', durationSeconds, ...outcome };
-    await audit('restore in place', 'succeeded', { keptAs: plan.keepAs, rtoSeconds: result.rtoSeconds, downtimeSeconds: result.downtimeSeconds, safetyBackupId: result.safetyBackupId }, durationSeconds);
+    await audit('restore in place', 'succeeded', { keptAs: plan.keepAs, rtoSeconds: result.rtoSeconds, downtimeSeconds: result.downtimeSeconds, safetyBackupId: result.safetyBackupId, createdRoles: result.createdRoles, restoreErrors: result.restoreErrors.length }, durationSeconds);
     return result;
   } catch (err) {
     const error = asRestoreError(err);

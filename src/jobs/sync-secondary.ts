@@ -19,7 +19,7 @@ export interface SyncSpec {
   signal?: AbortSignal;
 }
 
-export type SyncDeps = Pick<JobDeps, 'store' | 'state' | 'logger' | 'now'> & { secondary: ObjectStore };
+export type SyncDeps = Pick<JobDeps, 'store' | 'state' | 'logger' | 'now' | 'keyRing'> & { secondary: ObjectStore };
 
 /** How far the secondary is behind the primary. */
 export interface SecondaryLag {
@@ -99,7 +99,7 @@ async function syncAll(spec: SyncSpec, deps: SyncDeps, reporter: ProgressReporte
     reporter.phase?.('retention at the secondary');
     report.prune = await runPrune(
       { ...spec.retention, dryRun: false, trigger: spec.trigger, location: 'secondary', signal: spec.signal },
-      { store: deps.secondary, state: deps.state, logger: deps.logger, now: deps.now },
+      { store: deps.secondary, state: deps.state, keyRing: deps.keyRing, logger: deps.logger, now: deps.now },
     );
   }
   return report;
@@ -107,7 +107,7 @@ async function syncAll(spec: SyncSpec, deps: SyncDeps, reporter: ProgressReporte
 
 /** Copies a backup's missing objects, manifest last; resolves with the bytes copied. */
 async function syncBackup(id: string, missing: ObjectInfo[], there: ObjectInfo[], deps: SyncDeps, report: SyncReport, signal?: AbortSignal): Promise<number> {
-  const manifest = await readManifest(deps.store, id);
+  const manifest = await readManifest(deps.store, deps, id);
   const expected = expectedDigests(manifest);
   let bytes = 0;
   const ordered = [...missing.filter((o) => !o.key.endsWith('/manifest.json')), ...missing.filter((o) => o.key.endsWith('/manifest.json'))];

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { findBackup } from '../catalog/catalog.ts';
+import { findUsableBackup } from './find-backup.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { writeVerification, type VerificationRecord } from '../catalog/verification.ts';
-import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
+import { BantayError, ErrorCode } from '../errors.ts';
+import { classifiedError, classifyFailure } from '../failure.ts';
 import { recordAudit } from '../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../state/job-runs.ts';
 import { BANTAY_VERSION } from '../version.ts';
-import { cleanupLeftovers, isCleanupWorthReporting } from './cleanup-leftovers.ts';
+import { cleanupLeftovers, describeCleanup } from './cleanup-leftovers.ts';
 import type { JobDeps, Trigger } from './job-context.ts';
 import { describeDatabaseUrl } from './pg/connection.ts';
 import { openAdminSession, type AdminSession } from './pg/database-admin.ts';
@@ -38,13 +39,13 @@ export interface VerifyResult extends VerificationRecord {
 
 /**
  * Verifies a database backup the only way that proves anything: restores it into a scratch
- * database with a unique name, checks integrity, pg_restore errors, exact row counts and the
- * FBMS sanity checks, then drops the scratch database (on every path). A backup that fails is
+ * database with a unique name, checks integrity, pg_restore errors, exact row counts,
+ * sequences, large objects, views, object counts and BANTAY_REQUIRED_TABLES, then drops the scratch database (on every path). A backup that fails is
  * a result, not an exception: the result says why, and it is recorded in the catalog and the
  * audit log either way. Throws only when the verify itself could not run.
  */
 export async function verifyBackup(spec: VerifySpec, deps: JobDeps, reporter: ProgressReporter = silentReporter): Promise<VerifyResult> {
-  const manifest = await findBackup(deps.store, spec.backup, spec.backup === 'latest' ? 'database' : undefined);
+  const manifest = await findUsableBackup(deps, spec.backup, { operation: 'verify', trigger: spec.trigger, kind: spec.backup === 'latest' ? 'database' : undefined });
   assertDatabaseBackup(manifest);
   const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
   try {
@@ -72,15 +73,15 @@ export async function verifyManifest(
   const runId = `verify-${manifest.id}-${randomBytes(3).toString('hex')}`;
   await startJobRun(deps.state, { id: runId, job: 'verify database', performedBy: spec.trigger.by, backupId: manifest.id });
   try {
-    const leftovers = await cleanupLeftovers(session, { tmpDir: spec.tmpDir });
-    if (isCleanupWorthReporting(leftovers)) reporter.warn?.(`Cleaned up after an interrupted Bantay run: ${[...leftovers.droppedDatabases, ...leftovers.removedTempFiles].join(', ')}`);
+    for (const line of describeCleanup(await cleanupLeftovers(session, deps.state, { tmpDir: spec.tmpDir }))) reporter.warn?.(line);
     const like = describeDatabaseUrl(spec.databaseUrl).database;
-    const copy = await restoreCopy(manifest, session, deps, { purpose: 'verify', like, jobs: spec.jobs, tmpDir: spec.tmpDir, signal: spec.signal, reporter });
+    // A verify never adds roles to the server (prepare-roles.ts): missing ones are reported instead.
+    const copy = await restoreCopy(manifest, session, deps, { purpose: 'verify', like, jobs: spec.jobs, tmpDir: spec.tmpDir, signal: spec.signal, reporter, roles: 'if-present' });
     reporter.phase?.('cleaning up', `dropping ${copy.scratch.name}`);
     await copy.scratch.drop();
     const finished = deps.now?.() ?? new Date();
     const record: VerificationRecord = {
-      formatVersion: 1,
+      formatVersion: 2,
       backupId: manifest.id,
       source: spec.source,
       verifiedAt: finished.toISOString(),
@@ -95,23 +96,29 @@ export async function verifyManifest(
     await recordOutcome(deps, runId, record, { recordKey, scratchDatabase: copy.scratch.name, via: spec.trigger.via });
     return { ...record, recordKey, scratchDatabase: copy.scratch.name, restoreSeconds: copy.seconds, usedTempFile: copy.usedTempFile };
   } catch (err) {
-    throw await recordFailure(deps, runId, manifest.id, spec.trigger, started, err);
+    throw await recordFailure(deps, runId, manifest.id, spec, started, err);
   }
 }
 
-/** A verify that could not run (as opposed to a backup that failed it): job run and audit say why. */
-async function recordFailure(deps: JobDeps, runId: string, backupId: string, trigger: Trigger, started: Date, err: unknown): Promise<BantayError> {
-  const error = isAbortError(err) ? new BantayError(ErrorCode.Aborted, 'Verify cancelled', { cause: err }) : wrapError(ErrorCode.Internal, 'Verify failed', err);
-  await finishJobRun(deps.state, runId, { status: 'failed', errorMessage: error.message }).catch(() => undefined);
+/**
+ * A verify that could not run (as opposed to a backup that failed it): job run and audit say
+ * why, classified (src/failure.ts). When infrastructure failed (the store unreachable after
+ * retries, the scratch server gone) the outcome is "could not check": it says nothing about the
+ * backup, and monitoring words it so, instead of "FAILED verification".
+ */
+async function recordFailure(deps: JobDeps, runId: string, backupId: string, spec: { trigger: Trigger; signal?: AbortSignal }, started: Date, err: unknown): Promise<BantayError> {
+  const error = classifiedError('Verify', err, { cancelled: spec.signal?.aborted === true, checking: true });
+  const c = classifyFailure(error);
+  await finishJobRun(deps.state, runId, { status: c.outcome, backupId, errorMessage: error.message, cause: c.cause }).catch(() => undefined);
   await recordAudit(deps.state, {
     operationType: 'verify',
     backupType: 'database',
-    status: 'failed',
+    status: c.outcome,
     backupId,
     durationSeconds: ((deps.now?.() ?? new Date()).getTime() - started.getTime()) / 1000,
     errorMessage: error.message,
-    performedBy: trigger.by,
-    details: { completed: false, via: trigger.via },
+    performedBy: spec.trigger.by,
+    details: { completed: false, via: spec.trigger.via, classification: { outcome: c.outcome, cause: c.cause } },
   }).catch((e: unknown) => deps.logger.error({ err: e }, 'could not write the audit row'));
   return error;
 }
@@ -123,7 +130,7 @@ async function recordFailure(deps: JobDeps, runId: string, backupId: string, tri
  */
 async function storeRecord(deps: JobDeps, record: VerificationRecord, reporter: ProgressReporter): Promise<string> {
   try {
-    return await writeVerification(deps.store, record);
+    return await writeVerification(deps.store, record, deps);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     reporter.warn?.(`Could not store the verification record in ${deps.store.description} (${reason}); the result is in the audit log only.`);

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createTask, type RunCoordinator, type ScheduledTask } from 'node-cron';
-import { BantayError, ErrorCode, isAbortError } from '../errors.ts';
+import { BantayError, ErrorCode } from '../errors.ts';
+import { classifyFailure } from '../failure.ts';
 import type { Trigger } from '../jobs/job-context.ts';
 import type { Logger } from '../log/logger.ts';
 import type { StateDb } from '../state/state-db.ts';
@@ -197,7 +198,9 @@ async function runFire(ctx: RunContext, job: ScheduledJobName, fireAt: Date, run
     run.outcome = { status: 'succeeded' };
     ctx.log.info({ job, durationMs: Date.now() - started }, 'scheduled run succeeded');
   } catch (err) {
-    const aborted = run.abort.signal.aborted || isAbortError(err);
+    // Named by the one classification (src/failure.ts): a store failure that made the job abort
+    // its own pg_dump is a failure, not a cancel.
+    const aborted = classifyFailure(err, { cancelled: run.abort.signal.aborted }).outcome === 'cancelled';
     const message = err instanceof Error ? err.message : String(err);
     run.outcome = { status: aborted ? 'aborted' : 'failed', errorMessage: message };
     ctx.log.error({ err, job, durationMs: Date.now() - started }, `scheduled run ${aborted ? 'aborted' : 'failed'}`);

@@ -1,4 +1,5 @@
-import { writeState, type Queryable } from './state-db.ts';
+import { writeState } from './journal.ts';
+import type { Queryable } from './state-types.ts';
 
 /** One audit row; columns follow the FBMS procedures' backup_audit table, plus id and details. */
 export interface AuditEntry {

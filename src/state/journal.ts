@@ -48,6 +48,13 @@ export function journalDir(dataDir: string): string {
 }
 
 /** Refuses a statement that would mean something else when applied later. */
+/** A write whose result nobody reads: journaled when `db` defers writes, run now otherwise. */
+export async function writeState(db: Queryable, sql: string, params: unknown[]): Promise<void> {
+  assertJournalable(sql);
+  if (db.append) await db.append(sql, params);
+  else await db.query(sql, params);
+}
+
 export function assertJournalable(sql: string): void {
   if (!/^\s*(INSERT|UPDATE|DELETE)\b/i.test(sql) || /\bRETURNING\b/i.test(sql) || TIME_DEPENDENT.test(sql)) {
     throw new BantayError(ErrorCode.Internal, `Not a journalable state write (a plain INSERT/UPDATE/DELETE carrying its own time): ${sql.trim().slice(0, 80)}`);

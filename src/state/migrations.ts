@@ -115,6 +115,42 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
     `,
   },
   {
+    version: 13,
+    name: 'scratch databases and closed databases Bantay owns',
+    sql: `
+      CREATE TABLE scratch_databases (
+        server text NOT NULL,
+        name text NOT NULL,
+        db_oid bigint,
+        purpose text NOT NULL,
+        backup_id text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (server, name)
+      );
+      CREATE TABLE closed_databases (
+        server text NOT NULL,
+        name text NOT NULL,
+        db_oid bigint NOT NULL,
+        scratch text NOT NULL,
+        kind text NOT NULL CHECK (kind IN ('in-place', 'replace')),
+        closed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (server, name)
+      );
+    `,
+  },
+  {
+    version: 11,
+    name: 'job run outcomes, causes and owners',
+    sql: `
+      ALTER TABLE job_runs DROP CONSTRAINT IF EXISTS job_runs_status_check;
+      ALTER TABLE job_runs ADD CONSTRAINT job_runs_status_check
+        CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled', 'could-not-check', 'abandoned'));
+      ALTER TABLE job_runs ADD COLUMN failure_cause text;
+      ALTER TABLE job_runs ADD COLUMN owner text;
+      CREATE INDEX job_runs_running ON job_runs (started_at) WHERE status = 'running'
+    `,
+  },
+  {
     // Version 20: far from the numbers other work in flight uses (versions are unique, gaps allowed).
     version: 20,
     name: 'state journal',
@@ -122,6 +158,23 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
       CREATE TABLE state_journal_applied (
         name text PRIMARY KEY,
         applied_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+  {
+    version: 22,
+    name: 'catalog trust: first authenticated write, backups seen per store',
+    sql: `
+      CREATE TABLE catalog_trust (
+        name text PRIMARY KEY,
+        at timestamptz NOT NULL
+      );
+      CREATE TABLE catalog_seen (
+        store text NOT NULL,
+        backup_id text NOT NULL,
+        first_seen timestamptz NOT NULL DEFAULT now(),
+        last_seen timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (store, backup_id)
       );
     `,
   },

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BantayError, ErrorCode, wrapError } from '../errors.ts';
 import { acquireDirLock, type DirLock } from './dir-lock.ts';
-import { appendJournal, assertJournalable, importJournal, journalVersion, type JournalImport } from './journal.ts';
+import { appendJournal, importJournal, journalVersion, type JournalImport } from './journal.ts';
+import { closeAbandonedRuns } from './job-runs.ts';
 import { applyMigrations } from './migrations.ts';
 import { seedFromTemplate } from './pglite-template.ts';
 import type { Queryable, StateDb } from './state-types.ts';
@@ -16,12 +17,7 @@ import type { Queryable, StateDb } from './state-types.ts';
  */
 export type { Queryable, StateDb } from './state-types.ts';
 
-/** A write whose result nobody reads: journaled when `db` defers writes, run now otherwise. */
-export async function writeState(db: Queryable, sql: string, params: unknown[]): Promise<void> {
-  assertJournalable(sql);
-  if (db.append) await db.append(sql, params);
-  else await db.query(sql, params);
-}
+export { writeState } from './journal.ts';
 
 export interface OpenStateDbOptions {
   url: string | undefined;
@@ -49,7 +45,14 @@ async function openNow(options: OpenStateDbOptions): Promise<StateDb> {
     await db.close().catch(() => undefined);
     throw wrapError(ErrorCode.Database, 'Could not migrate the state database', err);
   }
-  return options.url !== undefined ? db : importingJournal(db, options);
+  const ready = options.url !== undefined ? db : await importingJournal(db, options);
+  // Every start closes the job runs a dead process left "running" (with an audit row each),
+  // after the journal import so runs a journaling CLI process already finished are not judged.
+  // Judged by owner (host, boot, pid, start time) even on the embedded database: a one-shot CLI
+  // run journals its rows while another process holds PGlite, so "running" may be alive. Never
+  // a reason not to start: the monitor's stuck-job check still sees what is left.
+  await closeAbandonedRuns(ready, { exclusive: false }).catch(() => undefined);
+  return ready;
 }
 
 /**

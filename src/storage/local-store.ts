@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
 import { assertValidKey, assertValidPrefix, isValidKey } from './keys.ts';
+import type { Leftover } from './leftovers.ts';
 import type { GetOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
 
 /** Temp files start with "." so they can never be valid key segments (see keys.ts) nor be listed. */
@@ -64,7 +65,39 @@ export function createLocalStore(rootDir: string): ObjectStore {
         throw wrapError(ErrorCode.Storage, `delete ${key} in ${root}`, err);
       }
     },
+
+    leftovers: {
+      listLeftovers: () => listTempFiles(root),
+      async removeLeftover(leftover: Leftover): Promise<void> {
+        const path = resolve(root, leftover.handle);
+        // Only our own temp files, only inside the root.
+        if (!path.startsWith(`${root}/`) || !basename(path).startsWith(TEMP_PREFIX)) {
+          throw new BantayError(ErrorCode.InvalidInput, `not a temp file of this store: ${leftover.handle}`);
+        }
+        await rm(path, { force: true });
+      },
+    },
   };
+}
+
+/** `.tmp-*` files of uploads that never finished (the process was killed mid-put), anywhere under root. */
+async function* listTempFiles(root: string, dir = root): AsyncGenerator<Leftover> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isMissing(err)) return;
+    throw wrapError(ErrorCode.Storage, `list ${dir}`, err);
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      yield* listTempFiles(root, path);
+    } else if (entry.isFile() && entry.name.startsWith(TEMP_PREFIX)) {
+      const info = await stat(path).catch(() => undefined);
+      if (info) yield { kind: 'temp-file', key: relative(root, path), since: info.mtime, sizeBytes: info.size, handle: relative(root, path) };
+    }
+  }
 }
 
 async function putFile(path: string, key: string, body: Readable, signal: AbortSignal | undefined): Promise<{ size: number }> {
@@ -86,7 +119,9 @@ async function putFile(path: string, key: string, body: Readable, signal: AbortS
     body.destroy();
     await handle?.close().catch(() => undefined);
     await rm(tempPath, { force: true }).catch(() => undefined);
-    if (signal?.aborted || isAbortError(err)) {
+    // The error's own kind decides, not the signal: a full disk makes the caller abort, and
+    // by now the signal may be aborted because of this very error (src/failure.ts).
+    if (isAbortError(err) || (signal?.aborted && !isRealStoreError(err))) {
       throw new BantayError(ErrorCode.Aborted, `put ${key}: aborted`, { cause: err });
     }
     throw wrapError(ErrorCode.Storage, `put ${key} into ${dir}`, err);
@@ -186,6 +221,12 @@ async function* walk(root: string, dirKey: string, prefix: string): AsyncGenerat
     });
     if (info?.isFile()) yield { key, size: info.size, modifiedAt: info.mtime };
   }
+}
+
+/** An error of the filesystem itself (ENOSPC, EIO, EACCES...), not an echo of a cancel. */
+function isRealStoreError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) && code !== 'EPIPE';
 }
 
 function isMissing(err: unknown): boolean {

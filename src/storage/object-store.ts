@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { LeftoverCleaner } from './leftovers.ts';
 
 /** What a store knows about one stored object. */
 export interface ObjectInfo {
@@ -16,6 +17,11 @@ export interface PutOptions {
 
 export interface GetOptions {
   signal?: AbortSignal;
+  /**
+   * Told when the store waits to retry a read that failed mid-way (a reset, a stall): "resuming
+   * at byte N after …". Progress shows it, so no wait of several seconds is silent.
+   */
+  onRetry?: (message: string) => void;
 }
 
 /**
@@ -29,7 +35,9 @@ export interface GetOptions {
  *   and leaves nothing under `key` (no partial file, no open multipart upload). Overwrites an
  *   existing object atomically. Resolves with the number of bytes stored.
  * - `get` resolves with a stream of exactly the stored bytes, or rejects with
- *   BantayError(NOT_FOUND) when the key does not exist.
+ *   BantayError(NOT_FOUND) when the key does not exist. A store may retry transient read
+ *   errors underneath (S3 resumes with a Range request); the consumer still sees one
+ *   continuous stream of every byte, or an error, never a silently short stream.
  * - `stat` resolves undefined when the key does not exist.
  * - `list` yields every object whose key starts with `prefix`, in ascending key order.
  * - `delete` is idempotent: deleting a missing key succeeds.
@@ -42,4 +50,6 @@ export interface ObjectStore {
   stat(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
+  /** Stores whose interrupted writes can leave something behind (local temp files, S3 multipart uploads). */
+  readonly leftovers?: LeftoverCleaner;
 }

@@ -9,7 +9,11 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { addAbortSignal, pipeline, Readable, Transform } from 'node:stream';
 import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
+import { isConsequence } from '../failure.ts';
 import { assertValidKey, assertValidPrefix, isValidKey } from './keys.ts';
+import { uploadIntegrityPlugin, type S3ChecksumMode } from './s3-integrity.ts';
+import { getResumable } from './s3-read.ts';
+import { s3LeftoverCleaner } from './s3-leftovers.ts';
 import type { GetOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
 import { describeS3 } from './s3-description.ts';
 
@@ -39,6 +43,19 @@ export interface S3StoreOptions {
   queueSize?: number;
   /** Attempts per request including the first, with backoff between them; default 5. */
   maxAttempts?: number;
+  /**
+   * The digest every PutObject/UploadPart carries for the provider to check (s3-integrity.ts):
+   * Content-MD5 (default) or x-amz-checksum-sha256. The returned ETag is compared either way.
+   */
+  checksum?: S3ChecksumMode;
+  /** Milliseconds to establish a connection; default 10 s (then the SDK retries). */
+  connectTimeoutMs?: number;
+  /**
+   * Milliseconds a request may go without a byte moving (S3_IDLE_TIMEOUT); default 60 s. A
+   * stalled provider is then cut off and retried (reads resume where they stopped) instead of
+   * being waited on forever while the backup's snapshot transaction stays open.
+   */
+  idleTimeoutMs?: number;
 }
 
 interface S3Context {
@@ -49,6 +66,7 @@ interface S3Context {
   partSize: number;
   queueSize: number;
   serverSideEncryption: 'AES256' | undefined;
+  checksum: S3ChecksumMode;
 }
 
 /**
@@ -57,7 +75,9 @@ interface S3Context {
  * Checksums: @aws-sdk/client-s3 >= 3.729 adds CRC32 checksums to uploads by default, sent as
  * aws-chunked trailers, which several S3-compatible servers store verbatim or reject. The client
  * is built with requestChecksumCalculation/responseChecksumValidation 'WHEN_REQUIRED' so the
- * stored bytes are exactly the bytes sent; Bantay verifies SHA-256 itself at a higher layer.
+ * stored bytes are exactly the bytes sent. Instead every upload request carries Content-MD5
+ * (or x-amz-checksum-sha256) of its body and the returned ETag is compared (s3-integrity.ts),
+ * so what the provider stored is what Bantay sent, and the SHA-256 Bantay records is of that.
  */
 export function createS3Store(options: S3StoreOptions): ObjectStore {
   const ctx = createContext(options);
@@ -68,6 +88,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     stat: (key) => statObject(ctx, key),
     list: (prefix) => listObjects(ctx, prefix),
     delete: (key) => deleteObject(ctx, key),
+    leftovers: s3LeftoverCleaner(ctx),
   };
 }
 
@@ -96,12 +117,15 @@ function createContext(options: S3StoreOptions): S3Context {
     retryMode: 'standard',
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    // Fail fast on an unreachable endpoint (then retry); no overall request timeout, because a
-    // multipart part on a slow link or a slowly consumed download may legitimately take long.
-    requestHandler: { connectionTimeout: 10_000 },
+    // Fail fast on an unreachable endpoint (then retry). socketTimeout is an idle timeout
+    // (the socket's inactivity), not a total: a part on a slow link or a slowly consumed
+    // download may take long, but a request where nothing moves for idleTimeoutMs is dead.
+    requestHandler: { connectionTimeout: options.connectTimeoutMs ?? 10_000, socketTimeout: options.idleTimeoutMs ?? 60_000 },
   });
+  const checksum = options.checksum ?? 'md5';
+  client.middlewareStack.use(uploadIntegrityPlugin(checksum));
   const keyPrefix = options.prefix === '' ? '' : `${options.prefix}/`;
-  return { client, bucket: options.bucket, keyPrefix, partSize, queueSize, serverSideEncryption: options.serverSideEncryption };
+  return { client, bucket: options.bucket, keyPrefix, partSize, queueSize, serverSideEncryption: options.serverSideEncryption, checksum };
 }
 
 /** "s3://bucket/prefix (endpoint http://host:port)"; user info in the endpoint URL is dropped. */
@@ -127,6 +151,9 @@ async function putObject(ctx: S3Context, key: string, body: Readable, options: P
       Body: counted.stream,
       ContentType: options.contentType ?? 'application/octet-stream',
       ServerSideEncryption: ctx.serverSideEncryption,
+      // SHA256 here makes the SDK send x-amz-checksum-sha256 with each buffered part (a header,
+      // not aws-chunked) and list the parts' checksums when completing the upload.
+      ...(ctx.checksum === 'sha256' ? { ChecksumAlgorithm: 'SHA256' as const } : {}),
     },
     partSize: ctx.partSize,
     queueSize: ctx.queueSize,
@@ -138,7 +165,8 @@ async function putObject(ctx: S3Context, key: string, body: Readable, options: P
   } catch (err) {
     counted.stream.destroy();
     await abortLeftoverUpload(ctx, ctx.keyPrefix + key, upload.uploadId);
-    if (signal?.aborted || isAbortError(err)) {
+    // The provider's own error wins over the abort it made the caller send (src/failure.ts).
+    if (isAbortError(err) || (signal?.aborted && isConsequence(err))) {
       throw new BantayError(ErrorCode.Aborted, `put ${key}: aborted`, { cause: err });
     }
     throw wrapError(ErrorCode.Storage, `S3 put ${key}`, err);
@@ -180,6 +208,7 @@ async function abortLeftoverUpload(ctx: S3Context, fullKey: string, uploadId: st
     .catch(() => undefined);
 }
 
+/** GetObject; a body that breaks mid-way is resumed with Range requests (s3-read.ts). */
 async function getObject(ctx: S3Context, key: string, options: GetOptions): Promise<Readable> {
   assertValidKey(key);
   try {
@@ -187,7 +216,8 @@ async function getObject(ctx: S3Context, key: string, options: GetOptions): Prom
     const response = await ctx.client.send(command, { abortSignal: options.signal });
     const body = response.Body;
     if (!(body instanceof Readable)) throw new Error('response body is not a Node.js stream');
-    return options.signal ? addAbortSignal(options.signal, body) : body;
+    const stream = await getResumable({ client: ctx.client, bucket: ctx.bucket, fullKey: ctx.keyPrefix + key, key, signal: options.signal, onRetry: options.onRetry }, response);
+    return options.signal ? addAbortSignal(options.signal, stream) : stream;
   } catch (err) {
     if (isNotFound(err)) throw new BantayError(ErrorCode.NotFound, `Object ${key} not found in s3://${ctx.bucket}/${ctx.keyPrefix}`);
     if (options.signal?.aborted) throw new BantayError(ErrorCode.Aborted, `get ${key}: aborted`, { cause: err });

@@ -36,7 +36,7 @@ describe('/backup', () => {
     const posts = t.api.callsOf('chat.postMessage').filter((c) => c.seq >= since && c.args.thread_ts === undefined);
     expect(posts).toHaveLength(1);
     expect(posts[0]!.args.channel).toBe(CHANNEL);
-    const [manifest] = await listBackups(t.deps.store);
+    const [manifest] = await listBackups(t.deps.store, t.deps);
     expect(JSON.stringify(final.blocks)).toContain(manifest!.id);
     expect(JSON.stringify(final.blocks)).not.toContain('bantay_job_retry');
     const thread = await t.api.waitFor((c) => c.method === 'chat.postMessage' && c.args.thread_ts === final.ts, { since });
@@ -75,7 +75,7 @@ describe('/backup under pressure', () => {
     expect([first.status, second.status, third.status]).toEqual([200, 200, 200]);
     await waitForMessage(t, (c) => /stored/.test(textOf(c)), since);
     await t.bot.services.runner.idle();
-    expect(await listBackups(t.deps.store)).toHaveLength(1);
+    expect(await listBackups(t.deps.store, t.deps)).toHaveLength(1);
     expect(t.api.callsOf('chat.postMessage').filter((c) => c.seq >= since && c.args.thread_ts === undefined)).toHaveLength(1);
   });
 
@@ -112,7 +112,7 @@ describe('/backup under pressure', () => {
     const started = Date.now();
     await t.slack.submitView(OPERATOR, view);
     const final = await waitForMessage(t, (c) => /stored/.test(textOf(c)), since, 30_000);
-    const [manifest] = await listBackups(t.deps.store);
+    const [manifest] = await listBackups(t.deps.store, t.deps);
     expect(manifest).toBeDefined();
     const audit = await listAudit(t.deps.state);
     expect(audit.find((r) => r.operationType === 'backup')).toMatchObject({ status: 'succeeded' });

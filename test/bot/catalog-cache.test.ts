@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { KeyRing } from '../../src/crypto/keys.ts';
 import { CatalogCache } from '../../src/bot/catalog-cache.ts';
 import { silentLogger } from '../../src/log/logger.ts';
 import { createMemoryStore } from '../../src/storage/memory-store.ts';
@@ -27,7 +28,7 @@ function slowListing(store: ObjectStore, delayMs: number): ObjectStore {
 describe('CatalogCache', () => {
   it('after invalidate(), a listing that started before the change is not served as fresh', async () => {
     const store = createMemoryStore();
-    const cache = new CatalogCache({ store: slowListing(store, 300), logger: silentLogger });
+    const cache = new CatalogCache({ store: slowListing(store, 300), trust: { keyRing: new KeyRing(undefined, []) }, logger: silentLogger });
     const older = await putFakeBackup(store, { createdAt: new Date(Date.now() - 7_200_000) });
     const inFlight = cache.refresh();
     await new Promise((r) => setTimeout(r, 50)); // that load has listed the store already

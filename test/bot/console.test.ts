@@ -76,6 +76,6 @@ describe('bantay console', () => {
     expect(output).toMatch(/different approver must approve it/);
     expect(output).toMatch(/Rejected by @U0BOB/);
     expect(output).toMatch(/App Home of U0BOB/);
-    expect(await listBackups(deps.store)).toHaveLength(1);
+    expect(await listBackups(deps.store, deps)).toHaveLength(1);
   });
 });

@@ -32,7 +32,7 @@ describe('file backups from Slack', () => {
     await t.slack.submitView(OPERATOR, view);
     await waitForMessage(t, (c) => /stored/.test(textOf(c)), since);
     await t.bot.services.runner.idle();
-    const [backup] = await listBackups(t.deps.store);
+    const [backup] = await listBackups(t.deps.store, t.deps);
     expect(backup?.kind).toBe('application');
 
     await t.bot.services.catalog.refresh();

@@ -30,6 +30,8 @@ export const RECOVERY: RecoveryConfig = {
   rtoObjectiveSeconds: 4 * 3600,
   rpoObjectiveSeconds: 3600,
   maintenanceDb: 'postgres',
+  requiredTables: [],
+  backupRolePasswords: false,
 };
 
 export interface TestBot {

@@ -12,7 +12,7 @@ afterEach(async () => {
 describe('App Home access', () => {
   it('shows the dashboard to operators only; a stranger gets a refusal, is audited, and is not republished to', async () => {
     t = await startTestBot();
-    const backup = await putFakeBackup(t.deps.store, { createdAt: new Date(Date.now() - 3_600_000), sizeBytes: 1_000_000 });
+    const backup = await putFakeBackup(t.deps.store, { createdAt: new Date(Date.now() - 3_600_000), sizeBytes: 1_000_000 }, t.deps);
     await t.bot.services.catalog.refresh();
 
     let since = t.api.nextSeq;

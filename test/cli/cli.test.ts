@@ -58,7 +58,12 @@ describe('bantay CLI', () => {
     const sql = readFileSync(out, 'utf8');
     expect(sql).toContain('CREATE TABLE public.sales');
     expect(sql).toContain('COPY public.sale_items');
+    // Owners are kept by default (the script recreates the database as it was); --no-owner leaves them out.
+    expect(sql).toMatch(/ALTER TABLE public\.sales OWNER TO /);
     expect(existsSync(`${out}.partial`)).toBe(false);
+    const bare = join(cwd, 'bare.sql');
+    expect((await bantay(['export-sql', String(result.id), '-o', bare, '--no-owner'], env, cwd)).code).toBe(0);
+    expect(readFileSync(bare, 'utf8')).not.toMatch(/OWNER TO/);
 
     // Without the key, the encrypted backup cannot be read, and the message says which key.
     const noKey = await bantay(['export-sql', String(result.id)], { DATABASE_URL: source.url }, cwd);

@@ -109,7 +109,7 @@ describe('bantay files commands', () => {
       // Cancel while the stop hook holds the application down.
       while (!existsSync(join(dir, 'stopped'))) await new Promise((r) => setTimeout(r, 20));
       controller.abort(new Error('Interrupted by SIGINT'));
-      expect(await running).toBe(1);
+      expect(await running).toBe(130); // cancelled (src/failure.ts)
       // The application was stopped for the restore; cancelling must bring it back.
       expect(existsSync(join(dir, 'started'))).toBe(true);
     } finally {

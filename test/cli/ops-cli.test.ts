@@ -6,6 +6,7 @@ import { createLocalStore } from '../../src/storage/local-store.ts';
 import { putFakeBackup } from '../support/fake-backups.ts';
 import { tempDir } from '../support/job-deps.ts';
 import { bantay } from '../support/cli.ts';
+import { NO_KEY } from '../support/trust.ts';
 
 const bantayAt = (args: string[], env: Record<string, string>, cwd: string) => bantay(args, env, cwd, { logLevel: 'warn' });
 
@@ -47,12 +48,12 @@ describe('bantay schedule, prune, sync and monitor', () => {
     expect(sync.code).toBe(0);
     // Copied, then the same retention as the primary's applied at the secondary.
     expect(JSON.parse(sync.stdout)).toMatchObject({ copiedBackups: [recent.id, old.id], failed: [], lag: { lagSeconds: 0 }, prune: { location: 'secondary', deleted: [{ id: old.id }] } });
-    expect((await listBackups(createLocalStore(secondaryDir))).map((m) => m.id)).toEqual([recent.id]);
+    expect((await listBackups(createLocalStore(secondaryDir), NO_KEY)).map((m) => m.id)).toEqual([recent.id]);
 
     const prune = await bantayAt(['prune'], env, cwd);
     expect(prune.code).toBe(0);
     expect(prune.stdout).toContain('Deleted 1 item(s) at the primary');
-    expect((await listBackups(store)).map((m) => m.id)).toEqual([recent.id]);
+    expect((await listBackups(store, NO_KEY)).map((m) => m.id)).toEqual([recent.id]);
     const pruneSecondary = await bantayAt(['prune', '--secondary', '--json'], env, cwd);
     expect(JSON.parse(pruneSecondary.stdout)).toMatchObject({ location: 'secondary', deleted: [] });
 

@@ -109,7 +109,28 @@ describe('bantay restore', () => {
     expect(run.stdout).toMatch(new RegExp(`In-place restore of ${source.name} from ${backupId}`));
     expect(run.stdout).toMatch(/4\. stop the application: systemctl stop fbms/);
     expect(run.stdout).toMatch(/\(dry run: nothing was changed\)/);
+    expect(run.stdout).toMatch(new RegExp(`Backup of: +${source.name} on server \\d+ \\(`));
+    expect(run.stdout).toMatch(new RegExp(`Live database: ${source.name} on server \\d+ \\(`));
+    expect(run.stdout).not.toMatch(/WARNING/);
     expect(await checksumsOf(source.url)).toEqual(before);
+  });
+
+  it('refuses in place a backup of another database, naming both, unless --from-other-database (then the dry run warns)', async () => {
+    const other = await createFbmsDatabase({ scale: 0.05, seed: 3 });
+    created.push(other.name);
+    const before = await checksumsOf(other.url);
+    const refused = await bantay(['restore', backupId, '--in-place', '--yes'], { DATABASE_URL: other.url });
+    // Invalid input, like the other refusals before anything happens: exit 2.
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(new RegExp(`is a backup of ${source.name}, not of the live database ${other.name}; nothing was changed.*--from-other-database`));
+    expect(refused.stderr).toMatch(new RegExp(`Backup: ${source.name} on .*\\n.*Live database: ${other.name} on `));
+    expect(await checksumsOf(other.url)).toEqual(before);
+    const dry = await bantay(['restore', backupId, '--in-place', '--dry-run', '--from-other-database'], { DATABASE_URL: other.url });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(new RegExp(`WARNING: ${backupId} is a backup of ${source.name}, not of the live database ${other.name}`));
+    expect(dry.stdout).toMatch(/a backup of ANOTHER database/);
+    const wrongMode = await bantay(['restore', backupId, '--target-db', 'x_copy', '--from-other-database']);
+    expect(wrongMode).toMatchObject({ code: 2, stderr: expect.stringMatching(/--from-other-database only goes with --in-place/) });
   });
 
   it('--cleanup reports what it found', async () => {

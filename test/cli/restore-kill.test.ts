@@ -159,7 +159,7 @@ describe('interrupting verify and restore', () => {
     it(`${signal} during verify cancels it and drops the scratch database`, async () => {
       const run = await runKilledAt(['verify', backupId], /"msg":"restoring/, signal);
       expect(run.killed).toBe(true);
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(130);
       expect(run.stderr).toMatch(/Verify cancelled/);
       expect(await scratchDatabasesOf(backupId)).toEqual([]);
     });
@@ -169,7 +169,7 @@ describe('interrupting verify and restore', () => {
     const old = await diverge();
     const run = await runKilledAt(['restore', backupId, '--in-place', '--yes'], /"msg":"stop-app/, 'SIGTERM');
     expect(run.killed).toBe(true);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(130);
     expect(run.stderr).toContain(`The live database ${live.name} was not changed.`);
     expect(await scratchDatabasesOf(backupId)).toEqual([]);
     expect(await checksumsOf(live.url)).toEqual(old);

@@ -29,10 +29,10 @@ beforeAll(async () => {
   close = made.close;
   const { deps } = made;
   const hours = (h: number) => new Date(Date.now() - h * 3_600_000);
-  await putFakeBackup(store, { createdAt: hours(26), sizeBytes: 3_000_000, verified: true });
-  const db = await putFakeBackup(store, { createdAt: hours(2), sizeBytes: 3_100_000, verified: true });
-  const app = await putFakeBackup(store, { kind: 'application', createdAt: hours(2), sizeBytes: 400_000 });
-  const upl = await putFakeBackup(store, { kind: 'uploads', createdAt: hours(1), sizeBytes: 800_000, parentId: null });
+  await putFakeBackup(store, { createdAt: hours(26), sizeBytes: 3_000_000, verified: true }, deps);
+  const db = await putFakeBackup(store, { createdAt: hours(2), sizeBytes: 3_100_000, verified: true }, deps);
+  const app = await putFakeBackup(store, { kind: 'application', createdAt: hours(2), sizeBytes: 400_000 }, deps);
+  const upl = await putFakeBackup(store, { kind: 'uploads', createdAt: hours(1), sizeBytes: 800_000, parentId: null }, deps);
   ids = { db: db.id, app: app.id, upl: upl.id };
   const secondary = createLocalStore(tempDir());
   await runSync({ trigger: cliTrigger }, { ...deps, secondary });
@@ -45,7 +45,7 @@ beforeAll(async () => {
   await acquireLease(deps.state, { job: 'database', fireAt, owner: 'replica-a', ttlMs: 60_000 });
   await releaseLease(deps.state, { job: 'database', fireAt, owner: 'replica-a' }, { status: 'succeeded' });
   const status = createStatusSource(
-    { store, secondary, state: deps.state },
+    { store, secondary, state: deps.state, keyRing: deps.keyRing },
     { timezone: 'Asia/Manila', schedule: DEFAULT_SCHEDULE, objectives: { rtoSeconds: 4 * 3600, rpoSeconds: 26 * 3600 } },
   );
   const routes = createOpsRoutes({ state: deps.state, store, status, logger: deps.logger, statusToken: TOKEN, metricsToken: METRICS_TOKEN });

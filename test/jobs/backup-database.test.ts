@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 async function expectNothingStored(deps: Awaited<ReturnType<typeof makeDeps>>['deps']): Promise<void> {
-  expect(await listBackups(deps.store)).toEqual([]);
+  expect(await listBackups(deps.store, deps)).toEqual([]);
   const keys: string[] = [];
   for await (const o of deps.store.list('')) keys.push(o.key);
   expect(keys).toEqual([]);
@@ -52,8 +52,8 @@ describe('runDatabaseBackup', () => {
     expect(manifest.tables).toEqual(Object.fromEntries(Object.entries(sourceChecksums).map(([t, c]) => [t, c.rows])));
     expect(Object.values(manifest.tables!).every((n) => n > 0)).toBe(true);
     // The store is the catalog: a fresh reader lists it from the manifest alone.
-    expect((await listBackups(deps.store)).map((m) => m.id)).toEqual([manifest.id]);
-    expect(await readManifest(deps.store, manifest.id)).toEqual(manifest);
+    expect((await listBackups(deps.store, deps)).map((m) => m.id)).toEqual([manifest.id]);
+    expect(await readManifest(deps.store, deps, manifest.id)).toEqual(manifest);
     const [audit] = await listAudit(deps.state);
     expect(audit).toMatchObject({ operationType: 'backup', backupType: 'database', status: 'succeeded', backupId: manifest.id, performedBy: 'cli:test' });
 
@@ -184,6 +184,8 @@ describe('runDatabaseBackup', () => {
     const state = deps.state;
     deps.state = {
       ...state,
+      // Writes are not journaled here, so every one goes through the failing query below.
+      append: undefined,
       query: async (text, params) => {
         if (/UPDATE job_runs/.test(text) && params?.[1] === 'succeeded') throw new Error('state database went away');
         return state.query(text, params);
@@ -205,6 +207,8 @@ describe('runDatabaseBackup', () => {
     await sql(adminUrl(), `CREATE ROLE ${role} LOGIN PASSWORD 'reader-pw-123'`);
     await sql(source.url, `GRANT USAGE ON SCHEMA public, accounting TO ${role}`);
     await sql(source.url, `GRANT SELECT ON ALL TABLES IN SCHEMA public, accounting TO ${role}`);
+    // Sequences too: Bantay reads them before the dump starts (they ignore snapshots).
+    await sql(source.url, `GRANT SELECT ON ALL SEQUENCES IN SCHEMA public, accounting TO ${role}`);
     await sql(source.url, `REVOKE SELECT ON public.receipts FROM ${role}`);
     const url = new URL(source.url);
     url.username = role;
@@ -216,6 +220,7 @@ describe('runDatabaseBackup', () => {
     expect(err.message).toMatch(/permission denied for table receipts/);
     await expectNothingStored(deps);
     await sql(source.url, `REVOKE ALL ON ALL TABLES IN SCHEMA public, accounting FROM ${role}`);
+    await sql(source.url, `REVOKE ALL ON ALL SEQUENCES IN SCHEMA public, accounting FROM ${role}`);
     await sql(source.url, `REVOKE ALL ON SCHEMA public, accounting FROM ${role}`);
     await sql(adminUrl(), `DROP ROLE ${role}`);
     await close();
@@ -230,7 +235,7 @@ describe('runDatabaseBackup', () => {
     const password = decodeURIComponent(new URL(source.url).password);
     expect(password.length).toBeGreaterThan(0);
     expect(argv).not.toContain(password);
-    expect(argv).toMatch(/^--format=custom --snapshot=\S+ --no-password --compress=1$/);
+    expect(argv).toMatch(/^--format=custom --snapshot=\S+ (?:--\S+ )*--no-password --compress=1$/);
     expect(passwordInEnv).toBe('1');
     await close();
   });

@@ -39,31 +39,31 @@ describe('backup sets', () => {
       expect(set.parts[role]).toEqual({ status: 'succeeded', backupId: manifests[role]!.id });
     }
     expect(manifests.uploads!.chain).toMatchObject({ parentId: null, sequence: 0 });
-    expect(await readBackupSet(deps.store, set.setId)).toEqual(set);
+    expect(await readBackupSet(deps.store, deps, set.setId)).toEqual(set);
   });
 
   it('a set with a failing part is written as incomplete; the parts that worked stay listed', async () => {
     const missing = join(uploadsDir, 'does-not-exist');
-    const before = new Set((await listBackups(deps.store)).map((m) => m.id));
+    const before = new Set((await listBackups(deps.store, deps)).map((m) => m.id));
     const error = await runFullBackupSet({ databaseUrl: source.url, appDir, uploadsDir: missing, exclude: [], chainDays: 7, trigger: cliTrigger }, deps).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(IncompleteSetError);
     const { set } = (error as IncompleteSetError).result;
     expect((error as IncompleteSetError).message).toMatch(/incomplete: uploads failed/);
     expect(set.complete).toBe(false);
     expect(set.parts.uploads).toMatchObject({ status: 'failed', error: expect.stringMatching(/cannot be read/) });
-    const added = (await listBackups(deps.store)).filter((m) => !before.has(m.id));
+    const added = (await listBackups(deps.store, deps)).filter((m) => !before.has(m.id));
     expect(added.map((m) => m.kind).sort()).toEqual(['application', 'database']);
     expect(added.every((m) => m.setId === set.setId)).toBe(true);
-    expect((await readBackupSet(deps.store, set.setId)).complete).toBe(false);
+    expect((await readBackupSet(deps.store, deps, set.setId)).complete).toBe(false);
     const audit = (await listAudit(deps.state, { limit: 100 })).filter((a) => a.backupType === 'set:full');
     expect(audit.map((a) => a.status).sort()).toEqual(['failed', 'succeeded', 'succeeded']);
-    expect((await listBackupSets(deps.store)).map((s) => s.complete)).toContain(false);
+    expect((await listBackupSets(deps.store, deps)).map((s) => s.complete)).toContain(false);
   });
 
   it('backup pre-deploy labels database and application with the version; list --label finds them', async () => {
     const { set, manifests } = await runPreDeployBackup({ version: 'v2.3.1', databaseUrl: source.url, appDir, exclude: [], trigger: cliTrigger }, deps);
     expect(set).toMatchObject({ type: 'pre-deploy', label: 'v2.3.1', complete: true });
-    const labelled = await listBackups(deps.store, { label: 'v2.3.1' });
+    const labelled = await listBackups(deps.store, deps, { label: 'v2.3.1' });
     expect(labelled.map((m) => m.id).sort()).toEqual([manifests.database!.id, manifests.application!.id].sort());
     await expect(runPreDeployBackup({ version: 'v2; rm -rf /', databaseUrl: source.url, appDir, exclude: [], trigger: cliTrigger }, deps)).rejects.toThrow(/Invalid label/);
   });

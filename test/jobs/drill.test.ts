@@ -64,7 +64,7 @@ describe('runDrill', () => {
     expect(rendered).toMatch(/\[ok\] {3}RTO: Restored and verified in [\d.]+s \(objective 4h00m\)/);
 
     expect(storeKey).toBe(drillReportKey(report.id));
-    expect(await listDrillReports(env.deps.store)).toEqual([report]);
+    expect(await listDrillReports(env.deps.store, env.deps)).toEqual([report]);
     expect(await text(await env.deps.store.get(drillReportKey(report.id, 'txt')))).toBe(rendered);
     expect((await listSavedDrillReports(env.deps.state, 100)).find((r) => r.report.id === report.id)).toEqual({ report, storeKey });
     const audit = (await listAudit(env.deps.state)).find((a) => a.operationType === 'drill' && a.filePath === storeKey);
@@ -89,7 +89,7 @@ describe('runDrill', () => {
     expect(item.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['restore', 'RTO', 'RPO']));
     expect(rendered).toContain(`application backup ${files.id}`);
     expect(await readdir(tmpDir)).toEqual([]);
-    expect((await latestVerification(env.deps.store, files.id))?.passed).toBe(true);
+    expect((await latestVerification(env.deps.store, env.deps, files.id))?.passed).toBe(true);
   });
 
   it('fails RTO and RPO against tight objectives, with the figures', async () => {

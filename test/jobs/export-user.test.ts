@@ -116,7 +116,7 @@ describe('export-user', () => {
     expect(manifest).toMatchObject({ kind: 'user-data', userId, rows: await counts(userId) });
     expect(manifest.artifact.key).toMatch(/^exports\/exp-\d{8}T\d{6}Z-[0-9a-f]{4}\/user-data\.tar\.gz\.enc$/);
     expect(manifest.artifact.encryption).not.toBeNull();
-    expect(await readExportManifest(deps.store, manifest.exportId)).toEqual(manifest);
+    expect(await readExportManifest(deps.store, deps, manifest.exportId)).toEqual(manifest);
 
     const dir = tempDir('bantay-export-');
     mkdirSync(join(dir, 'x'));
@@ -201,6 +201,8 @@ describe('export-user', () => {
       ...deps,
       state: {
         ...state,
+        // Writes are not journaled here, so every one goes through the failing query below.
+        append: undefined,
         query: async (text, params) => {
           if (/INSERT INTO backup_audit/.test(text) && params?.[2] === 'succeeded') throw new Error('state database went away');
           return state.query(text, params);

@@ -23,7 +23,7 @@ describe('createOpsRunners', () => {
     expect(Object.keys(createOpsRunners(options)).sort()).toEqual(['monitor', 'retention']);
     const runners = createOpsRunners({ ...options, secondary });
     expect(Object.keys(runners).sort()).toEqual(['monitor', 'retention', 'sync']);
-    const backup = await putFakeBackup(deps.store, { createdAt: new Date(Date.now() - 60_000) });
+    const backup = await putFakeBackup(deps.store, { createdAt: new Date(Date.now() - 60_000) }, deps);
     const run = { fireAt: new Date(), signal: new AbortController().signal, trigger: SCHEDULE_TRIGGER };
     await runners.sync!({ ...run, job: 'sync' });
     expect(await keysOf(secondary)).toEqual(await keysOf(deps.store));

@@ -55,7 +55,7 @@ describe('restoreToNewDatabase', () => {
     expect(await checksumsOf(withDatabase(adminUrl(), name))).toEqual(sourceChecksums);
     expect(phases).toEqual(['preparing', 'downloading', 'restoring', 'checking', 'renaming']);
     expect(await scratchDatabasesOf(backup.id)).toEqual([]);
-    expect(await latestVerification(env.deps.store, backup.id)).toMatchObject({ source: 'restore', passed: true });
+    expect(await latestVerification(env.deps.store, env.deps, backup.id)).toMatchObject({ source: 'restore', passed: true });
     const audit = (await listAudit(env.deps.state, { backupId: backup.id })).filter((a) => a.operationType === 'restore');
     expect(audit.map((a) => a.status)).toEqual(['succeeded', 'started']);
     expect(audit.every((a) => a.performedBy === 'cli:test')).toBe(true);
@@ -134,6 +134,6 @@ describe('restoreToNewDatabase', () => {
     expect(err.details.join('\n')).toMatch(/does not match its manifest|authentic/);
     expect(await databaseExists(name)).toBe(false);
     expect(await scratchDatabasesOf(damaged.id)).toEqual([]);
-    expect(await latestVerification(env.deps.store, damaged.id)).toMatchObject({ source: 'restore', passed: false });
+    expect(await latestVerification(env.deps.store, env.deps, damaged.id)).toMatchObject({ source: 'restore', passed: false });
   });
 });

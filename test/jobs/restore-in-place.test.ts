@@ -83,6 +83,7 @@ describe('restoreInPlace', () => {
     // Settings that leave the text form of rows alone (checksums compare text), one of them a list.
     await sql(adminUrl(), `ALTER DATABASE ${live.name} SET work_mem TO '8MB'; ALTER DATABASE ${live.name} SET search_path TO "$user", public, accounting`);
     await sql(adminUrl(), `REVOKE CONNECT ON DATABASE ${live.name} FROM PUBLIC; GRANT CONNECT ON DATABASE ${live.name} TO ${role}`);
+    await sql(adminUrl(), `ALTER DATABASE ${live.name} WITH CONNECTION LIMIT 77; ALTER ROLE ${role} IN DATABASE ${live.name} SET work_mem TO '4MB'`);
     const idle = new pg.Client({ connectionString: live.url });
     const busy = new pg.Client({ connectionString: live.url });
     for (const c of [idle, busy]) {
@@ -102,7 +103,7 @@ describe('restoreInPlace', () => {
     await expect(busy.query('SELECT 1')).rejects.toThrow();
     await Promise.all([idle.end().catch(() => undefined), busy.end().catch(() => undefined)]);
 
-    const safety = (await listBackups(env.deps.store, { label: 'pre-restore' })).find((m) => m.id === result.safetyBackupId);
+    const safety = (await listBackups(env.deps.store, env.deps, { label: 'pre-restore' })).find((m) => m.id === result.safetyBackupId);
     expect(safety?.tables).toEqual(Object.fromEntries(Object.entries(before).map(([t, c]) => [t, c.rows])));
     const [setting] = await sql<{ setconfig: string[] }>(adminUrl(), `SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1`, [live.name]);
     expect(setting!.setconfig.sort()).toEqual(['search_path="$user", public, accounting', 'work_mem=8MB']);
@@ -112,8 +113,16 @@ describe('restoreInPlace', () => {
     const grantor = decodeURIComponent(new URL(adminUrl()).username);
     expect(acls[0]!.acl).toContain(`${role}=c/${grantor}`);
     expect(acls[0]!.acl).toContain(`=T/${grantor}`);
-    const [info] = await sql<{ datallowconn: boolean }>(adminUrl(), 'SELECT datallowconn FROM pg_database WHERE datname = $1', [live.name]);
+    const [info] = await sql<{ datallowconn: boolean; datconnlimit: number }>(adminUrl(), 'SELECT datallowconn, datconnlimit FROM pg_database WHERE datname = $1', [live.name]);
     expect(info!.datallowconn).toBe(true);
+    // The connection limit and role settings in the database are the live database's, not dropped by the swap.
+    expect(info!.datconnlimit).toBe(77);
+    const [roleSetting] = await sql<{ setconfig: string[] }>(
+      adminUrl(),
+      `SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase JOIN pg_roles r ON r.oid = s.setrole WHERE d.datname = $1 AND r.rolname = $2`,
+      [live.name, role],
+    );
+    expect(roleSetting!.setconfig).toEqual(['work_mem=4MB']);
 
     const steps = (await listAudit(env.deps.state, { backupId: backup.id, limit: 100 })).filter((a) => a.operationType === 'restore');
     expect(steps.every((a) => a.performedBy === 'cli:test')).toBe(true);
@@ -133,6 +142,23 @@ describe('restoreInPlace', () => {
     expect(await scratchDatabasesOf(backup.id)).toEqual([]);
     const [failedStep] = (await listAudit(env.deps.state, { backupId: backup.id })).filter((a) => a.status === 'failed' && a.operationType === 'restore');
     expect(failedStep).toBeDefined();
+  });
+
+  it('refuses a backup of another database unless --from-other-database, naming both; with it, restores', async () => {
+    const other = await createFbmsDatabase({ scale: 0.1, seed: 7 });
+    const before = await checksumsOf(other.url);
+    const backupsBefore = (await listBackups(env.deps.store, env.deps)).length;
+    const refused = restoreInPlace({ ...spec(), databaseUrl: other.url }, env.deps);
+    await expect(refused).rejects.toMatchObject({ code: ErrorCode.InvalidInput, message: expect.stringMatching(new RegExp(`is a backup of ${live.name}, not of the live database ${other.name}.*--from-other-database`)) });
+    const err = (await refused.catch((e: unknown) => e)) as { details: string[] };
+    expect(err.details.join('\n')).toMatch(new RegExp(`Backup: ${live.name} on .*\nLive database: ${other.name} on `));
+    expect(await checksumsOf(other.url)).toEqual(before);
+    expect((await listBackups(env.deps.store, env.deps)).length).toBe(backupsBefore);
+    const result = await restoreInPlace({ ...spec(), databaseUrl: other.url, fromOtherDatabase: true }, env.deps);
+    expect(await checksumsOf(other.url)).toEqual(backupChecksums);
+    const rows = await sql<{ datname: string }>(adminUrl(), 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${other.name}%`]);
+    for (const r of rows) await dropDatabase(r.datname);
+    expect(result.mode).toBe('in-place');
   });
 
   it('refuses "latest", unknown ids and a missing live database', async () => {

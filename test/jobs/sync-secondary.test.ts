@@ -42,8 +42,8 @@ describe('runSync', () => {
   it('copies every backup from S3 to a directory, re-checks each copy, copies manifests last, reports no lag', async () => {
     const primary = await s3Primary();
     const { deps, close } = await makeDeps({ store: primary });
-    const a = await putFakeBackup(primary, { createdAt: hours(30), verified: true, sizeBytes: 300_000 });
-    const b = await putFakeBackup(primary, { createdAt: hours(2), kind: 'uploads', parentId: null, sizeBytes: 50_000 });
+    const a = await putFakeBackup(primary, { createdAt: hours(30), verified: true, sizeBytes: 300_000 }, deps);
+    const b = await putFakeBackup(primary, { createdAt: hours(2), kind: 'uploads', parentId: null, sizeBytes: 50_000 }, deps);
     // Drill reports and set records travel too; exports (personal data deliverables) do not.
     const { Readable } = await import('node:stream');
     await primary.put('reports/drills/drill-20261125T010000Z-abcd.json', Readable.from([Buffer.from('{}')]));
@@ -55,7 +55,7 @@ describe('runSync', () => {
     expect(report.failed).toEqual([]);
     expect(report.lag).toMatchObject({ lagSeconds: 0, missing: [] });
     expect(await keysOf(secondary)).toEqual((await keysOf(primary)).filter((k) => !k.startsWith('exports/')));
-    expect(await listBackups(secondary)).toEqual(await listBackups(primary));
+    expect(await listBackups(secondary, deps)).toEqual(await listBackups(primary, deps));
     // Per backup, the manifest is the last object written (a half-copied backup is never listed).
     for (const id of [a.id, b.id]) expect(secondary.puts.filter((k) => k.includes(id)).at(-1)).toBe(`backups/${id}/manifest.json`);
     // Newest first, so the lag shrinks fastest.
@@ -69,26 +69,26 @@ describe('runSync', () => {
 
   it('resumes after an interruption without uploading intact objects again', async () => {
     const { deps, close } = await makeDeps();
-    const backup = await putFakeBackup(deps.store, { createdAt: hours(1), sizeBytes: 400_000 });
+    const backup = await putFakeBackup(deps.store, { createdAt: hours(1), sizeBytes: 400_000 }, deps);
     const dir = tempDir();
     const controller = new AbortController();
     const first = watched(createLocalStore(dir), (key) => key.endsWith('database.dump') && controller.abort());
     const err = await runSync({ trigger: cliTrigger, signal: controller.signal }, { ...deps, secondary: first }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: ErrorCode.Aborted });
     expect(await keysOf(createLocalStore(dir))).toEqual([`backups/${backup.id}/database.dump`]);
-    expect(await listBackups(createLocalStore(dir))).toEqual([]);
+    expect(await listBackups(createLocalStore(dir), deps)).toEqual([]);
 
     const second = watched(createLocalStore(dir));
     const report = await runSync({ trigger: cliTrigger }, { ...deps, secondary: second });
     expect(second.puts).toEqual([`backups/${backup.id}/manifest.json`]);
     expect(report).toMatchObject({ copiedBackups: [backup.id], alreadyPresent: 1, failed: [] });
-    expect((await listBackups(second)).map((m) => m.id)).toEqual([backup.id]);
+    expect((await listBackups(second, deps)).map((m) => m.id)).toEqual([backup.id]);
     await close();
   });
 
   it('re-copies an interrupted copy whose bytes are wrong', async () => {
     const { deps, close } = await makeDeps();
-    const backup = await putFakeBackup(deps.store, { createdAt: hours(1), sizeBytes: 10_000 });
+    const backup = await putFakeBackup(deps.store, { createdAt: hours(1), sizeBytes: 10_000 }, deps);
     const dir = tempDir();
     const secondary = createLocalStore(dir);
     await secondary.put(backup.artifact.key, (await import('node:stream')).Readable.from([Buffer.alloc(10_000)]));
@@ -100,8 +100,8 @@ describe('runSync', () => {
 
   it('never propagates a corrupt primary artifact; the other backups still sync', async () => {
     const { deps, close, dir } = await makeDeps();
-    const bad = await putFakeBackup(deps.store, { createdAt: hours(5) });
-    const good = await putFakeBackup(deps.store, { createdAt: hours(1) });
+    const bad = await putFakeBackup(deps.store, { createdAt: hours(5) }, deps);
+    const good = await putFakeBackup(deps.store, { createdAt: hours(1) }, deps);
     const path = join(dir, 'store', bad.artifact.key);
     const bytes = readFileSync(path);
     bytes[10]! ^= 0xff;
@@ -117,19 +117,19 @@ describe('runSync', () => {
 
   it('never copies the manifest of a backup whose artifact is missing at the primary', async () => {
     const { deps, close } = await makeDeps();
-    const broken = await putFakeBackup(deps.store, { createdAt: hours(5) });
+    const broken = await putFakeBackup(deps.store, { createdAt: hours(5) }, deps);
     await deps.store.delete(broken.artifact.key);
     const secondary = createLocalStore(tempDir());
     const report = await runSync({ trigger: cliTrigger }, { ...deps, secondary });
     expect(report.failed).toEqual([{ id: broken.id, error: expect.stringContaining(broken.artifact.key) }]);
-    expect(await listBackups(secondary)).toEqual([]);
+    expect(await listBackups(secondary, deps)).toEqual([]);
     expect(report.copiedBackups).toEqual([]);
     await close();
   });
 
   it('detects a secondary that stores something else than it was sent, and removes that copy', async () => {
     const { deps, close } = await makeDeps();
-    const backup = await putFakeBackup(deps.store, { createdAt: hours(1) });
+    const backup = await putFakeBackup(deps.store, { createdAt: hours(1) }, deps);
     const inner = createLocalStore(tempDir());
     const lying: ObjectStore = {
       ...inner,
@@ -152,31 +152,31 @@ describe('runSync', () => {
 
   it('applies the same retention at the secondary and picks up later verification records', async () => {
     const { deps, close } = await makeDeps();
-    const old = await putFakeBackup(deps.store, { createdAt: new Date(Date.now() - 40 * 86_400_000) });
-    const recent = await putFakeBackup(deps.store, { createdAt: hours(1) });
+    const old = await putFakeBackup(deps.store, { createdAt: new Date(Date.now() - 40 * 86_400_000) }, deps);
+    const recent = await putFakeBackup(deps.store, { createdAt: hours(1) }, deps);
     const secondary = createLocalStore(tempDir());
     const retention = { policy: { ...DEFAULT_RETENTION_POLICY, monthlyMonths: 0 }, timezone: 'Asia/Manila', inUse: [] };
     await runSync({ trigger: cliTrigger }, { ...deps, secondary });
-    expect((await listBackups(secondary)).map((m) => m.id)).toEqual([recent.id, old.id]);
+    expect((await listBackups(secondary, deps)).map((m) => m.id)).toEqual([recent.id, old.id]);
     // The primary's own prune removed `old`; a verification record of `recent` appeared since.
     for (const key of await keysOf(deps.store, `backups/${old.id}/`)) await deps.store.delete(key);
     const { writeVerification } = await import('../../src/catalog/verification.ts');
-    const recordKey = await writeVerification(deps.store, { formatVersion: 1, backupId: recent.id, source: 'verify', verifiedAt: new Date().toISOString(), passed: true, durationSeconds: 1, checks: [], performedBy: 'schedule', tools: {} });
+    const recordKey = await writeVerification(deps.store, { formatVersion: 1, backupId: recent.id, source: 'verify', verifiedAt: new Date().toISOString(), passed: true, durationSeconds: 1, checks: [], performedBy: 'schedule', tools: {} }, deps);
     const report = await runSync({ trigger: cliTrigger, retention }, { ...deps, secondary });
     expect(report.copiedObjects).toBe(1);
     expect(await keysOf(secondary, recordKey)).toEqual([recordKey]);
     expect(report.prune?.deleted.map((d) => d.id)).toEqual([old.id]);
-    expect((await listBackups(secondary)).map((m) => m.id)).toEqual([recent.id]);
+    expect((await listBackups(secondary, deps)).map((m) => m.id)).toEqual([recent.id]);
     expect((await listAudit(deps.state)).some((r) => r.operationType === 'prune' && r.backupId === old.id)).toBe(true);
     await close();
   });
 
   it('reports how far behind an out-of-date secondary is', async () => {
     const { deps, close } = await makeDeps();
-    const older = await putFakeBackup(deps.store, { createdAt: hours(26) });
+    const older = await putFakeBackup(deps.store, { createdAt: hours(26) }, deps);
     const secondary = createLocalStore(tempDir());
     await runSync({ trigger: cliTrigger }, { ...deps, secondary });
-    const newer = await putFakeBackup(deps.store, { createdAt: hours(1) });
+    const newer = await putFakeBackup(deps.store, { createdAt: hours(1) }, deps);
     const { computeLag } = await import('../../src/jobs/sync-secondary.ts');
     const { listBackupObjects } = await import('../../src/catalog/backup-objects.ts');
     const lag = computeLag(await listBackupObjects(deps.store), await listBackupObjects(secondary));

@@ -46,13 +46,13 @@ describe('verifyBackup', () => {
       const result = await verifyBackup({ backup: backup.id, ...recoveryOptions(source.url, jobs), trigger: cliTrigger }, env.deps, { phase: (p) => phases.push(p) });
       expect(result.passed).toBe(true);
       expect(result.checks.filter((c) => c.status === 'failed')).toEqual([]);
-      expect(result.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['integrity', 'pg_restore errors', 'rows public.sales', 'core tables present', 'core tables not empty']));
+      expect(result.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['integrity', 'roles', 'pg_restore errors', 'rows public.sales', 'large objects', 'functions', 'triggers', 'indexes']));
       expect(result.checks.find((c) => c.name === 'rows public.sales')).toMatchObject({ expected: backup.tables!['public.sales'], actual: backup.tables!['public.sales'] });
       expect(result.usedTempFile).toBe(jobs > 1);
       expect(phases).toEqual(jobs > 1 ? ['preparing', 'downloading', 'restoring', 'checking', 'cleaning up', 'recording'] : ['preparing', 'restoring', 'checking', 'cleaning up', 'recording']);
       expect(await databaseExists(result.scratchDatabase)).toBe(false);
       expect(result.scratchDatabase).toMatch(/^bantay_verify_db_\d{8}t\d{6}z_[0-9a-f]{4}_[0-9a-f]{8}$/);
-      expect(await latestVerification(env.deps.store, backup.id)).toMatchObject({ backupId: backup.id, passed: true, source: 'verify', performedBy: 'cli:test' });
+      expect(await latestVerification(env.deps.store, env.deps, backup.id)).toMatchObject({ backupId: backup.id, passed: true, source: 'verify', performedBy: 'cli:test' });
       const [audit] = await listAudit(env.deps.state, { backupId: backup.id });
       expect(audit).toMatchObject({ operationType: 'verify', status: 'succeeded', performedBy: 'cli:test', filePath: result.recordKey });
     });
@@ -67,7 +67,7 @@ describe('verifyBackup', () => {
       const m = await runDatabaseBackup({ databaseUrl: source.url, trigger: cliTrigger }, s3.deps);
       const result = await verifyBackup({ backup: 'latest', ...recoveryOptions(source.url), trigger: cliTrigger }, s3.deps);
       expect(result).toMatchObject({ backupId: m.id, passed: true });
-      expect((await latestVerification(store, m.id))?.passed).toBe(true);
+      expect((await latestVerification(store, s3.deps, m.id))?.passed).toBe(true);
     } finally {
       await s3.close();
       await rm(s3.dir, { recursive: true, force: true });
@@ -82,7 +82,7 @@ describe('verifyBackup', () => {
     expect(result.checks.find((c) => c.status === 'failed')).toMatchObject({ name: 'integrity' });
     expect(result.checks.find((c) => c.name === 'integrity')!.detail).toMatch(/does not match its manifest|authentic|tamper|decrypt/i);
     expect(await scratchDatabasesOf(m.id)).toEqual([]);
-    expect(await latestVerification(env.deps.store, m.id)).toMatchObject({ passed: false });
+    expect(await latestVerification(env.deps.store, env.deps, m.id)).toMatchObject({ passed: false });
     const [audit] = await listAudit(env.deps.state, { backupId: m.id });
     expect(audit).toMatchObject({ operationType: 'verify', status: 'failed' });
     expect(audit!.errorMessage).toMatch(/integrity|match|authentic/i);
@@ -92,7 +92,7 @@ describe('verifyBackup', () => {
     const m = await copyOfBackup();
     flipByte(storeDir(), m.artifact.key, -100);
     const bytes = readFileSync(join(storeDir(), m.artifact.key));
-    await rewriteManifest(env.deps.store, { ...m, artifact: { ...m.artifact, sha256: createHash('sha256').update(bytes).digest('hex') } });
+    await rewriteManifest(env.deps.store, { ...m, artifact: { ...m.artifact, sha256: createHash('sha256').update(bytes).digest('hex') } }, env.deps);
     const result = await verifyBackup({ backup: m.id, ...recoveryOptions(source.url), trigger: cliTrigger }, env.deps);
     expect(result.passed).toBe(false);
     expect(result.checks.find((c) => c.name === 'integrity')).toMatchObject({ status: 'failed' });
@@ -114,13 +114,13 @@ describe('verifyBackup', () => {
   it('fails when the manifest row counts do not match the restored data', async () => {
     const m = await copyOfBackup();
     const sales = m.tables!['public.sales']!;
-    await rewriteManifest(env.deps.store, { ...m, tables: { ...m.tables, 'public.sales': sales + 1 } });
+    await rewriteManifest(env.deps.store, { ...m, tables: { ...m.tables, 'public.sales': sales + 1 } }, env.deps);
     const result = await verifyBackup({ backup: m.id, ...recoveryOptions(source.url), trigger: cliTrigger }, env.deps);
     expect(result.passed).toBe(false);
     expect(result.checks.filter((c) => c.status === 'failed').map((c) => c.detail)).toEqual([`public.sales: expected ${sales + 1} rows, restored ${sales}`]);
   });
 
-  it('fails an empty database that was backed up as if it had data', async () => {
+  it('fails an empty database that was backed up as if it had data, and names empty required tables', async () => {
     const emptyUrl = await createDatabase();
     const client = new pg.Client({ connectionString: emptyUrl });
     await client.connect();
@@ -128,11 +128,11 @@ describe('verifyBackup', () => {
     await client.end();
     const empty = await runDatabaseBackup({ databaseUrl: emptyUrl, trigger: cliTrigger }, env.deps);
     expect(empty.tables!['public.sales']).toBe(0);
-    await rewriteManifest(env.deps.store, { ...empty, tables: backup.tables });
-    const result = await verifyBackup({ backup: empty.id, ...recoveryOptions(source.url), trigger: cliTrigger }, env.deps);
+    await rewriteManifest(env.deps.store, { ...empty, tables: backup.tables }, env.deps);
+    const result = await verifyBackup({ backup: empty.id, ...recoveryOptions(source.url), trigger: cliTrigger }, { ...env.deps, requiredTables: ['public.sales'] });
     expect(result.passed).toBe(false);
     const failed = result.checks.filter((c) => c.status === 'failed');
-    expect(failed.map((c) => c.name)).toContain('core tables not empty');
+    expect(failed.map((c) => c.name)).toContain('required public.sales');
     expect(failed.find((c) => c.name === 'rows public.sales')!.detail).toBe(`public.sales: expected ${backup.tables!['public.sales']} rows, restored 0 (empty)`);
     await dropDatabase(new URL(emptyUrl).pathname.slice(1));
   });
@@ -158,7 +158,7 @@ describe('verifyBackup', () => {
     await expect(verifyBackup({ ...spec, backup: 'db-20200101T000000Z-0000' }, env.deps)).rejects.toMatchObject({ code: ErrorCode.NotFound, message: expect.stringMatching(/No backup db-20200101T000000Z-0000/) });
     await expect(verifyBackup({ ...spec, backup: '../x' }, env.deps)).rejects.toMatchObject({ code: ErrorCode.InvalidInput, message: expect.stringMatching(/not a backup id/) });
     const files = await copyOfBackup();
-    await rewriteManifest(env.deps.store, { ...files, kind: 'application' });
+    await rewriteManifest(env.deps.store, { ...files, kind: 'application' }, env.deps);
     await expect(verifyBackup({ ...spec, backup: files.id }, env.deps)).rejects.toMatchObject({ code: ErrorCode.InvalidInput, message: expect.stringMatching(/is not a database backup \(kind application\)/) });
   });
 });

@@ -17,6 +17,7 @@ import { cliTrigger, makeDeps, newKey, tempDir } from '../support/job-deps.ts';
 import { installTool, runRecover, runShell } from '../support/recover-tool.ts';
 import { flipByte } from '../support/recovery.ts';
 import { TEST_S3_CREDENTIALS } from '../support/s3-server.ts';
+import { startFaultProxy } from '../support/fault-proxy.ts';
 
 /**
  * "Done when" of issue 15: on a machine with only Node.js and the PostgreSQL client tools, the
@@ -179,7 +180,8 @@ describe('the kit refuses damaged backups and leaves nothing half-written', () =
     const rotated = { ...loc.env, BANTAY_ENCRYPTION_KEY: key.key.toString('base64'), PATH };
     const missing = await runRecover(['decrypt', db.id], rotated, kit);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain(`encrypted with key ${oldKey.id}, configured keys are ${key.id}`);
+    // Its manifest is authenticated under the old key too: refused, naming the key to add.
+    expect(missing.stderr).toContain(`REJECTED: it was authenticated with key ${oldKey.id}, which is not configured (configured: ${key.id})`);
     expect(missing.stdout.length).toBe(0);
     const ok = await runRecover(['decrypt', db.id], { ...rotated, BANTAY_DECRYPTION_KEYS: oldKey.key.toString('base64') }, kit);
     expect(ok.code, ok.stderr).toBe(0);
@@ -232,5 +234,31 @@ describe('the kit refuses damaged backups and leaves nothing half-written', () =
     } finally {
       writeFileSync(manifestPath, original);
     }
+  });
+});
+
+describe('the kit over an unreliable S3 connection (fault proxy in front of the test server)', () => {
+  it('retries a failed listing and resumes a download cut mid-way, byte-exact', async () => {
+    const endpoint = inject('s3Endpoint');
+    const store = await s3TestStore(endpoint);
+    const made = await makeDeps({ key, store });
+    cleanups.push(made.close);
+    const db = await runDatabaseBackup({ databaseUrl: source.url, trigger: cliTrigger }, made.deps);
+    expect(db.artifact.sizeBytes).toBeGreaterThan(300_000);
+    const proxy = await startFaultProxy(endpoint);
+    cleanups.push(() => proxy.stop());
+    proxy.add({ method: 'GET', url: 'list-type=2', fault: { kind: 'status', status: 503, code: 'SlowDown' }, times: 1 });
+    proxy.add({ method: 'GET', url: db.artifact.key, fault: { kind: 'reset-response', afterBytes: 100_000 }, times: 2 });
+    const bucket = /^s3:\/\/([^/]+)\//.exec(store.description)![1]!;
+    const env = { BANTAY_STORE: `s3://${bucket}/fbms`, S3_ENDPOINT: proxy.endpoint, AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b', BANTAY_ENCRYPTION_KEY: key.key.toString('base64') };
+    const out = join(tempDir('bantay-rk-flaky-'), 'db.dump');
+    const r = await runRecover(['decrypt', db.id, '--out', out], env, kit);
+    expect(r.code, r.stderr).toBe(0);
+    expect(proxy.hits()).toEqual([1, 2]);
+    expect(r.stderr).toMatch(/resuming at byte \d+/);
+    const ranges = proxy.seen().filter((s) => s.url.includes(db.artifact.key)).map((s) => s.headers.range);
+    expect(ranges[0]).toBeUndefined();
+    expect(ranges.slice(1)).toEqual([expect.stringMatching(/^bytes=\d+-$/), expect.stringMatching(/^bytes=\d+-$/)]);
+    expect(createHash('sha256').update(readFileSync(out)).digest('hex')).toBe(db.artifact.plainSha256);
   });
 });

@@ -1,6 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectS3TestServer, createTestBucket, TEST_S3_CREDENTIALS, TEST_S3_REGION } from '../support/s3-server.ts';
@@ -144,14 +143,13 @@ describe('bantay-recover.mjs signs S3 requests (SigV4) as the AWS SDK signer doe
     const server = connectS3TestServer(endpoint);
     const bucket = await createTestBucket(endpoint);
     const store = createS3Store({ bucket, prefix: 'p/q', endpoint, region: TEST_S3_REGION, forcePathStyle: true, credentials: TEST_S3_CREDENTIALS });
-    const key = 'wal/7000000000000000001/000000010000000000000001.enc';
+    const key = VECTORS.streamV2.objectKey;
     await store.put(key, Readable.from([Buffer.from(VECTORS.streamV2.streamHex, 'hex')]));
     const env = { BANTAY_STORE: `s3://${bucket}/p/q`, S3_ENDPOINT: endpoint, AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', AWS_SESSION_TOKEN: 'token/with+chars=', ...KEY_ENV };
-    const dir = tempDir('bantay-wal-');
-    const r = await runRecover(['wal-fetch', '000000010000000000000001', join(dir, 'RECOVERYXLOG')], env, kit);
-    // The stream is bound to another key, so decryption fails (126): signing is what is checked here.
-    expect(r.code).toBe(126);
-    expect(existsSync(join(dir, 'RECOVERYXLOG'))).toBe(false);
+    expect((await runRecover(['list'], env, kit)).code).toBe(0);
+    const fetched = await runRecover(['decrypt-object', key], env, kit);
+    expect(fetched.code, fetched.stderr).toBe(0);
+    expect(fetched.stdout.toString('hex')).toBe(VECTORS.streamV2.plaintextHex);
     const requests = (await server.requests(bucket)).filter((q) => q.headers.authorization?.includes('AKIDEXAMPLE'));
     expect(requests.map((q) => q.method + ' ' + q.url.split('?')[0])).toEqual([`GET /${bucket}`, `GET /${bucket}/p/q/${key}`]);
     const signer = new SignatureV4({ credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }, region: 'us-east-1', service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });

@@ -14,6 +14,7 @@ import { createS3Store } from '../../src/storage/s3-store.ts';
 import { putFakeBackup } from '../support/fake-backups.ts';
 import { tempDir } from '../support/job-deps.ts';
 import { TEST_S3_CREDENTIALS, TEST_S3_REGION } from '../support/s3-server.ts';
+import { NO_KEY } from '../support/trust.ts';
 
 /** A port nothing listens on: bind, note the port, close. */
 async function closedPort(): Promise<number> {
@@ -35,8 +36,8 @@ describe('createFallbackStore', () => {
     const warnings: string[] = [];
     const store = createFallbackStore({ primary, secondary, onFallback: (w) => warnings.push(w) });
     expect(store.activeLocation).toBe('primary');
-    expect((await listBackups(store)).map((m) => m.id)).toEqual([backup.id]);
-    const manifest = await findBackup(store, 'latest', 'database');
+    expect((await listBackups(store, NO_KEY)).map((m) => m.id)).toEqual([backup.id]);
+    const manifest = await findBackup(store, NO_KEY, 'latest', 'database');
     const bytes = await buffer(await openArtifact(manifest, { store, keyRing: new KeyRing(undefined, []) }));
     expect(bytes.length).toBe(100_000);
     expect(store.activeLocation).toBe('secondary');

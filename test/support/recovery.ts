@@ -1,3 +1,5 @@
+import { writeManifest } from '../../src/catalog/catalog.ts';
+import type { RecordTrust } from '../../src/catalog/json-record.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,8 +15,12 @@ export async function scratchDatabasesOf(backupId: string): Promise<string[]> {
 }
 
 /** Rewrites a manifest in the store (simulates a doctored or mismatched catalog entry). */
-export async function rewriteManifest(store: ObjectStore, manifest: Manifest): Promise<void> {
-  await store.put(manifestKey(manifest.id), Readable.from([Buffer.from(JSON.stringify(manifest))]));
+/**
+ * Replaces a backup's manifest as a key holder would (signed with `trust`'s key), to test the
+ * checks beyond authentication; an attacker without the key is rejected earlier.
+ */
+export async function rewriteManifest(store: ObjectStore, manifest: Manifest, trust: RecordTrust): Promise<void> {
+  await writeManifest(store, manifest, trust);
 }
 
 /** Flips one byte of a file in a local store, `offset` bytes from the start (negative: from the end). */

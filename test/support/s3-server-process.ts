@@ -18,7 +18,7 @@ interface ListOptions {
 }
 /** The parts of fauxqs' (unexported) S3Store this process uses. */
 interface S3StoreLike {
-  multipartUploads: Map<string, { bucket: string }>;
+  multipartUploads: Map<string, { bucket: string; key: string; uploadId: string; initiated: Date }>;
   listObjects(bucket: string, options?: ListOptions): unknown;
 }
 interface RecordedRequest {
@@ -53,6 +53,7 @@ app.addHook('onRequest', async (request) => {
   recorded.push({ method: request.method, url: request.url, headers: flattenHeaders(request.headers) });
 });
 app.addHook('preHandler', injectFault);
+app.addHook('preHandler', listMultipartUploads);
 registerTestRoutes();
 
 const address = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -93,6 +94,26 @@ function registerTestRoutes(): void {
     fault = undefined;
     return { ok: true };
   });
+}
+
+/**
+ * ListMultipartUploads (GET /bucket?uploads&prefix=…), which fauxqs lacks: the open uploads of
+ * the bucket under the prefix, in one page, as S3 answers it. Real providers page with
+ * KeyMarker/UploadIdMarker; Bantay's client follows those when IsTruncated is true.
+ */
+async function listMultipartUploads(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const query = queryOf(request);
+  const bucket = /^\/([^/?]+)\/?(\?|$)/.exec(request.url)?.[1];
+  if (request.method !== 'GET' || bucket === undefined || !('uploads' in query)) return;
+  const prefix = query['prefix'] ?? '';
+  const escapeXml = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const uploads = [...s3Store.multipartUploads.values()]
+    .filter((u) => u.bucket === bucket && u.key.startsWith(prefix))
+    .map((u) => `<Upload><Key>${escapeXml(u.key)}</Key><UploadId>${escapeXml(u.uploadId)}</UploadId><Initiated>${u.initiated.toISOString()}</Initiated></Upload>`);
+  const xml =
+    '<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+    `<Bucket>${escapeXml(bucket)}</Bucket><Prefix>${escapeXml(prefix)}</Prefix><IsTruncated>false</IsTruncated>${uploads.join('')}</ListMultipartUploadsResult>`;
+  await reply.code(200).header('content-type', 'application/xml').send(xml);
 }
 
 /** UploadPart (PUT with uploadId and partNumber) into the faulty bucket fails after N parts. */

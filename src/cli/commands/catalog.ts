@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
-import { parseKind, parseLabel } from '../../catalog/backup-id.ts';
-import { findBackup, listBackups } from '../../catalog/catalog.ts';
+import { kindOfId, parseKind, parseLabel } from '../../catalog/backup-id.ts';
+import { findBackup, readCatalog, readManifestEntry, type CatalogEntry } from '../../catalog/catalog.ts';
+import { LEGACY_NOTE, NO_KEY_NOTE, type Authenticity } from '../../catalog/json-record.ts';
 import type { Manifest } from '../../catalog/manifest.ts';
+import { BantayError, ErrorCode } from '../../errors.ts';
+import { findVanishedBackups, type VanishedBackup } from '../../state/catalog-trust.ts';
 import type { CliContext } from '../context.ts';
 import { formatAge, formatBytes, formatDuration, summarizeManifest, table } from '../format.ts';
 
@@ -20,12 +23,21 @@ export function registerCatalogCommands(program: Command, run: Run): void {
           kind: opts.kind === undefined ? undefined : parseKind(opts.kind),
           label: opts.label === undefined ? undefined : parseLabel(opts.label),
         };
-        const manifests = await listBackups(ctx.store, filter, (id, err) => ctx.logger.warn({ err, backupId: id }, `skipping ${id}: unreadable manifest`));
+        const deps = await ctx.deps();
+        const entries = await readCatalog(ctx.store, deps, filter);
+        // Vanished: only the primary is the store the state database watches (see catalog-trust.ts).
+        const present = new Set(entries.map((e) => e.id));
+        const vanished = filter.label !== undefined ? [] : (await findVanishedBackups(deps.state, ctx.store.description, present)).filter((v) => filter.kind === undefined || kindOfId(v.id) === filter.kind);
+        const checked = deps.keyRing.ids().length > 0;
         if (opts.json) {
-          ctx.io.stdout.write(`${JSON.stringify(manifests.map(summarizeManifest))}\n`);
-          return;
+          ctx.io.stdout.write(`${JSON.stringify([...entries.map(jsonEntry), ...vanished.map(jsonVanished)])}\n`);
+        } else {
+          ctx.io.stdout.write(`${renderCatalog(ctx.store.description, entries, vanished, checked)}\n`);
         }
-        ctx.io.stdout.write(manifests.length === 0 ? `No backups in ${ctx.store.description}\n` : `${renderList(manifests)}\n`);
+        const bad = entries.filter((e) => e.status !== 'listed').length + vanished.length;
+        if (bad > 0) {
+          throw new BantayError(ErrorCode.Integrity, `${bad} backup(s) in ${ctx.store.description} are damaged, rejected or vanished: do not rely on them (see above)`);
+        }
       }),
     );
 
@@ -36,30 +48,87 @@ export function registerCatalogCommands(program: Command, run: Run): void {
     .option('--json', 'print the manifest as JSON on stdout')
     .action((id: string, opts: { json?: boolean }) =>
       run(async (ctx) => {
-        const manifest = await findBackup(ctx.store, id);
+        const deps = await ctx.deps();
+        const { manifest, authenticity } = id === 'latest' ? await latestEntry(ctx, deps) : await readManifestEntry(ctx.store, deps, id.trim());
         if (opts.json) {
-          ctx.io.stdout.write(`${JSON.stringify({ ...summarizeManifest(manifest), manifest })}\n`);
+          ctx.io.stdout.write(`${JSON.stringify({ ...summarizeManifest(manifest), authenticity: authenticity.state, manifest })}\n`);
           return;
         }
-        ctx.io.stdout.write(`${renderShow(manifest)}\n`);
+        ctx.io.stdout.write(`${renderShow(manifest, authenticity)}\n`);
       }),
     );
 }
 
-function renderList(manifests: Manifest[]): string {
-  const rows = [['ID', 'KIND', 'CREATED', 'AGE', 'SIZE', 'ENCRYPTED', 'LABEL']];
-  for (const m of manifests) {
-    rows.push([
-      m.id,
-      m.kind,
-      m.createdAt.replace(/\.\d{3}Z$/, 'Z'),
-      formatAge(new Date(m.createdAt)),
-      formatBytes(m.artifact.sizeBytes),
-      m.artifact.encryption ? 'yes' : 'NO (unencrypted)',
-      m.label ?? '',
-    ]);
+async function latestEntry(ctx: CliContext, deps: Awaited<ReturnType<CliContext['deps']>>): Promise<{ manifest: Manifest; authenticity: Authenticity }> {
+  const manifest = await findBackup(ctx.store, deps, 'latest');
+  return readManifestEntry(ctx.store, deps, manifest.id);
+}
+
+function authText(a: Authenticity): string {
+  if (a.state === 'authenticated') return 'yes';
+  if (a.state === 'legacy') return 'NO (earlier format)';
+  return 'cannot check';
+}
+
+/**
+ * Every backup, the unusable ones included: a damaged or rejected manifest is a row saying so
+ * (with the reason below the table), never a silent omission, and a backup that vanished from
+ * the store is named too. Whether authenticity could be checked is always said.
+ */
+function renderCatalog(where: string, entries: CatalogEntry[], vanished: VanishedBackup[], checked: boolean): string {
+  const lines: string[] = [];
+  if (entries.length === 0 && vanished.length === 0) {
+    lines.push(`No backups in ${where}`);
+  } else {
+    const rows = [['ID', 'KIND', 'CREATED', 'AGE', 'SIZE', 'ENCRYPTED', 'AUTHENTIC', 'LABEL']];
+    for (const e of entries) {
+      if (e.status !== 'listed') {
+        rows.push([e.id, e.kind, '-', '-', '-', '-', e.status === 'damaged' ? 'DAMAGED' : 'REJECTED', '']);
+        continue;
+      }
+      const m = e.manifest;
+      rows.push([
+        m.id,
+        m.kind,
+        m.createdAt.replace(/\.\d{3}Z$/, 'Z'),
+        formatAge(new Date(m.createdAt)),
+        formatBytes(m.artifact.sizeBytes),
+        m.artifact.encryption ? 'yes' : 'NO (unencrypted)',
+        authText(e.authenticity),
+        m.label ?? '',
+      ]);
+    }
+    for (const v of vanished) rows.push([v.id, kindOfId(v.id), '-', '-', '-', '-', 'VANISHED', '']);
+    lines.push(table(rows));
   }
-  return table(rows);
+  const refused = entries.filter((e): e is Extract<CatalogEntry, { reason: string }> => e.status !== 'listed');
+  if (refused.length > 0 || vanished.length > 0) lines.push('');
+  for (const e of refused) {
+    lines.push(`${e.status === 'damaged' ? 'DAMAGED ' : 'REJECTED'} ${e.id}: ${e.reason}. It is never verified or restored; inspect it (bantay show ${e.id}) and take a fresh backup.`);
+  }
+  for (const v of vanished) {
+    lines.push(`VANISHED ${v.id}: seen in this store (first ${v.firstSeen.toISOString()}, last ${v.lastSeen.toISOString()}) and gone without a prune: someone deleted it, possibly to roll "latest" back.`);
+  }
+  const legacy = entries.filter((e) => e.status === 'listed' && e.authenticity.state === 'legacy').length;
+  if (legacy > 0) lines.push(`Warning: ${legacy} backup(s) ${LEGACY_NOTE}; they restore only when their artifact decrypts with a configured key.`);
+  if (!checked) lines.push(`Note: ${NO_KEY_NOTE}. Anyone who can write the store can add or alter backups unnoticed; set BANTAY_ENCRYPTION_KEY.`);
+  return lines.join('\n');
+}
+
+function jsonEntry(e: CatalogEntry): Record<string, unknown> {
+  if (e.status !== 'listed') return { id: e.id, kind: e.kind, status: e.status, reason: e.reason };
+  return { ...summarizeManifest(e.manifest), status: 'ok', authenticity: e.authenticity.state };
+}
+
+function jsonVanished(v: VanishedBackup): Record<string, unknown> {
+  return { id: v.id, kind: kindOfId(v.id), status: 'vanished', firstSeen: v.firstSeen.toISOString(), lastSeen: v.lastSeen.toISOString() };
+}
+
+function authenticityLine(m: Manifest, a: Authenticity): string {
+  const binding = m.artifact.encryption === null ? '' : m.artifact.encryption.algorithm.endsWith('-v1') ? '; artifact NOT bound to this backup (stream format v1)' : '; artifact bound to this backup';
+  if (a.state === 'authenticated') return `yes (HMAC-SHA256, key ${a.keyId})${binding}`;
+  if (a.state === 'legacy') return `NO: ${LEGACY_NOTE}${binding}`;
+  return `cannot be checked: ${NO_KEY_NOTE.replace('authenticity cannot be checked: ', '')}`;
 }
 
 function describeSource(m: Manifest): string {
@@ -67,7 +136,7 @@ function describeSource(m: Manifest): string {
   return `${m.source.host}${m.source.port ? `:${m.source.port}` : ''}/${m.source.database ?? ''} (PostgreSQL ${m.source.serverVersion ?? '?'})`;
 }
 
-function renderShow(m: Manifest): string {
+function renderShow(m: Manifest, a: Authenticity): string {
   const lines = [
     `Backup      ${m.id}`,
     `Kind        ${m.kind}${m.label ? ` (label ${m.label})` : ''}`,
@@ -76,6 +145,7 @@ function renderShow(m: Manifest): string {
     `Artifact    ${m.artifact.key}, ${formatBytes(m.artifact.sizeBytes)} (${m.artifact.format})`,
     `SHA-256     ${m.artifact.sha256}`,
     `Encryption  ${m.artifact.encryption ? `${m.artifact.encryption.algorithm}, key ${m.artifact.encryption.keyId}` : 'NONE - this backup is not encrypted'}`,
+    `Authentic   ${authenticityLine(m, a)}`,
     `Trigger     ${m.trigger.by} via ${m.trigger.via}`,
     `Tools       ${Object.entries(m.tools).map(([k, v]) => `${k} ${v}`).join(', ')}`,
   ];

@@ -16,12 +16,13 @@ export function registerExportSqlCommand(program: Command, run: Run): void {
     .description('write a database backup as a plain SQL script (to stdout, or -o FILE)')
     .argument('<id>', 'database backup id, or "latest"')
     .option('-o, --output <file>', 'write to FILE (written as FILE.partial, renamed when complete)')
-    .action((id: string, opts: { output?: string }) =>
+    .option('--no-owner', 'leave out ALTER ... OWNER TO statements (default: owners kept)')
+    .action((id: string, opts: { output?: string; owner?: boolean }) =>
       run(async (ctx) => {
         const reporter = createCliReporter({ tty: ctx.io.stderr.isTTY === true && opts.output !== undefined, out: ctx.io.stderr, logger: ctx.logger });
         const deps = await ctx.deps();
         if (opts.output === undefined) {
-          await exportSql({ id, output: ctx.io.stdout, trigger: ctx.trigger(), signal: ctx.io.signal }, deps, reporter);
+          await exportSql({ id, output: ctx.io.stdout, noOwner: opts.owner === false, trigger: ctx.trigger(), signal: ctx.io.signal }, deps, reporter);
           return;
         }
         const target = resolve(ctx.io.cwd, opts.output);
@@ -33,7 +34,7 @@ export function registerExportSqlCommand(program: Command, run: Run): void {
         });
         const file = handle.createWriteStream();
         try {
-          const { bytes } = await exportSql({ id, output: file, trigger: ctx.trigger(), signal: ctx.io.signal }, deps, reporter);
+          const { bytes } = await exportSql({ id, output: file, noOwner: opts.owner === false, trigger: ctx.trigger(), signal: ctx.io.signal }, deps, reporter);
           file.end();
           await finished(file);
           await rename(partial, target);

@@ -31,7 +31,7 @@ export function registerPruneCommand(program: Command, run: Run): void {
         );
         if (opts.json) ctx.io.stdout.write(`${JSON.stringify(result)}\n`);
         else ctx.io.stdout.write(renderPrune(result, opts.verbose === true));
-        if (result.failed.length > 0) throw new BantayError(ErrorCode.Storage, `${result.failed.length} deletion(s) failed; run bantay prune again later`);
+        if (result.failed.length + result.leftovers.failed.length > 0) throw new BantayError(ErrorCode.Storage, `${result.failed.length + result.leftovers.failed.length} deletion(s) failed; run bantay prune again later`);
       }),
     );
 }
@@ -44,6 +44,14 @@ export function renderPrune(result: PruneResult, verbose: boolean): string {
   if (doomed.length > 0) out += `${result.dryRun ? 'Would delete' : 'Delete'}:\n${doomed.map(line).join('')}`;
   if (verbose && kept.length > 0) out += `Keep:\n${kept.map(line).join('')}`;
   for (const f of result.failed) out += `FAILED ${f.decision.id}: ${f.error}\n`;
+  const leftovers = result.leftovers.planned.filter((d) => d.action === 'remove');
+  if (leftovers.length > 0) {
+    out += `${result.dryRun ? 'Would remove' : 'Removed'} ${result.dryRun ? leftovers.length : result.leftovers.removed.length} leftover(s) of interrupted uploads:\n`;
+    for (const d of leftovers) out += `  ${d.leftover.kind === 'temp-file' ? 'temp file' : 'multipart upload'}  ${d.leftover.key}${d.leftover.sizeBytes !== undefined ? `  ${d.leftover.sizeBytes} bytes` : ''}  ${d.reason}\n`;
+  }
+  const young = result.leftovers.planned.length - leftovers.length;
+  if (young > 0 && verbose) out += `Kept ${young} recent temp file(s) / upload(s) that a running job may own.\n`;
+  for (const f of result.leftovers.failed) out += `FAILED to remove ${f.decision.leftover.key}: ${f.error}\n`;
   for (const w of result.plan.warnings) out += `Warning: ${w}\n`;
   return out;
 }

@@ -85,7 +85,7 @@ export function renderFilesChecks(id: string, what: string, r: FilesVerification
 }
 
 async function findFilesBackup(ctx: CliContext, id: string): Promise<Manifest> {
-  const manifest = await findBackup(ctx.store, id);
+  const manifest = await findBackup(ctx.store, await ctx.deps(), id);
   if (manifest.kind === 'database') throw new BantayError(ErrorCode.InvalidInput, `${manifest.id} is a database backup, not a files backup`);
   return manifest;
 }
@@ -94,7 +94,7 @@ async function uploadsBackupOfDay(ctx: CliContext, date: string): Promise<Manife
   const day = parseLocalDate(date);
   const { timeZone } = ctx.config.files;
   const candidates = idsOnDay(await completeIdsOfKind(ctx.store, 'uploads'), day, timeZone, timeOfId);
-  const picked = pickLastBackupOfDay(await Promise.all(candidates.map((id) => readManifest(ctx.store, id))), day, timeZone);
+  const picked = pickLastBackupOfDay(await Promise.all(candidates.map(async (id) => readManifest(ctx.store, await ctx.deps(), id))), day, timeZone);
   if (picked === undefined) {
     throw new BantayError(ErrorCode.NotFound, `No uploads backup was taken on ${day} (${timeZone}); see bantay list --kind uploads`);
   }

@@ -3,7 +3,9 @@ import { isBackupId, kindOfId, parseBackupId } from '../../catalog/backup-id.ts'
 import { readManifest } from '../../catalog/catalog.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { runCleanup, type CleanupReport } from '../../jobs/cleanup-leftovers.ts';
+import { checkBackupOrigin, liveIdentity } from '../../jobs/backup-origin.ts';
 import { describeDatabaseUrl } from '../../jobs/pg/connection.ts';
+import { openAdminSession } from '../../jobs/pg/database-admin.ts';
 import { restoreToNewDatabase, type RestoreResult } from '../../jobs/restore-database.ts';
 import { planInPlaceRestore, restoreInPlace, type InPlacePlan } from '../../jobs/restore-in-place.ts';
 import type { CliContext } from '../context.ts';
@@ -26,6 +28,9 @@ interface RestoreOptions {
   cleanup?: boolean;
   jobs?: string;
   json?: boolean;
+  owner?: boolean;
+  acceptRestoreErrors?: boolean;
+  fromOtherDatabase?: boolean;
 }
 
 export function registerRestoreCommand(program: Command, run: Run): void {
@@ -43,6 +48,9 @@ export function registerRestoreCommand(program: Command, run: Run): void {
     .option('--dry-run', 'with --in-place: print the steps and change nothing')
     .option('--cleanup', 'clean up after interrupted runs: stale scratch databases, temp files, a live database left closed')
     .option('--jobs <n>', 'pg_restore parallel jobs (default BANTAY_RESTORE_JOBS)')
+    .option('--no-owner', 'database backups: create no roles; objects belong to Bantay\'s role, no grants (pg_restore --no-owner --no-privileges)')
+    .option('--accept-restore-errors', 'database backups: put the copy in place even though pg_restore reported errors (listed in the result); data checks must still pass')
+    .option('--from-other-database', 'with --in-place: allow a backup taken from another database or server than the live one')
     .option('--json', 'print the result as one JSON object on stdout')
     .action((id: string | undefined, opts: RestoreOptions) =>
       run(async (ctx) => {
@@ -82,20 +90,34 @@ function chooseMode(id: string | undefined, opts: RestoreOptions): 'cleanup' | '
   if (id === undefined) throw new BantayError(ErrorCode.Usage, 'Name the backup to restore (see bantay list)');
   if (opts.replace && !opts.targetDb) throw new BantayError(ErrorCode.Usage, '--replace only goes with --target-db');
   if ((opts.yes || opts.dryRun) && !opts.inPlace) throw new BantayError(ErrorCode.Usage, '--yes and --dry-run only go with --in-place');
+  if (opts.fromOtherDatabase && !opts.inPlace) throw new BantayError(ErrorCode.Usage, '--from-other-database only goes with --in-place');
   return opts.inPlace ? 'in-place' : 'new';
 }
 
 async function toNew(ctx: CliContext, id: string, opts: RestoreOptions, reporter: ReturnType<typeof createCliReporter>): Promise<RestoreResult> {
-  const spec = { backup: id, target: opts.targetDb!, replace: opts.replace === true, ...recoveryBase(ctx, opts) };
+  const spec = { backup: id, target: opts.targetDb!, replace: opts.replace === true, ...recoveryBase(ctx, opts), ...restoreOptions(opts) };
   return restoreToNewDatabase(spec, await ctx.deps(), reporter);
 }
 
 async function inPlace(ctx: CliContext, id: string, opts: RestoreOptions, reporter: ReturnType<typeof createCliReporter>): Promise<RestoreResult> {
   const { base, plan, createdAt } = await planFor(ctx, id, opts);
+  assertOriginAllowed(plan, opts);
   if (!opts.yes) await confirm(ctx, plan, createdAt);
   const { recovery } = ctx.config;
   const hooks = { stop: recovery.appStopCmd, start: recovery.appStartCmd, timeoutSeconds: recovery.hookTimeoutSeconds };
-  return restoreInPlace({ backup: plan.backupId, hooks, ...base }, await ctx.deps(), reporter);
+  return restoreInPlace({ backup: plan.backupId, hooks, ...base, ...restoreOptions(opts), fromOtherDatabase: opts.fromOtherDatabase === true }, await ctx.deps(), reporter);
+}
+
+function restoreOptions(opts: RestoreOptions) {
+  return { noOwner: opts.owner === false, acceptRestoreErrors: opts.acceptRestoreErrors === true };
+}
+
+/** Refused before the prompt: the job would refuse it too, after someone typed the name. */
+function assertOriginAllowed(plan: InPlacePlan, opts: RestoreOptions): void {
+  if (plan.origin === undefined || plan.origin.sameDatabase || opts.fromOtherDatabase) return;
+  throw new BantayError(ErrorCode.InvalidInput, `${plan.origin.reason}; nothing was changed. To restore it over ${plan.live} anyway, pass --from-other-database`, {
+    details: [`Backup: ${plan.origin.backup}`, `Live database: ${plan.origin.live}`],
+  });
 }
 
 async function dryRun(ctx: CliContext, id: string, opts: RestoreOptions): Promise<void> {
@@ -108,15 +130,23 @@ async function planFor(ctx: CliContext, id: string, opts: RestoreOptions) {
   const { recovery } = ctx.config;
   const live = describeDatabaseUrl(base.databaseUrl).database;
   if (id.trim() === 'latest') throw new BantayError(ErrorCode.InvalidInput, 'An in-place restore needs an explicit backup id, not "latest" (see bantay list)');
-  const manifest = await readManifest(ctx.store, parseBackupId(id));
-  const plan = planInPlaceRestore({ backupId: manifest.id, live, at: new Date(), jobs: base.jobs, stopCommand: recovery.appStopCmd, startCommand: recovery.appStartCmd });
+  const manifest = await readManifest(ctx.store, await ctx.deps(), parseBackupId(id));
+  // The live server's identity is needed to say where the backup came from before anything is asked.
+  const session = await openAdminSession(base.databaseUrl, base.maintenanceDb);
+  await session.close();
+  const origin = checkBackupOrigin(manifest, liveIdentity(base.databaseUrl, session));
+  const plan = planInPlaceRestore({ backupId: manifest.id, live, at: new Date(), jobs: base.jobs, stopCommand: recovery.appStopCmd, startCommand: recovery.appStartCmd, origin });
   return { base, plan, createdAt: manifest.createdAt };
 }
 
 /** Typed confirmation: the person must type the live database's name. */
 async function confirm(ctx: CliContext, plan: InPlacePlan, createdAt: string): Promise<void> {
   ctx.io.stderr.write(`${renderPlan(plan, createdAt)}\n`);
-  const answer = await readConfirmation(`Type the name of the live database (${plan.live}) to restore over it: `, ctx.io.stderr);
+  const other = plan.origin !== undefined && !plan.origin.sameDatabase;
+  const prompt = other
+    ? `This backup is of ANOTHER database (${plan.origin!.backup}). Type the name of the live database (${plan.live}) to replace it with that: `
+    : `Type the name of the live database (${plan.live}) to restore over it: `;
+  const answer = await readConfirmation(prompt, ctx.io.stderr);
   if (answer === undefined) {
     throw new BantayError(ErrorCode.Usage, 'An in-place restore needs typed confirmation: run it in a terminal, or pass --yes');
   }
@@ -125,7 +155,10 @@ async function confirm(ctx: CliContext, plan: InPlacePlan, createdAt: string): P
 
 function renderPlan(plan: InPlacePlan, createdAt: string): string {
   const steps = plan.steps.map((s, i) => `  ${i + 1}. ${s.description}`);
-  return [`In-place restore of ${plan.live} from ${plan.backupId} (taken ${createdAt}):`, ...steps].join('\n');
+  const origin = plan.origin
+    ? [`  Backup of:     ${plan.origin.backup}`, `  Live database: ${plan.origin.live}`, ...(plan.origin.sameDatabase ? [] : [`  WARNING: ${plan.origin.reason}`])]
+    : [];
+  return [`In-place restore of ${plan.live} from ${plan.backupId} (taken ${createdAt}):`, ...origin, ...steps].join('\n');
 }
 
 function renderRestore(r: RestoreResult, ctx: CliContext): string {
@@ -136,6 +169,10 @@ function renderRestore(r: RestoreResult, ctx: CliContext): string {
     renderChecks(r.checks),
   ];
   if (r.usedTempFile) lines.push(TEMP_FILE_NOTE);
+  if (r.noOwner) lines.push('Restored with --no-owner: objects belong to Bantay\'s role and no grants were restored.');
+  if (r.createdRoles.length > 0) lines.push(`Created ${r.createdRoles.length} missing role(s): ${r.createdRoles.join(', ')}`);
+  for (const note of r.notes) lines.push(`Note: ${note}`);
+  if (r.restoreErrors.length > 0) lines.push(`pg_restore errors accepted (--accept-restore-errors):`, ...r.restoreErrors.map((e) => `  ${e}`));
   if (r.safetyBackupId) lines.push(`Safety backup taken before: ${r.safetyBackupId} (label pre-restore)`);
   if (r.keptAs) {
     lines.push(
@@ -159,6 +196,7 @@ function renderCleanup(r: CleanupReport & { startedApplication: boolean }): stri
     r.droppedDatabases.length ? `Dropped ${r.droppedDatabases.length} leftover database(s): ${r.droppedDatabases.join(', ')}` : 'No leftover databases.',
     ...(r.removedTempFiles.length ? [`Removed ${r.removedTempFiles.length} leftover temp file(s).`] : []),
     ...r.reopenedDatabases.map((d) => `Reopened ${d} to connections (an in-place restore was interrupted before its swap; ${d} holds its previous data).`),
+    ...r.warnings.map((w) => `Warning: ${w}`),
   ];
   for (const live of r.interruptedInPlace) {
     lines.push(r.startedApplication ? `Ran BANTAY_APP_START_CMD after the interrupted restore of ${live}.` : `If the application was stopped for the interrupted restore of ${live}, start it again.`);

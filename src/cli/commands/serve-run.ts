@@ -68,7 +68,7 @@ function openSecondary(ctx: CliContext): ObjectStore | undefined {
 function opsRoutes(config: Config, deps: JobDeps, secondary: ObjectStore | undefined): OpsRoute[] {
   const { ops, recovery } = config;
   const status = createStatusSource(
-    { store: deps.store, secondary, state: deps.state },
+    { store: deps.store, secondary, state: deps.state, keyRing: deps.keyRing },
     { timezone: ops.timezone, schedule: ops.schedule, objectives: { rtoSeconds: recovery.rtoObjectiveSeconds, rpoSeconds: recovery.rpoObjectiveSeconds } },
   );
   return createOpsRoutes({ state: deps.state, store: deps.store, status, logger: deps.logger, statusToken: ops.http.statusToken, metricsToken: ops.http.metricsToken });
@@ -80,6 +80,7 @@ function startSchedule(config: Config, deps: JobDeps, app: BotApp, secondary: Ob
     store: deps.store,
     secondary,
     state: deps.state,
+    keyRing: deps.keyRing,
     logger: deps.logger,
     sink: alertSinkOf(app.services.notifier),
     timezone: ops.timezone,

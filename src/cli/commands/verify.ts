@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { kindOfId, parseBackupId, parseKind, type BackupKind } from '../../catalog/backup-id.ts';
-import { findBackup } from '../../catalog/catalog.ts';
+import { findUsableBackup } from '../../jobs/find-backup.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { failureReasons } from '../../jobs/restore-checks.ts';
 import { verifyBackup, type VerifyResult } from '../../jobs/verify-backup.ts';
@@ -51,10 +51,15 @@ export function registerVerifyCommand(program: Command, run: Run): void {
 async function resolveVerifyTarget(ctx: CliContext, id: string, kind: string | undefined): Promise<{ id: string; kind: BackupKind }> {
   if (id === 'latest') {
     const wanted = kind === undefined ? 'database' : parseKind(kind);
-    return { id: (await findBackup(ctx.store, 'latest', wanted)).id, kind: wanted };
+    return { id: (await findUsableBackup(await ctx.deps(), 'latest', { operation: 'verify', trigger: ctx.trigger(), kind: wanted })).id, kind: wanted };
   }
   if (kind !== undefined) throw new BantayError(ErrorCode.Usage, '--kind only goes with latest');
-  return { id, kind: kindOfId(parseBackupId(id)) };
+  const parsed = parseBackupId(id);
+  const parsedKind = kindOfId(parsed);
+  // Files backups are resolved by the files commands; checking here means a damaged or rejected
+  // manifest is refused (and audited) the same way for every kind.
+  if (parsedKind !== 'database') await findUsableBackup(await ctx.deps(), parsed, { operation: 'verify', trigger: ctx.trigger() });
+  return { id: parsed, kind: parsedKind };
 }
 
 function renderVerify(r: VerifyResult): string {

@@ -24,13 +24,16 @@ export async function startDump(input: {
   pgDump: PgTool;
   databaseUrl: string;
   snapshotId: string;
+  /** More pg_dump arguments (--lock-wait-timeout) and its environment (connection, PGAPPNAME). */
+  extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
   settings: DumpSettings | undefined;
   signal: AbortSignal;
 }): Promise<StartedDump> {
   const settings = input.settings ?? DEFAULT_DUMP_SETTINGS;
-  const common = [`--snapshot=${input.snapshotId}`, '--no-password', compressArg(settings.compression, input.pgDump.major)];
+  const common = [`--snapshot=${input.snapshotId}`, ...(input.extraArgs ?? []), '--no-password', compressArg(settings.compression, input.pgDump.major)];
   const compression = describeCompression(settings.compression);
-  const env = childEnv(input.databaseUrl);
+  const env = input.env ?? childEnv(input.databaseUrl);
   if (settings.jobs > 1 && settings.tmpDir !== undefined && (await databaseBytes(input.databaseUrl)) >= settings.parallelMinBytes) {
     const tool = startParallelDump({ pgDumpPath: input.pgDump.path, args: common, jobs: settings.jobs, env, tmpDir: settings.tmpDir, signal: input.signal });
     return { tool, format: DIRECTORY_TAR_FORMAT, description: `directory -j ${settings.jobs}, ${compression}` };

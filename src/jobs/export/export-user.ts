@@ -96,7 +96,7 @@ async function exportToStore(
   const stored = await putSealed(Readable.from(tarball, { objectMode: false }), [], run.key, deps, { signal: spec.signal, contentType: 'application/gzip' });
   const completed = deps.now?.() ?? new Date();
   const manifest: ExportManifest = {
-    formatVersion: 1,
+    formatVersion: 2,
     exportId: run.exportId,
     kind: 'user-data',
     userId: storedUserId,
@@ -115,7 +115,7 @@ async function exportToStore(
       encryption: deps.keyRing.primary ? { algorithm: ENCRYPTION_ALGORITHM, keyId: deps.keyRing.primary.id } : null,
     },
   };
-  await writeExportManifest(deps.store, manifest, spec.signal);
+  await writeExportManifest(deps.store, manifest, deps, spec.signal);
   return manifest;
 }
 

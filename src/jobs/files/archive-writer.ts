@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ROOT_PATH, type FileRecord, type IndexRecord, type TreeEntry, type TreeState } from '../../catalog/file-index.ts';
 import { compressionPays, shouldTryCompression } from './compression.ts';
-import { gzipIfSmaller, gzipToTempFile, hashOpenFile, openLiveFile, readExactly, type FileMeta } from './file-content.ts';
+import { gzipIfSmaller, gzipToTempFile, hashOpenFile, openLiveFile, readExactly, readUpTo, sha256Hex, type FileMeta } from './file-content.ts';
 import { decideFile, deletionsSince, dirOrSymlinkChanged } from './incremental-plan.ts';
 import { mapOrdered } from './map-ordered.ts';
 import { encodeTarHeader, PAX_COMPRESSION, TAR_END, tarPadding } from './tar-format.ts';
@@ -12,7 +12,8 @@ import type { WalkedEntry, WalkedFile } from './tree-walk.ts';
 
 /** Files up to this size are read whole (ahead of time, PREFETCH at once); larger ones stream. */
 export const SMALL_FILE_MAX = 2 * 1024 * 1024;
-const PREFETCH = 8;
+/** Files read, hashed and compressed ahead of the one being written: at most 32 MiB held. */
+const PREFETCH = 16;
 
 export interface ArchiveOptions {
   root: string;
@@ -107,14 +108,17 @@ async function prepare(entry: WalkedEntry, options: ArchiveOptions): Promise<Pre
   if (opened.meta.size > SMALL_FILE_MAX) return { kind: 'large', walked: entry, previous: checkAgainst, ...opened };
   let data: Buffer;
   try {
-    data = await opened.handle.readFile();
+    data = await readUpTo(opened.handle, opened.meta.size);
   } finally {
     await opened.handle.close();
   }
   const meta = { ...opened.meta, size: data.length };
-  const sha256 = createHash('sha256').update(data).digest('hex');
+  // Hash and gzip side by side on the thread pool: the main thread only moves buffers.
+  const compressing = checkAgainst === undefined && shouldTryCompression(entry.path, data.length) ? gzipIfSmaller(data) : undefined;
+  compressing?.catch(() => undefined);
+  const sha256 = await sha256Hex(data);
   if (checkAgainst !== undefined && checkAgainst.sha256 === sha256) return sameContent(checkAgainst, fileRecord(entry.path, meta, sha256, checkAgainst.in));
-  const compressed = shouldTryCompression(entry.path, data.length) ? await gzipIfSmaller(data) : undefined;
+  const compressed = compressing !== undefined ? await compressing : shouldTryCompression(entry.path, data.length) ? await gzipIfSmaller(data) : undefined;
   return { kind: 'memory', record: fileRecord(entry.path, meta, sha256, options.backupId), data: compressed ?? data, compressed: compressed !== undefined };
 }
 

@@ -125,7 +125,7 @@ async function archiveToStore(
   const index = await writeIndex(ctx.id, outcome.records, ctx.keys.index, deps, run.common.signal);
   reporter.phase?.('writing manifest');
   const manifest = buildManifest(run, deps, { ...ctx, sourcePath, archive, index, outcome, parent: parent?.manifest });
-  await writeManifest(deps.store, manifest, run.common.signal);
+  await writeManifest(deps.store, manifest, deps, run.common.signal);
   return manifest;
 }
 
@@ -137,7 +137,7 @@ function buildManifest(
   const completed = deps.now?.() ?? new Date();
   const { archive, index, outcome } = r;
   return {
-    formatVersion: 1,
+    formatVersion: 2,
     id: r.id,
     kind: run.kind,
     createdAt: r.started.toISOString(),

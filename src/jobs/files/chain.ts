@@ -40,7 +40,7 @@ export function planUploadsChain(input: {
  * second is read and the latest createdAt (then chain sequence) wins. Unreadable manifests are
  * skipped with a warning.
  */
-export async function latestUploadsBackup(deps: Pick<JobDeps, 'store' | 'logger'>): Promise<Manifest | undefined> {
+export async function latestUploadsBackup(deps: Pick<JobDeps, 'store' | 'logger' | 'keyRing'>): Promise<Manifest | undefined> {
   const ids = await completeIdsOfKind(deps.store, 'uploads');
   while (ids.length > 0) {
     const second = ids[0]!.slice(0, ids[0]!.lastIndexOf('-'));
@@ -53,9 +53,9 @@ export async function latestUploadsBackup(deps: Pick<JobDeps, 'store' | 'logger'
   return undefined;
 }
 
-async function readOrSkip(deps: Pick<JobDeps, 'store' | 'logger'>, id: string): Promise<Manifest | undefined> {
+async function readOrSkip(deps: Pick<JobDeps, 'store' | 'logger' | 'keyRing'>, id: string): Promise<Manifest | undefined> {
   try {
-    return await readManifest(deps.store, id);
+    return await readManifest(deps.store, deps, id);
   } catch (err) {
     if (!isBantayError(err) || (err.code !== ErrorCode.Integrity && err.code !== ErrorCode.NotFound)) throw err;
     deps.logger.warn({ err, backupId: id }, `skipping ${id}: unreadable manifest`);
@@ -67,7 +67,7 @@ async function readOrSkip(deps: Pick<JobDeps, 'store' | 'logger'>, id: string): 
  * The members of `manifest`'s chain, full backup first, ending with `manifest` itself. An
  * application backup (no chain) is a chain of one. A missing or inconsistent member is an error.
  */
-export async function loadChain(manifest: Manifest, deps: Pick<JobDeps, 'store'>): Promise<Manifest[]> {
+export async function loadChain(manifest: Manifest, deps: Pick<JobDeps, 'store' | 'keyRing'>): Promise<Manifest[]> {
   const members = [manifest];
   let current = manifest;
   while (current.chain !== undefined && current.chain.parentId !== null) {
@@ -75,7 +75,7 @@ export async function loadChain(manifest: Manifest, deps: Pick<JobDeps, 'store'>
     const parentId = current.chain.parentId;
     let parent: Manifest;
     try {
-      parent = await readManifest(deps.store, parentId);
+      parent = await readManifest(deps.store, deps, parentId);
     } catch (err) {
       if (isBantayError(err) && err.code === ErrorCode.NotFound) throw broken(manifest, `its member ${parentId} is missing from the store`);
       throw err;

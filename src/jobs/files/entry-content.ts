@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { createGunzip, gunzip } from 'node:zlib';
 import type { FileRecord } from '../../catalog/file-index.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { UnsafeArchiveError } from './safe-path.ts';
@@ -37,6 +38,33 @@ export async function* entryContent(entry: TarEntry, expectedSize: number, where
   }
 }
 
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * The original content of a small entry whose stored bytes were read whole: as stored, or
+ * gunzipped on the thread pool with output capped at `expectedSize` (the same "gzip bomb" stop
+ * as entryContent). Damaged gzip data is an Integrity error naming the file. The caller checks
+ * size and SHA-256 (ContentCheck) before using the result.
+ */
+export async function wholeContent(entry: TarEntry, stored: Buffer, expectedSize: number, where: string): Promise<Buffer> {
+  const compression = entry.attributes.get(PAX_COMPRESSION);
+  if (compression === undefined) {
+    if (stored.length !== expectedSize) throw contentMismatch(where, entry.path, `${stored.length} bytes stored, the index says ${expectedSize}`);
+    return stored;
+  }
+  if (compression !== 'gzip') throw new UnsafeArchiveError(where, entry.path, `unknown compression ${compression}`);
+  try {
+    // maxOutputLength must be at least 1; one byte over the promise is caught by the size check.
+    // One output chunk of the expected size: one thread-pool round trip instead of one per 16 KiB.
+    const size = Math.max(1, expectedSize);
+    return await gunzipAsync(stored, { maxOutputLength: size, chunkSize: Math.max(64, Math.min(size + 1, 4 * 1024 * 1024)) });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') throw contentMismatch(where, entry.path, `it decompresses to more than the ${expectedSize} bytes the index says`);
+    throw contentMismatch(where, entry.path, `its gzip data is damaged: ${(err as Error).message}`);
+  }
+}
+
 /** Incremental SHA-256 and size of content, compared with its index record at the end. */
 export class ContentCheck {
   readonly #hash = createHash('sha256');
@@ -49,11 +77,20 @@ export class ContentCheck {
 
   /** Undefined when the content matches `record`, else why not. */
   mismatch(record: FileRecord): string | undefined {
-    const sha256 = this.#hash.digest('hex');
-    if (this.#size !== record.size) return `${this.#size} bytes, the index says ${record.size}`;
-    if (sha256 !== record.sha256) return `SHA-256 ${sha256.slice(0, 12)}…, the index says ${record.sha256.slice(0, 12)}…`;
-    return undefined;
+    return contentDifference(this.#size, this.#hash.digest('hex'), record);
   }
+}
+
+/** Undefined when whole content matches `record`, else why not; hashed on the thread pool (WebCrypto). */
+export async function wholeMismatch(content: Buffer, record: FileRecord): Promise<string | undefined> {
+  if (content.length !== record.size) return contentDifference(content.length, '', record);
+  return contentDifference(content.length, Buffer.from(await webcrypto.subtle.digest('SHA-256', content)).toString('hex'), record);
+}
+
+function contentDifference(size: number, sha256: string, record: FileRecord): string | undefined {
+  if (size !== record.size) return `${size} bytes, the index says ${record.size}`;
+  if (sha256 !== record.sha256) return `SHA-256 ${sha256.slice(0, 12)}…, the index says ${record.sha256.slice(0, 12)}…`;
+  return undefined;
 }
 
 export function contentMismatch(where: string, path: string, reason: string): BantayError {

@@ -1,6 +1,6 @@
 import { constants, createWriteStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { createGzip, gzip } from 'node:zlib';
@@ -42,7 +42,9 @@ export async function openLiveFile(absPath: string): Promise<{ handle: FileHandl
 
 /** The gzip of `data` when it pays (see compression.ts), else undefined. Runs on the thread pool. */
 export async function gzipIfSmaller(data: Buffer): Promise<Buffer | undefined> {
-  const compressed = await gzipAsync(data, { level: GZIP_LEVEL });
+  // One output buffer (compressed data of interest is smaller than the input): one thread-pool
+  // round trip instead of one per 16 KiB.
+  const compressed = await gzipAsync(data, { level: GZIP_LEVEL, chunkSize: Math.max(64, data.length) });
   return compressionPays(data.length, compressed.length) ? compressed : undefined;
 }
 
@@ -61,6 +63,26 @@ export async function* readExactly(handle: FileHandle, size: number, describe: s
     position += bytesRead;
     yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
   }
+}
+
+/**
+ * The content of a small file in one buffer: up to `size` bytes (its fstat size; a file that
+ * grew since is cut there, one that shrank gives what it has). No second fstat, no probe for EOF.
+ */
+export async function readUpTo(handle: FileHandle, size: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(size);
+  let position = 0;
+  while (position < size) {
+    const { bytesRead } = await handle.read(buffer, position, size - position, position);
+    if (bytesRead === 0) break;
+    position += bytesRead;
+  }
+  return position === size ? buffer : buffer.subarray(0, position);
+}
+
+/** SHA-256 (hex) of a buffer, computed on the thread pool (WebCrypto) instead of the main thread. */
+export async function sha256Hex(data: Buffer): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
 }
 
 /** SHA-256 of the first `size` bytes of an open file. */

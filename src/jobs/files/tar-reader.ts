@@ -44,7 +44,7 @@ async function* readEntries(reader: ByteReader, where: string): AsyncGenerator<T
   let pax = new Map<string, string>();
   for (;;) {
     const block = await reader.read(BLOCK);
-    if (block.every((b) => b === 0)) {
+    if (isZero(block)) {
       await reader.drainZeros();
       return;
     }
@@ -124,12 +124,18 @@ function integrity(where: string, message: string): BantayError {
   return new BantayError(ErrorCode.Integrity, `${where}: ${message}`);
 }
 
-/** Exact-size reads over an async iterator of chunks; a short source is an Integrity error. */
+/**
+ * Exact-size reads over an async iterator of chunks; a short source is an Integrity error.
+ * Chunks are queued, not concatenated: entry data is handed on as views of the source's chunks,
+ * and only a header that straddles two chunks is copied (512 bytes).
+ */
 class ByteReader {
   readonly #source: AsyncIterator<Buffer>;
   readonly #where: string;
-  #buffer: Buffer = Buffer.alloc(0);
+  /** Unconsumed chunks; the first one from #offset on. */
+  readonly #chunks: Buffer[] = [];
   #offset = 0;
+  #available = 0;
 
   constructor(source: AsyncIterator<Buffer>, where: string) {
     this.#source = source;
@@ -140,26 +146,44 @@ class ByteReader {
     const next = await this.#source.next();
     if (next.done) return false;
     const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as Uint8Array);
-    this.#buffer = this.#offset < this.#buffer.length ? Buffer.concat([this.#buffer.subarray(this.#offset), chunk]) : chunk;
-    this.#offset = 0;
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#available += chunk.length;
+    }
     return true;
   }
 
+  /** Up to `max` bytes from the first chunk (at least one byte is available). */
+  #piece(max: number): Buffer {
+    const first = this.#chunks[0]!;
+    const piece = first.subarray(this.#offset, this.#offset + Math.min(max, first.length - this.#offset));
+    this.#offset += piece.length;
+    this.#available -= piece.length;
+    if (this.#offset === first.length) {
+      this.#chunks.shift();
+      this.#offset = 0;
+    }
+    return piece;
+  }
+
   async read(length: number): Promise<Buffer> {
-    while (this.#buffer.length - this.#offset < length) {
+    while (this.#available < length) {
       if (!(await this.#fill())) throw integrity(this.#where, 'the archive is truncated');
     }
-    const out = this.#buffer.subarray(this.#offset, this.#offset + length);
-    this.#offset += length;
+    const first = this.#piece(length);
+    if (first.length === length) return first;
+    const out = Buffer.allocUnsafe(length);
+    first.copy(out, 0);
+    for (let at = first.length; at < length; ) at += this.#piece(length - at).copy(out, at);
     return out;
   }
 
   async *take(length: number): AsyncGenerator<Buffer> {
     let left = length;
     while (left > 0) {
-      if (this.#offset >= this.#buffer.length && !(await this.#fill())) throw integrity(this.#where, 'the archive is truncated');
-      const piece = this.#buffer.subarray(this.#offset, this.#offset + Math.min(left, this.#buffer.length - this.#offset));
-      this.#offset += piece.length;
+      if (this.#available === 0 && !(await this.#fill())) throw integrity(this.#where, 'the archive is truncated');
+      if (this.#available === 0) continue;
+      const piece = this.#piece(left);
       left -= piece.length;
       yield piece;
     }
@@ -181,9 +205,21 @@ class ByteReader {
   /** Reads to the end of the source; anything but zeros after the end marker is refused. */
   async drainZeros(): Promise<void> {
     for (;;) {
-      if (!this.#buffer.subarray(this.#offset).every((b) => b === 0)) throw integrity(this.#where, 'data after the end-of-archive marker');
-      this.#offset = this.#buffer.length;
+      while (this.#available > 0) {
+        if (!isZero(this.#piece(this.#available))) throw integrity(this.#where, 'data after the end-of-archive marker');
+      }
       if (!(await this.#fill())) return;
     }
   }
+}
+
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+
+/** All zero bytes (compared with memcmp, a block at a time). */
+function isZero(bytes: Buffer): boolean {
+  for (let at = 0; at < bytes.length; at += BLOCK) {
+    const part = bytes.subarray(at, at + BLOCK);
+    if (!part.equals(ZERO_BLOCK.subarray(0, part.length))) return false;
+  }
+  return true;
 }

@@ -5,12 +5,9 @@ import { BantayError, ErrorCode, isAbortError } from '../../errors.ts';
 import type { JobDeps } from '../job-context.ts';
 import { silentReporter, type ProgressReporter } from '../progress.ts';
 import { loadChain } from './chain.ts';
-import { ContentCheck, entryContent } from './entry-content.ts';
+import { scanArchive } from './archive-scan.ts';
 import { readIndex } from './index-store.ts';
 import { planRestore } from './restore-plan.ts';
-import { archiveRef } from './restore-tree.ts';
-import { openSealed } from './sealed-object.ts';
-import { readTarEntries } from './tar-reader.ts';
 
 /** `status` mirrors `passed` so these fit the recovery checks (catalog/verification.ts) as they are. */
 export interface FilesCheck {
@@ -106,25 +103,16 @@ async function verifyArchive(
   const expected = new Map<string, FileRecord>();
   for (const r of records) if (r.type === 'file' && r.in === member.id) expected.set(r.path, r);
   const problems: string[] = [];
-  let files = 0;
-  let bytes = 0;
-  const plain = await openSealed(archiveRef(member), deps, { signal, onBytes: (b) => reporter.bytes?.(b, member.artifact.sizeBytes) });
+  let result = { files: 0, bytes: 0 };
   try {
-    for await (const entry of readTarEntries(plain, where)) {
-      if (entry.type !== 'file') continue;
-      const record = expected.get(entry.path);
-      if (record === undefined) {
-        problems.push(`${JSON.stringify(entry.path)} is in the archive but not in the index`);
-        continue;
-      }
-      expected.delete(entry.path);
-      const check = new ContentCheck();
-      for await (const chunk of entryContent(entry, record.size, where)) check.update(chunk);
-      const mismatch = check.mismatch(record);
-      if (mismatch !== undefined) problems.push(`${JSON.stringify(record.path)}: ${mismatch}`);
-      files += 1;
-      bytes += record.size;
-    }
+    result = await scanArchive(member, deps, {
+      where,
+      wanted: expected,
+      signal,
+      onStoredBytes: (b) => reporter.bytes?.(b, member.artifact.sizeBytes),
+      onUnwanted: (path) => problems.push(`${JSON.stringify(path)} is in the archive but not in the index`),
+      onMismatch: (message) => problems.push(message),
+    });
     for (const path of expected.keys()) problems.push(`${JSON.stringify(path)} is missing from the archive`);
   } catch (err) {
     // Unreadable from here on (digest, decryption, unsafe or damaged entry): report it with what was found before.
@@ -135,5 +123,5 @@ async function verifyArchive(
     const listed = problems.slice(0, MAX_LISTED_PROBLEMS).join('; ');
     throw new BantayError(ErrorCode.Integrity, `${problems.length} problem(s) in ${where}: ${listed}${problems.length > MAX_LISTED_PROBLEMS ? '; …' : ''}`);
   }
-  return { value: files, detail: `${files} files (${bytes} bytes) match their SHA-256` };
+  return { value: result.files, detail: `${result.files} files (${result.bytes} bytes) match their SHA-256` };
 }

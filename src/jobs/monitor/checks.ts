@@ -1,14 +1,91 @@
 import type { BackupKind } from '../../catalog/backup-id.ts';
+import type { FireRecord } from '../../schedule/lease.ts';
 import { compileCron, previousRun } from '../../schedule/next-runs.ts';
-import type { ScheduledJobName } from '../../schedule/schedule-config.ts';
+import type { ScheduleConfig, ScheduledJobName } from '../../schedule/schedule-config.ts';
 import { formatWallTime } from '../../schedule/zoned-time.ts';
+import type { SecondaryLag } from '../sync-secondary.ts';
+import { catalogProblems, type CatalogFacts } from './catalog-problems.ts';
 import { jobProblems } from './job-checks.ts';
 import { keyProblems } from './key-checks.ts';
 import { ageText, bytesText, durationText } from './text.ts';
-import type { MonitorThresholds, Problem, BackupSummary, JobRunFacts, VerificationFacts, MonitorInput } from './monitor-types.ts';
 
-export type { MonitorThresholds, Problem, BackupSummary, JobRunFacts, VerificationFacts, MonitorInput } from './monitor-types.ts';
+export interface MonitorThresholds {
+  /** How late a scheduled backup may be before the dead-man switch fires. */
+  graceSeconds: number;
+  /** Absolute floor per kind; 0 turns it off. */
+  minBackupBytes: Record<BackupKind, number>;
+  /** Alert when a backup is more than this much smaller than the median of the last 7. */
+  sizeDropPercent: number;
+  stuckJobSeconds: number;
+  secondaryMaxLagSeconds: number;
+  /** Alert when a location holds more than this; undefined: never. */
+  storageWarnBytes?: number;
+}
 
+export interface Problem {
+  /** Stable identity ("stale:database"); alert state is kept per key. */
+  key: string;
+  severity: 'warning' | 'critical';
+  title: string;
+  text: string;
+  /** What to do, for the person on call. */
+  remedy: string;
+  /** Changes when the problem changes (another missed run, another bad backup): re-alerts. */
+  fingerprint: string;
+}
+
+export interface BackupSummary {
+  id: string;
+  kind: BackupKind;
+  createdAt: string;
+  sizeBytes: number;
+  format: string;
+  /** Uploads incrementals are compared only with incrementals. */
+  incremental: boolean;
+  /** Key id the backup is encrypted with; null when stored in the clear (undefined: unknown). */
+  keyId?: string | null;
+}
+
+export interface JobRunFacts {
+  id: string;
+  job: string;
+  /** job_runs.status: also 'cancelled', 'could-not-check' and 'abandoned' (src/failure.ts). */
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'could-not-check' | 'abandoned';
+  performedBy: string;
+  startedAt: Date;
+  finishedAt: Date | null;
+  errorMessage: string | null;
+}
+
+export interface VerificationFacts {
+  backupId: string;
+  kind: BackupKind;
+  verifiedAt: string;
+  passed: boolean;
+  failedChecks: string[];
+}
+
+export interface MonitorInput {
+  now: Date;
+  timezone: string;
+  schedule: ScheduleConfig;
+  thresholds: MonitorThresholds;
+  /** Newest first; or why the primary could not be listed. */
+  primary: { backups: BackupSummary[] } | { error: string };
+  /** Undefined when no secondary is configured. */
+  secondary?: { lag: SecondaryLag } | { error: string };
+  storage: Array<{ location: 'primary' | 'secondary'; bytes: number; objects: number }>;
+  /** Recent job runs (and every one still running). */
+  jobRuns: JobRunFacts[];
+  /** The newest fire of each scheduled job (latestFires). */
+  fires: FireRecord[];
+  /** The newest verification record of each kind. */
+  verifications: VerificationFacts[];
+  /** Ids of the configured encryption keys (primary and retired); undefined skips the key check. */
+  keyIds?: string[];
+  /** Backups at the primary that are damaged, rejected or vanished (catalog-problems.ts). */
+  catalog?: CatalogFacts;
+}
 
 /** Which schedules produce a backup of each kind: the dead-man switch watches them. */
 const PRODUCERS: Record<BackupKind, ScheduledJobName[]> = {
@@ -35,7 +112,14 @@ export function runChecks(input: MonitorInput): Problem[] {
       problems.push(...staleness(kind, ofKind, input), ...sizeProblems(kind, ofKind, input));
     }
   }
-  problems.push(...keyProblems(input), ...jobProblems(input), ...verificationProblems(input), ...secondaryProblems(input), ...storageProblems(input));
+  problems.push(
+    ...catalogProblems(input.catalog),
+    ...keyProblems(input),
+    ...jobProblems(input),
+    ...verificationProblems(input),
+    ...secondaryProblems(input),
+    ...storageProblems(input),
+  );
   return problems;
 }
 

@@ -1,6 +1,6 @@
 import { SCHEDULE_TRIGGER } from '../../schedule/schedule-config.ts';
 import { formatWallTime } from '../../schedule/zoned-time.ts';
-import type { MonitorInput, Problem } from './monitor-types.ts';
+import type { MonitorInput, Problem } from './checks.ts';
 import { durationText } from './text.ts';
 
 /**
@@ -38,7 +38,12 @@ function fireProblems(input: MonitorInput): Problem[] {
   return problems;
 }
 
-/** The newest run of each job; an alert when it failed and was not a scheduled run. */
+/**
+ * The newest run of each job; an alert when it failed and was not a scheduled run, worded by
+ * its classification (src/failure.ts): a verify that could not check says nothing about the
+ * backup, and a run whose process died (abandoned) is said to be so. Cancelled runs are what a
+ * person asked for and raise nothing.
+ */
 function failedRunProblems(input: MonitorInput): Problem[] {
   const newest = new Map<string, MonitorInput['jobRuns'][number]>();
   for (const run of input.jobRuns) {
@@ -46,15 +51,32 @@ function failedRunProblems(input: MonitorInput): Problem[] {
     if (!seen || run.startedAt > seen.startedAt) newest.set(run.job, run);
   }
   return [...newest.values()]
-    .filter((run) => run.status === 'failed' && run.performedBy !== SCHEDULE_TRIGGER.by)
-    .map((run) => ({
-      key: `job-failed:${run.job}`,
-      severity: 'warning' as const,
-      title: `${capitalize(run.job)} failed (run by ${run.performedBy})`,
-      text: `${capitalize(run.job)} started ${formatWallTime(run.startedAt, input.timezone)} by ${run.performedBy} failed: ${run.errorMessage ?? 'no error recorded'}.`,
-      remedy: 'Read the error, fix its cause and run it again; this alert resolves when the next run of the same job succeeds.',
-      fingerprint: run.id,
-    }));
+    .filter((run) => (run.status === 'failed' || run.status === 'could-not-check' || run.status === 'abandoned') && run.performedBy !== SCHEDULE_TRIGGER.by)
+    .map((run) => {
+      const started = formatWallTime(run.startedAt, input.timezone);
+      const error = run.errorMessage ?? 'no error recorded';
+      const wording = {
+        failed: { title: 'failed', text: `failed: ${error}.`, remedy: 'Read the error, fix its cause and run it again; this alert resolves when the next run of the same job succeeds.' },
+        'could-not-check': {
+          title: 'could not check',
+          text: `could not reach a verdict because the infrastructure failed (${error}). This says nothing about the backup itself.`,
+          remedy: 'Fix what failed (store, network, scratch database server) and run it again; the backup is neither proven good nor bad until then.',
+        },
+        abandoned: {
+          title: 'was abandoned',
+          text: 'stopped without finishing: its Bantay process was killed, crashed or restarted, and the next start closed the run.',
+          remedy: "Check the process's logs (OOM kills, restarts); run the job again if it matters now.",
+        },
+      }[run.status as 'failed' | 'could-not-check' | 'abandoned'];
+      return {
+        key: `job-failed:${run.job}`,
+        severity: 'warning' as const,
+        title: `${capitalize(run.job)} ${wording.title} (run by ${run.performedBy})`,
+        text: `${capitalize(run.job)} started ${started} by ${run.performedBy} ${wording.text}`,
+        remedy: wording.remedy,
+        fingerprint: run.id,
+      };
+    });
 }
 
 function stuckRunProblems(input: MonitorInput): Problem[] {

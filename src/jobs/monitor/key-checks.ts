@@ -1,5 +1,6 @@
-import type { BackupKind } from '../../catalog/backup-id.ts';
-import type { MonitorInput, Problem } from './monitor-types.ts';
+import { isBackupId, kindOfId, type BackupKind } from '../../catalog/backup-id.ts';
+import { timeOfBackupId } from '../../catalog/backup-objects.ts';
+import type { MonitorInput, Problem } from './checks.ts';
 
 /**
  * Key custody (the README ("Recover without Bantay")): the newest backup of each kind must be
@@ -10,13 +11,22 @@ import type { MonitorInput, Problem } from './monitor-types.ts';
 export function keyProblems(input: MonitorInput): Problem[] {
   if (input.keyIds === undefined || 'error' in input.primary) return [];
   const configured = new Set(input.keyIds);
+  const candidates = [
+    ...input.primary.backups.map((b) => ({ id: b.id, kind: b.kind, at: b.createdAt, keyId: b.keyId ?? null })),
+    // A manifest authenticated under a key that is not configured is refused by the catalog;
+    // for custody it is the same problem: its backup cannot be read with the configured keys.
+    ...(input.catalog?.refused ?? []).flatMap((r) => {
+      const keyId = r.status === 'rejected' ? MISSING_KEY_REASON.exec(r.reason)?.[1] : undefined;
+      return keyId === undefined || !isBackupId(r.id) ? [] : [{ id: r.id, kind: kindOfId(r.id), at: timeOfBackupId(r.id).toISOString(), keyId }];
+    }),
+  ].sort((a, b) => b.at.localeCompare(a.at));
   const problems: Problem[] = [];
   const seen = new Set<BackupKind>();
-  for (const backup of input.primary.backups) {
+  for (const backup of candidates) {
     if (seen.has(backup.kind)) continue;
     seen.add(backup.kind);
     const keyId = backup.keyId;
-    if (keyId === null || keyId === undefined || configured.has(keyId)) continue;
+    if (keyId === null || configured.has(keyId)) continue;
     problems.push({
       key: `key-missing:${backup.kind}`,
       severity: 'critical',
@@ -28,3 +38,6 @@ export function keyProblems(input: MonitorInput): Problem[] {
   }
   return problems;
 }
+
+/** The reason src/catalog/record-auth.ts gives for a tag made under a key that is not configured. */
+const MISSING_KEY_REASON = /made with key (k1:[0-9a-f]{16}), which is not configured/;

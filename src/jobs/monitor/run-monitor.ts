@@ -21,7 +21,7 @@ export interface MonitorSpec {
   sink?: AlertSink;
 }
 
-export type MonitorDeps = Pick<JobDeps, 'store' | 'logger' | 'now'> & {
+export type MonitorDeps = Pick<JobDeps, 'store' | 'logger' | 'now' | 'keyRing'> & {
   state: StateDb;
   secondary?: ObjectStore;
   manifestCache?: Map<string, Manifest>;
@@ -43,7 +43,7 @@ export interface MonitorResult {
  * error); it throws only when the state database itself fails.
  */
 export async function runMonitor(spec: MonitorSpec, deps: MonitorDeps): Promise<MonitorResult> {
-  const snapshot = await gatherOpsSnapshot({ store: deps.store, secondary: deps.secondary, state: deps.state, now: deps.now, manifestCache: deps.manifestCache });
+  const snapshot = await gatherOpsSnapshot({ store: deps.store, secondary: deps.secondary, state: deps.state, keyRing: deps.keyRing, now: deps.now, manifestCache: deps.manifestCache });
   if (deps.manifestCache) forgetGoneManifests(deps.manifestCache, snapshot);
   const problems = runChecks(toMonitorInput(snapshot, spec));
   if (!spec.sink) return { snapshot, problems, sent: [], failed: [] };

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { printable } from '../../catalog/backup-id.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { describeDatabaseUrl, withDatabase } from './connection.ts';
+import { readSystemIdentifier } from './server-identity.ts';
 import { countUserTableRows } from './user-tables.ts';
 
 /**
@@ -15,6 +16,8 @@ export interface AdminSession {
   client: pg.Client;
   /** The server's URL with the maintenance database; withDatabase() turns it into any other. */
   url: string;
+  /** Who the server is: "sysid:<system identifier>", or "host:<host>:<port>" when that is not readable. */
+  server: string;
   close(): Promise<void>;
 }
 
@@ -46,7 +49,10 @@ export async function openAdminSession(databaseUrl: string, maintenanceDb: strin
     );
   }
   client.on('error', () => undefined);
-  return { client, url, close: () => client.end().catch(() => undefined) };
+  const sysid = await readSystemIdentifier(client);
+  const where = describeDatabaseUrl(url);
+  const server = sysid !== undefined ? `sysid:${sysid}` : `host:${where.host}:${where.port ?? 5432}`;
+  return { client, url, server, close: () => client.end().catch(() => undefined) };
 }
 
 export interface DatabaseInfo {

@@ -27,12 +27,14 @@ export interface PgRestoreOptions {
   tmpDir?: string;
   signal?: AbortSignal;
   reporter?: ProgressReporter;
+  /** pg_restore --no-owner --no-privileges: objects belong to the connecting role, no GRANTs (restore --no-owner). */
+  noOwner?: boolean;
 }
 
 export interface PgRestoreOutcome {
   /** Errors pg_restore reported and skipped over; a faithful restore has none. */
   errorCount: number;
-  /** The first few error lines, redacted. */
+  /** The first error lines (up to 50), redacted. */
   errors: string[];
   usedTempFile: boolean;
 }
@@ -47,7 +49,7 @@ const TEMP_PREFIX = 'bantay-restore-';
  * is counted, not just the first; a count above zero is the caller's to judge.
  */
 export async function restoreArtifactInto(manifest: Manifest, deps: Pick<JobDeps, 'store' | 'keyRing' | 'tempDir'>, tool: PgTool, options: PgRestoreOptions): Promise<PgRestoreOutcome> {
-  const args = ['--no-password', `--dbname=${options.targetName}`];
+  const args = ['--no-password', `--dbname=${options.targetName}`, ...(options.noOwner ? ['--no-owner', '--no-privileges'] : [])];
   // A parallel dump (src/jobs/dump/): unpacked to a temp directory, restored with --jobs.
   if (manifest.artifact.format === DIRECTORY_TAR_FORMAT) return { ...(await restoreFromDumpDirectory(manifest, deps, tool, args, options)), usedTempFile: true };
   if (options.jobs <= 1) return { ...(await restoreFromStdin(manifest, deps, tool, args, options)), usedTempFile: false };
@@ -146,6 +148,8 @@ interface ErrorLog {
   finished(): boolean;
 }
 
+const MAX_SAMPLE = 50;
+
 /** Counts "pg_restore: error:" lines; the final "errors ignored on restore: N" wins when present. */
 function collectErrors(running: RunningTool): ErrorLog {
   let partial = '';
@@ -160,7 +164,7 @@ function collectErrors(running: RunningTool): ErrorLog {
       if (total) ignored = Number(total[1]);
       else if (/^pg_restore: error: /.test(line)) {
         counted += 1;
-        if (sample.length < 5) sample.push(redactSecrets(line.slice(0, 300)));
+        if (sample.length < MAX_SAMPLE) sample.push(redactSecrets(line.slice(0, 300)));
       }
     }
   });

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { forgetScratch, listScratch, recordScratch, setScratchOid } from '../../state/scratch-registry.ts';
+import type { Queryable } from '../../state/state-db.ts';
 import { createEmptyDatabase, dropDatabase, setDatabaseComment, type AdminSession } from './database-admin.ts';
 import { withDatabase } from './connection.ts';
 
@@ -11,16 +13,17 @@ import { withDatabase } from './connection.ts';
  * 2. While any scratch database exists, SIGINT/SIGTERM handlers drop it at once (from a fresh
  *    connection), then, if nobody else listens to the signal, re-raise it so the process still
  *    dies as it would have.
- * 3. SIGKILL or a crash cannot run code: the owning session holds a PostgreSQL advisory lock
- *    on the name for as long as the database is ours, and the lock dies with the connection.
- *    `dropStaleScratchDatabases` (run at the start of every verify/restore/drill and by
- *    `bantay restore --cleanup`) drops every bantay_verify_* / bantay_restore_* database whose
- *    lock is free.
+ * 3. SIGKILL or a crash cannot run code: every scratch database is recorded in Bantay's state
+ *    database before it is created (and its oid right after), and the owning session holds a
+ *    PostgreSQL advisory lock on the name for as long as it is ours; the lock dies with the
+ *    connection. `dropStaleScratchDatabases` drops only recorded databases whose lock is free,
+ *    whose oid is the recorded one and which Bantay's role owns. A database is never judged
+ *    by its name or its comment: anyone can name a database bantay_verify_x.
  */
 export type ScratchPurpose = 'verify' | 'restore';
 
 const PREFIX: Record<ScratchPurpose, string> = { verify: 'bantay_verify_', restore: 'bantay_restore_' };
-const LOCK_CLASS = 74202;
+export const SCRATCH_LOCK_CLASS = 74202;
 
 export interface ScratchDatabase {
   readonly name: string;
@@ -29,8 +32,8 @@ export interface ScratchDatabase {
   drop(): Promise<void>;
   /**
    * From now on signal handlers leave the database alone: it is about to be renamed into place,
-   * or a live database depends on its marker comment (see cleanup-leftovers.ts). `drop()`
-   * still works; a SIGKILL leaves it to the stale cleanup.
+   * or a closed live database depends on it (see cleanup-leftovers.ts). `drop()` still works;
+   * a SIGKILL leaves it to the stale cleanup.
    */
   protect(): void;
   /** The database was renamed into place and is no longer scratch: forget it; drop() becomes a no-op. */
@@ -44,29 +47,41 @@ interface ActiveScratch {
 
 const active = new Map<string, ActiveScratch>();
 
+/** True while this process holds `name` as a scratch database (its advisory lock is ours, re-entrant). */
+export function isActiveScratch(name: string): boolean {
+  return active.has(name);
+}
+
 export interface ScratchOptions {
   purpose: ScratchPurpose;
   /** Readable part of the name, e.g. the backup id. */
   tag: string;
   /** Copy encoding and collation from this database when it exists. */
   like?: string;
-  /** Stored as the database's comment; read back by dropStaleScratchDatabases. */
-  marker?: string;
+  /** A comment for people looking at the server; never read back by Bantay. */
+  comment?: string;
 }
 
-export async function createScratchDatabase(session: AdminSession, options: ScratchOptions): Promise<ScratchDatabase> {
+export async function createScratchDatabase(session: AdminSession, state: Queryable, options: ScratchOptions): Promise<ScratchDatabase> {
   const tag = options.tag.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 30);
   const name = `${PREFIX[options.purpose]}${tag}_${randomBytes(4).toString('hex')}`;
   const { client } = session;
-  await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, name]);
-  const unlock = () => client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, name]).catch(() => undefined);
+  await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [SCRATCH_LOCK_CLASS, name]);
+  const unlock = () => client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [SCRATCH_LOCK_CLASS, name]).catch(() => undefined);
+  const unrecord = () => forgetScratch(state, session.server, name).catch(() => undefined);
+  let created = false;
   try {
     active.set(name, { adminUrl: session.url, protected: false });
     installSignalHandlers();
+    await recordScratch(state, { server: session.server, name, purpose: options.purpose, backupId: options.tag });
     await createEmptyDatabase(client, name, options.like);
-    await setDatabaseComment(client, name, options.marker ?? `bantay:${options.purpose}`);
+    created = true;
+    const oid = await client.query<{ oid: number }>('SELECT oid FROM pg_database WHERE datname = $1', [name]);
+    await setScratchOid(state, session.server, name, oid.rows[0]!.oid);
+    await setDatabaseComment(client, name, options.comment ?? `Bantay ${options.purpose} scratch database (temporary)`);
   } catch (err) {
-    await dropDatabase(client, name).catch(() => undefined);
+    if (created) await dropDatabase(client, name).catch(() => undefined);
+    await unrecord();
     forget(name);
     await unlock();
     throw err;
@@ -80,6 +95,7 @@ export async function createScratchDatabase(session: AdminSession, options: Scra
       gone = true;
       try {
         await dropDatabase(client, name);
+        await unrecord();
       } finally {
         forget(name);
         await unlock();
@@ -92,39 +108,63 @@ export async function createScratchDatabase(session: AdminSession, options: Scra
     async release() {
       if (gone) return;
       gone = true;
+      await unrecord();
       forget(name);
       await unlock();
     },
   };
 }
 
-export interface StaleScratch {
-  name: string;
-  /** The comment the owner left (e.g. "bantay:in-place:fbms"), or null. */
-  marker: string | null;
+/** Runs `fn` holding the advisory lock of scratch `name` when it is free (its owner is gone); false when the owner still holds it. */
+export async function withOwnerGone(client: pg.Client, name: string, fn: () => Promise<void>): Promise<boolean> {
+  // Advisory locks are re-entrant within a session, so our own live scratches must be skipped here.
+  if (active.has(name)) return false;
+  const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [SCRATCH_LOCK_CLASS, name]);
+  if (!lock.rows[0]!.ok) return false;
+  try {
+    await fn();
+    return true;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [SCRATCH_LOCK_CLASS, name]).catch(() => undefined);
+  }
 }
 
-/** Drops scratch databases whose owner is gone (its advisory lock is free); returns them. */
-export async function dropStaleScratchDatabases(session: AdminSession): Promise<StaleScratch[]> {
+export interface StaleScratch {
+  name: string;
+}
+
+/**
+ * Drops the recorded scratch databases of this server whose owner is gone; returns them, and
+ * in `warnings` the records it would not act on (another owner, another oid). Records of
+ * databases that no longer exist are forgotten.
+ */
+export async function dropStaleScratchDatabases(session: AdminSession, state: Queryable): Promise<{ dropped: StaleScratch[]; warnings: string[] }> {
   const { client } = session;
-  const { rows } = await client.query<{ name: string; marker: string | null }>(
-    `SELECT datname AS name, shobj_description(oid, 'pg_database') AS marker FROM pg_database
-      WHERE datname LIKE 'bantay\\_verify\\_%' OR datname LIKE 'bantay\\_restore\\_%' ORDER BY datname`,
-  );
   const dropped: StaleScratch[] = [];
-  for (const row of rows) {
-    // Advisory locks are re-entrant within a session, so our own live scratches must be skipped here.
-    if (active.has(row.name)) continue;
-    const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_CLASS, row.name]);
-    if (!lock.rows[0]!.ok) continue;
-    try {
-      await dropDatabase(client, row.name);
-      dropped.push(row);
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, row.name]);
-    }
+  const warnings: string[] = [];
+  for (const record of await listScratch(state, session.server)) {
+    if (active.has(record.name)) continue;
+    await withOwnerGone(client, record.name, async () => {
+      const { rows } = await client.query<{ oid: number; ours: boolean }>(
+        `SELECT d.oid, d.datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS ours FROM pg_database d WHERE d.datname = $1`,
+        [record.name],
+      );
+      const db = rows[0];
+      if (db === undefined) return forgetScratch(state, session.server, record.name);
+      if (record.oid !== null && Number(db.oid) !== record.oid) {
+        warnings.push(`${record.name} is not the database Bantay created under that name (another oid); left alone and forgotten`);
+        return forgetScratch(state, session.server, record.name);
+      }
+      if (!db.ours) {
+        warnings.push(`${record.name} is not owned by Bantay's role; left alone`);
+        return;
+      }
+      await dropDatabase(client, record.name);
+      await forgetScratch(state, session.server, record.name);
+      dropped.push({ name: record.name });
+    });
   }
-  return dropped;
+  return { dropped, warnings };
 }
 
 function forget(name: string): void {

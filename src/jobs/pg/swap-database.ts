@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import { BantayError, ErrorCode } from '../../errors.ts';
-import { databaseInfo, runAtomically, setAllowConnections, terminateConnections } from './database-admin.ts';
+import { forgetClosed, recordClosed } from '../../state/scratch-registry.ts';
+import type { Queryable } from '../../state/state-db.ts';
+import { databaseInfo, runAtomically, setAllowConnections, terminateConnections, type AdminSession } from './database-admin.ts';
 
 export interface SwapNames {
   /** The name the application connects to. */
@@ -17,10 +19,16 @@ const ATTEMPTS = 3;
 /**
  * Closes the live database to new connections and ends the sessions on both databases. The
  * closing is committed on its own (it must be visible to new backends before we terminate),
- * so a crash after this leaves the old database complete under the live name but closed;
- * cleanupLeftovers() reopens it, guided by the incoming database's marker comment.
+ * so a crash after this leaves the old database complete under the live name but closed; it
+ * is recorded in the state database first (with its oid), and cleanupLeftovers() reopens
+ * exactly the databases so recorded, never one it merely finds closed.
  */
-export async function closeForSwap(client: pg.Client, names: SwapNames): Promise<number> {
+export async function closeForSwap(session: AdminSession, state: Queryable, names: SwapNames, kind: 'in-place' | 'replace'): Promise<number> {
+  const { client } = session;
+  const { rows } = await client.query<{ oid: number; open: boolean }>('SELECT oid, datallowconn AS open FROM pg_database WHERE datname = $1', [names.live]);
+  if (rows[0] === undefined) throw new BantayError(ErrorCode.NotFound, `Database ${names.live} does not exist`);
+  // A database someone else had closed already is not ours to reopen later.
+  if (rows[0].open) await recordClosed(state, { server: session.server, name: names.live, oid: Number(rows[0].oid), scratch: names.incoming, kind });
   await setAllowConnections(client, names.live, false);
   await setAllowConnections(client, names.incoming, false);
   return terminateConnections(client, [names.live, names.incoming]);
@@ -59,7 +67,13 @@ export async function swapDatabases(client: pg.Client, names: SwapNames): Promis
 }
 
 /** After a failed or abandoned swap: the live database must accept connections again. */
-export async function reopenLive(client: pg.Client, live: string): Promise<void> {
-  const info = await databaseInfo(client, live);
-  if (info && !info.allowConnections) await setAllowConnections(client, live, true);
+export async function reopenLive(session: AdminSession, state: Queryable, live: string): Promise<void> {
+  const info = await databaseInfo(session.client, live);
+  if (info && !info.allowConnections) await setAllowConnections(session.client, live, true);
+  await forgetClosed(state, session.server, live);
+}
+
+/** After a committed swap: the closed database is open again (swapDatabases did it); forget the record. */
+export async function forgetSwapClosed(session: AdminSession, state: Queryable, live: string): Promise<void> {
+  await forgetClosed(state, session.server, live);
 }

@@ -1,9 +1,9 @@
-import { text } from 'node:stream/consumers';
 import { hasManifest, listBackupObjects } from '../../catalog/backup-objects.ts';
-import { backupSetSchema, type BackupSet } from '../../catalog/backup-set.ts';
+import { readBackupSet, type BackupSet } from '../../catalog/backup-set.ts';
+import type { RecordTrust } from '../../catalog/json-record.ts';
 import { readManifest } from '../../catalog/catalog.ts';
 import type { Manifest } from '../../catalog/manifest.ts';
-import { verificationSchema } from '../../catalog/verification.ts';
+import { readVerificationRecord } from '../../catalog/verification.ts';
 import type { Queryable } from '../../state/state-db.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import type { BackupCategory, BackupFacts, OrphanItem, StoredItem } from './plan-retention.ts';
@@ -40,11 +40,11 @@ export function classifyBackup(m: Pick<Manifest, 'label' | 'setId'>, setType?: B
   return 'daily';
 }
 
-export async function gatherStoreFacts(store: ObjectStore, signal?: AbortSignal): Promise<StoreFacts> {
+export async function gatherStoreFacts(store: ObjectStore, trust: RecordTrust, signal?: AbortSignal): Promise<StoreFacts> {
   const listed = await listBackupObjects(store);
   const keysById = new Map([...listed].map(([id, keys]) => [id, keys.map((k) => k.key)]));
   const facts: StoreFacts = { backups: [], manifests: [], unreadable: [], orphans: [], items: [], keysById };
-  const setTypes = await readSetTypes(store);
+  const setTypes = await readSetTypes(store, trust);
   for (const [id, keys] of listed) {
     signal?.throwIfAborted();
     if (!hasManifest(keys)) {
@@ -53,10 +53,10 @@ export async function gatherStoreFacts(store: ObjectStore, signal?: AbortSignal)
       continue;
     }
     try {
-      const manifest = await readManifest(store, id);
+      const manifest = await readManifest(store, trust, id);
       facts.manifests.push(manifest);
       const setType = manifest.setId === undefined ? undefined : setTypes.get(manifest.setId);
-      facts.backups.push(toFacts(manifest, setType, await newestVerification(store, id, keysById.get(id)!)));
+      facts.backups.push(toFacts(manifest, setType, await newestVerification(store, trust, id, keysById.get(id)!)));
     } catch {
       facts.unreadable.push(id);
     }
@@ -77,13 +77,14 @@ function toFacts(m: Manifest, setType: BackupSet['type'] | undefined, verificati
 }
 
 /** Set id -> set type, from the set records (sets/<setId>/set.json); unreadable ones are skipped. */
-async function readSetTypes(store: ObjectStore): Promise<Map<string, BackupSet['type']>> {
+async function readSetTypes(store: ObjectStore, trust: RecordTrust): Promise<Map<string, BackupSet['type']>> {
   const types = new Map<string, BackupSet['type']>();
   for await (const info of store.list('sets/')) {
-    if (!info.key.endsWith('/set.json')) continue;
+    const setId = /^sets\/([^/]+)\/set\.json$/.exec(info.key)?.[1];
+    if (setId === undefined) continue;
     try {
-      const parsed = backupSetSchema.safeParse(JSON.parse(await text(await store.get(info.key))));
-      if (parsed.success) types.set(parsed.data.setId, parsed.data.type);
+      const set = await readBackupSet(store, trust, setId);
+      types.set(set.setId, set.type);
     } catch {
       // An unreadable set record: its members count as daily backups.
     }
@@ -92,15 +93,12 @@ async function readSetTypes(store: ObjectStore): Promise<Map<string, BackupSet['
 }
 
 /** Outcome of the newest readable verification record among `keys` (named by time, so sortable). */
-async function newestVerification(store: ObjectStore, id: string, keys: string[]): Promise<'passed' | 'failed' | undefined> {
+async function newestVerification(store: ObjectStore, trust: RecordTrust, id: string, keys: string[]): Promise<'passed' | 'failed' | undefined> {
   const records = keys.filter((k) => /\/verified-[^/]+\.json$/.test(k)).sort().reverse();
   for (const key of records) {
-    try {
-      const parsed = verificationSchema.safeParse(JSON.parse(await text(await store.get(key))));
-      if (parsed.success && parsed.data.backupId === id) return parsed.data.passed ? 'passed' : 'failed';
-    } catch {
-      // Unreadable record: try the one before it.
-    }
+    // Unreadable or unauthentic record: try the one before it.
+    const record = await readVerificationRecord(store, trust, key, id);
+    if (record) return record.passed ? 'passed' : 'failed';
   }
   return undefined;
 }

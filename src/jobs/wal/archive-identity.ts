@@ -1,4 +1,4 @@
-import { readJsonRecord, writeJsonRecord } from '../../catalog/json-record.ts';
+import { readJsonRecord, writeJsonRecord, type RecordTrust } from '../../catalog/json-record.ts';
 import { BantayError, ErrorCode, isBantayError } from '../../errors.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { IDENTITY_KEY, identitySchema, type ArchiveIdentity } from './archive-layout.ts';
@@ -7,9 +7,9 @@ import { majorOfWalMagic } from './wal-header.ts';
 const NAMES = { missing: 'WAL archive identity (wal/archive.json)', record: 'The WAL archive identity (wal/archive.json)' };
 
 /** The archive's identity, or undefined when nothing was ever archived into this store. */
-export async function readIdentity(store: ObjectStore): Promise<ArchiveIdentity | undefined> {
+export async function readIdentity(store: ObjectStore, trust: RecordTrust): Promise<ArchiveIdentity | undefined> {
   try {
-    return await readJsonRecord(store, IDENTITY_KEY, identitySchema, NAMES);
+    return (await readJsonRecord(store, IDENTITY_KEY, identitySchema, NAMES, trust)).value;
   } catch (err) {
     if (isBantayError(err) && err.code === ErrorCode.NotFound) return undefined;
     throw err;
@@ -29,8 +29,8 @@ export interface ClusterIdentity {
  * format), every later writer and reader is checked against it. A mismatch is refused with both
  * identifiers named, never "fixed" by writing over the record.
  */
-export async function ensureIdentity(store: ObjectStore, cluster: ClusterIdentity, now: Date = new Date()): Promise<ArchiveIdentity> {
-  const existing = await readIdentity(store);
+export async function ensureIdentity(store: ObjectStore, trust: RecordTrust, cluster: ClusterIdentity, now: Date = new Date()): Promise<ArchiveIdentity> {
+  const existing = await readIdentity(store, trust);
   if (existing !== undefined) {
     assertSameCluster(existing, cluster, store.description);
     return existing;
@@ -44,7 +44,7 @@ export async function ensureIdentity(store: ObjectStore, cluster: ClusterIdentit
     segmentSize: cluster.segmentSize ?? 16 * 1024 * 1024,
     createdAt: now.toISOString(),
   };
-  await writeJsonRecord(store, IDENTITY_KEY, identity);
+  await writeJsonRecord(store, IDENTITY_KEY, identity, trust);
   return identity;
 }
 
@@ -69,8 +69,8 @@ export function assertSameCluster(identity: ArchiveIdentity, cluster: ClusterIde
 }
 
 /** The identity a reader needs: refuses to guess when nothing was ever archived. */
-export async function requireIdentity(store: ObjectStore): Promise<ArchiveIdentity> {
-  const identity = await readIdentity(store);
+export async function requireIdentity(store: ObjectStore, trust: RecordTrust): Promise<ArchiveIdentity> {
+  const identity = await readIdentity(store, trust);
   if (identity === undefined) throw new BantayError(ErrorCode.NotFound, `No WAL archive in ${store.description} (nothing was ever archived there)`);
   return identity;
 }

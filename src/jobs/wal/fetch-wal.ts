@@ -23,10 +23,10 @@ export interface OpenedWalFile {
  */
 export async function openWalFile(name: string, deps: WalDeps, options: { identity?: ArchiveIdentity; signal?: AbortSignal } = {}): Promise<OpenedWalFile> {
   const { kind } = parseWalFileName(name);
-  const identity = options.identity ?? (await requireIdentity(deps.store));
-  let record = await readRecord(deps.store, walRecordKey(identity.systemIdentifier, name), name);
+  const identity = options.identity ?? (await requireIdentity(deps.store, deps));
+  let record = await readRecord(deps.store, deps, walRecordKey(identity.systemIdentifier, name), name);
   if (record === undefined && kind === 'segment') {
-    record = await readRecord(deps.store, walRecordKey(identity.systemIdentifier, `${name}.partial`), `${name}.partial`);
+    record = await readRecord(deps.store, deps, walRecordKey(identity.systemIdentifier, `${name}.partial`), `${name}.partial`);
   }
   if (record === undefined) throw new BantayError(ErrorCode.NotFound, `${name} is not in the WAL archive in ${deps.store.description}`);
   if (record.systemIdentifier !== identity.systemIdentifier) throw new BantayError(ErrorCode.Integrity, `The archive record of ${name} belongs to another cluster`);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { createDeflateRaw } from 'node:zlib';
-import { readJsonRecord, writeJsonRecord } from '../../catalog/json-record.ts';
+import { readJsonRecord, writeJsonRecord, type RecordTrust } from '../../catalog/json-record.ts';
 import { BantayError, ErrorCode, isBantayError } from '../../errors.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { putSealed } from '../files/sealed-object.ts';
@@ -41,9 +41,9 @@ export interface PushResult {
  */
 export async function pushWalFile(path: string, deps: WalDeps, options: PushOptions): Promise<PushResult> {
   const { name, kind } = parseWalFileName(options.name ?? basename(path));
-  const identity = kind === 'segment' || kind === 'partial' ? await identityFromSegment(path, deps.store) : await requireIdentity(deps.store);
+  const identity = kind === 'segment' || kind === 'partial' ? await identityFromSegment(path, deps.store, deps) : await requireIdentity(deps.store, deps);
   const recordKey = walRecordKey(identity.systemIdentifier, name);
-  const existing = await readRecord(deps.store, recordKey, name);
+  const existing = await readRecord(deps.store, deps, recordKey, name);
   if (existing !== undefined) {
     const sha256 = await sha256OfFile(path);
     if (sha256 === existing.sha256) return { name, status: 'already-archived', sizeBytes: existing.sizeBytes, storedBytes: existing.artifact.sizeBytes };
@@ -86,18 +86,18 @@ async function storeWalFile(path: string, name: string, identity: ArchiveIdentit
     archivedAt: (deps.now?.() ?? new Date()).toISOString(),
     via: options.via,
   };
-  await writeJsonRecord(deps.store, walRecordKey(identity.systemIdentifier, name), record, options.signal);
+  await writeJsonRecord(deps.store, walRecordKey(identity.systemIdentifier, name), record, deps, options.signal);
   return { sizeBytes: raw.bytes, storedBytes: sealed.sizeBytes };
 }
 
-async function identityFromSegment(path: string, store: ObjectStore): Promise<ArchiveIdentity> {
+async function identityFromSegment(path: string, store: ObjectStore, trust: RecordTrust): Promise<ArchiveIdentity> {
   const header = await readWalHeader(path, basename(path));
-  return ensureIdentity(store, { systemIdentifier: header.systemIdentifier, walMagic: header.magic, segmentSize: header.segmentSize });
+  return ensureIdentity(store, trust, { systemIdentifier: header.systemIdentifier, walMagic: header.magic, segmentSize: header.segmentSize });
 }
 
-export async function readRecord(store: ObjectStore, key: string, name: string): Promise<WalRecord | undefined> {
+export async function readRecord(store: ObjectStore, trust: RecordTrust, key: string, name: string): Promise<WalRecord | undefined> {
   try {
-    const record = await readJsonRecord(store, key, walRecordSchema, { missing: `WAL file ${name}`, record: `The archive record of ${name}` });
+    const { value: record } = await readJsonRecord(store, key, walRecordSchema, { missing: `WAL file ${name}`, record: `The archive record of ${name}` }, trust);
     if (record.name !== name) throw new BantayError(ErrorCode.Integrity, `The archive record of ${name} names ${record.name}`);
     return record;
   } catch (err) {

@@ -63,9 +63,9 @@ describe('application backup', () => {
     writeFiles(join(base, 'app'), { 'a.js': 'a' });
     const m = await runApplicationBackup({ appDir: join(base, 'app'), exclude: [], trigger: cliTrigger }, deps);
     await expect(restoreFilesBackup({ manifest: m, target: { type: 'directory', dir: join(base, 'app') }, trigger: cliTrigger }, deps)).rejects.toThrow(/already exists/);
-    const before = (await listBackups(deps.store)).length;
+    const before = (await listBackups(deps.store, deps)).length;
     await expect(runApplicationBackup({ appDir: join(base, 'nope'), exclude: [], trigger: cliTrigger }, deps)).rejects.toThrow(/cannot be read/);
-    expect(await listBackups(deps.store)).toHaveLength(before);
+    expect(await listBackups(deps.store, deps)).toHaveLength(before);
     const failed = (await listAudit(deps.state, { limit: 100 })).filter((a) => a.operationType === 'backup' && a.status === 'failed');
     expect(failed).toEqual([expect.objectContaining({ backupType: 'application', errorMessage: expect.stringMatching(/nope cannot be read/) })]);
   });
@@ -102,13 +102,15 @@ describe('failures after the manifest', () => {
     const state = own.state;
     own.state = {
       ...state,
+      // Writes are not journaled here, so every one goes through the failing query below.
+      append: undefined,
       query: async (text, params) => {
         if (/UPDATE job_runs/.test(text) && params?.[1] === 'succeeded') throw new Error('state database went away');
         return state.query(text, params);
       },
     };
     await expect(runApplicationBackup({ appDir: app, exclude: [], trigger: cliTrigger }, own)).rejects.toThrow(/state database went away/);
-    expect(await listBackups(own.store)).toEqual([]);
+    expect(await listBackups(own.store, own)).toEqual([]);
     const keys: string[] = [];
     for await (const o of own.store.list('')) keys.push(o.key);
     expect(keys).toEqual([]);
@@ -144,7 +146,7 @@ describe('in-place restore of uploads', () => {
     expect(snapshotTree(result.previousDir!)).toEqual(damagedTree);
     expect(readdirSync(base).sort()).toEqual(['uploads', `uploads.pre-restore-${result.previousDir!.split('pre-restore-')[1]}`]);
 
-    const pre = await readManifest(deps.store, result.preRestoreBackupId!);
+    const pre = await readManifest(deps.store, deps, result.preRestoreBackupId!);
     expect(pre).toMatchObject({ kind: 'uploads', label: 'pre-restore' });
     const rollback = join(base, 'rollback');
     await restoreFilesBackup({ manifest: pre, target: { type: 'directory', dir: rollback }, trigger: cliTrigger }, deps);

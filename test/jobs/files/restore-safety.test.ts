@@ -59,7 +59,7 @@ async function plantBackup(entries: CraftedEntry[], extraRecords: IndexRecord[] 
     files: { key: index.key, sizeBytes: index.sizeBytes, sha256: index.sha256, count: records.length, totalBytes: okContent.length },
     chain: { chainId: id, parentId: null, sequence: 0, startedAt: now, deletions: 0 },
   };
-  await writeManifest(deps.store, manifest);
+  await writeManifest(deps.store, manifest, deps);
   return manifest;
 }
 

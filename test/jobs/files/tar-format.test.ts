@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { entryContent } from '../../../src/jobs/files/entry-content.ts';
+import { entryContent, wholeContent } from '../../../src/jobs/files/entry-content.ts';
 import { decodePaxRecords, encodePaxRecords, encodeTarHeader, PAX_COMPRESSION, TAR_END, tarPadding } from '../../../src/jobs/files/tar-format.ts';
 import { readTarEntries } from '../../../src/jobs/files/tar-reader.ts';
 import { craftArchive, type CraftedEntry } from '../../support/tar-craft.ts';
@@ -94,5 +94,23 @@ describe('tar format', () => {
     };
     expect(await collect(100_000)).toBe(100_000);
     await expect(collect(1000)).rejects.toThrow(/decompresses to more than the 1000 bytes/);
+  });
+
+  it('decompresses whole small entries on the thread pool with the same bomb stop, and names damaged gzip data', async () => {
+    const text = Buffer.from('y'.repeat(50_000));
+    const decode = async (data: Buffer, expected: number, pax: Record<string, string> = { [PAX_COMPRESSION]: 'gzip' }) => {
+      for await (const entry of readTarEntries(Readable.from([craftArchive([{ path: 'small.txt', data, pax }])]), 'test')) {
+        const pieces: Buffer[] = [];
+        for await (const piece of entry.body()) pieces.push(piece);
+        return (await wholeContent(entry, Buffer.concat(pieces), expected, 'test')).length;
+      }
+    };
+    expect(await decode(gzipSync(text), 50_000)).toBe(50_000);
+    await expect(decode(gzipSync(text), 49_999)).rejects.toThrow(/decompresses to more than the 49999 bytes/);
+    const damaged = gzipSync(text);
+    damaged[damaged.length - 6] = damaged[damaged.length - 6]! ^ 0xff; // in the CRC-32 trailer
+    await expect(decode(damaged, 50_000)).rejects.toMatchObject({ code: 'INTEGRITY', message: expect.stringMatching(/gzip data is damaged/) });
+    await expect(decode(text, 50_001, {})).rejects.toThrow(/50000 bytes stored, the index says 50001/);
+    await expect(decode(text, 50_000, { [PAX_COMPRESSION]: 'zstd' })).rejects.toThrow(/unknown compression zstd/);
   });
 });

@@ -169,8 +169,8 @@ describe('verify detects damage in one member of a chain', () => {
     bytes[at] = bytes[at]! ^ 0x01;
     writeFileSync(path, bytes);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    await writeManifest(d.store, { ...second, artifact: { ...second.artifact, sha256, plainSha256: sha256 } });
-    const result = await verifyFilesBackup(await readManifest(d.store, second.id), d);
+    await writeManifest(d.store, { ...second, artifact: { ...second.artifact, sha256, plainSha256: sha256 } }, d);
+    const result = await verifyFilesBackup(await readManifest(d.store, d, second.id), d);
     expect(result.passed).toBe(false);
     const failed = result.checks.filter((c) => !c.passed);
     expect(failed.map((c) => c.name)).toEqual([`archive of ${second.id}`]);

@@ -51,4 +51,13 @@ describe('monitoring: the newest backup of each kind must be readable with a con
     expect(one.fingerprint).not.toBe(two.fingerprint);
     expect(keyAlerts(input([b('database', 1, OLD)], undefined))).toEqual([]);
   });
+
+  it('counts a manifest refused because its tag was made with a key that is not configured', () => {
+    const i = input([b('database', 30, NEW)], [NEW]);
+    const refusedId = 'db-20261126T010000Z-abcd';
+    i.catalog = { refused: [{ id: refusedId, status: 'rejected', reason: `its authentication tag was made with key ${OLD}, which is not configured` }], vanished: [] } as unknown as MonitorInput['catalog'];
+    const alerts = keyAlerts(i);
+    expect(alerts.map((a) => a.key)).toEqual(['key-missing:database']);
+    expect(alerts[0]!.text).toContain(`${refusedId} is encrypted with key ${OLD}`);
+  });
 });

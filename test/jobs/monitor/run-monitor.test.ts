@@ -19,7 +19,7 @@ describe('runMonitor', () => {
   it('alerts once, stays quiet while nothing changes, alerts again when it gets worse, and says when it is resolved', async () => {
     const { deps, close } = await makeDeps();
     const sink = createMemorySink();
-    await putFakeBackup(deps.store, { createdAt: manila('2026-11-25T02:00:03'), sizeBytes: 5000 });
+    await putFakeBackup(deps.store, { createdAt: manila('2026-11-25T02:00:03'), sizeBytes: 5000 }, deps);
     const at = async (wall: string) => {
       deps.now = () => manila(wall);
       const before = sink.alerts.length;
@@ -35,7 +35,7 @@ describe('runMonitor', () => {
     expect(await at('2026-11-26T12:00:00')).toEqual([]);
     // Another scheduled run missed: the problem changed, so people hear about it again.
     expect((await at('2026-11-27T04:15:00')).map((a: Alert) => a.title)).toEqual(['No database backup since the scheduled run of 2026-11-27 02:00']);
-    await putFakeBackup(deps.store, { createdAt: manila('2026-11-27T05:00:00'), sizeBytes: 5000 });
+    await putFakeBackup(deps.store, { createdAt: manila('2026-11-27T05:00:00'), sizeBytes: 5000 }, deps);
     const resolved = await at('2026-11-27T05:15:00');
     expect(resolved).toEqual([{ severity: 'info', title: 'Resolved: No database backup since the scheduled run of 2026-11-27 02:00', text: expect.stringMatching(/no longer a problem .*lasted 25h/), dedupeKey: 'stale:database', resolved: true }]);
     expect(await at('2026-11-27T05:30:00')).toEqual([]);
@@ -74,8 +74,8 @@ describe('runMonitor across days', () => {
     const { deps, close } = await makeDeps();
     deps.now = () => manila('2026-11-26T10:00:00');
     const manifestCache = new Map();
-    const old = await putFakeBackup(deps.store, { createdAt: manila('2026-11-25T02:00:00'), sizeBytes: 5000 });
-    const kept = await putFakeBackup(deps.store, { createdAt: manila('2026-11-26T02:00:00'), sizeBytes: 5000 });
+    const old = await putFakeBackup(deps.store, { createdAt: manila('2026-11-25T02:00:00'), sizeBytes: 5000 }, deps);
+    const kept = await putFakeBackup(deps.store, { createdAt: manila('2026-11-26T02:00:00'), sizeBytes: 5000 }, deps);
     await runMonitor(spec(undefined), { ...deps, manifestCache });
     expect([...manifestCache.keys()].sort()).toEqual([old.id, kept.id].sort());
     for await (const o of deps.store.list(`backups/${old.id}/`)) await deps.store.delete(o.key);

@@ -44,7 +44,7 @@ describe('wal push / wal fetch (archive_command and restore_command contract)', 
     const segment = await completedSegment(a);
     const first = await pushWalFile(segment.path, deps, { via: 'push' });
     expect(first.status).toBe('stored');
-    const identity = await readIdentity(store);
+    const identity = await readIdentity(store, deps);
     const [sys] = await sql<{ id: string }>(a.adminUrl, 'SELECT system_identifier::text AS id FROM pg_control_system()');
     expect(identity?.systemIdentifier).toBe(sys!.id);
     expect(identity?.pgMajor).toBe(15);
@@ -78,7 +78,7 @@ describe('wal push / wal fetch (archive_command and restore_command contract)', 
     expect((await bantay(['wal', 'fetch', segment.name, join(dir, 'ok')], env, dir)).code).toBe(0);
     expect(await sha(join(dir, 'ok'))).toBe(await sha(segment.path));
 
-    const identity = await readIdentity(createLocalStore(storeDir));
+    const identity = await readIdentity(createLocalStore(storeDir), { keyRing: new KeyRing(key, []) });
     const object = join(storeDir, 'wal', identity!.systemIdentifier, `${segment.name}.gz.enc`);
     const damaged = await readFile(object);
     damaged[damaged.length - 40] = damaged[damaged.length - 40]! ^ 1;
