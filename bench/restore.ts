@@ -6,7 +6,9 @@
  * local store and from the S3 test server, plus `bantay verify`, in interleaved rounds at each
  * size. Prints medians, ratios to bare pg_restore, verify/restore ratio and peak RSS.
  *
- * Targets (issue #3): ratio <= 1.15 from the local store; peak RSS flat across sizes.
+ * Targets (issue 13): ratio <= 1.1 of bare pg_restore with the same --jobs, from the local store
+ * (Bantay's restore includes its verification: row counts, core tables, the rename); peak RSS
+ * <= 150 MB and flat across sizes.
  *
  * Options (or environment variables):
  *   --sizes 50,200     MB on disk per database (BENCH_SIZES), default 50,200
@@ -40,7 +42,8 @@ import { createTestBucket, startS3TestServer, TEST_S3_CREDENTIALS, TEST_S3_REGIO
 import { hasGnuTime, measure, median, type Measurement } from './support/measure.ts';
 
 const MB = 1024 * 1024;
-const TARGET_RATIO_LOCAL = 1.15;
+const TARGET_RATIO_LOCAL = 1.1;
+const TARGET_RSS_MB = 150;
 const RSS_GROWTH_TOLERANCE_MB = 15;
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CLI = join(ROOT, 'bin', 'bantay.js');
@@ -183,6 +186,11 @@ function report(results: Result[]): { pass: boolean; rows: unknown[] } {
     const ok = (r.ratio as number) <= TARGET_RATIO_LOCAL;
     pass &&= ok;
     console.log(`${ok ? 'PASS' : 'FAIL'}  ratio <= ${TARGET_RATIO_LOCAL} from the local store, ${r.size}, jobs ${r.jobs}: ${fmt(r.ratio as number, 3)}`);
+  }
+  for (const r of rows.filter((x) => String(x.variant).startsWith('bantay'))) {
+    const ok = (r.rssMaxMb as number) <= TARGET_RSS_MB;
+    pass &&= ok;
+    console.log(`${ok ? 'PASS' : 'FAIL'}  peak RSS <= ${TARGET_RSS_MB} MB, ${r.variant}, ${r.size}, jobs ${r.jobs}: ${fmt(r.rssMaxMb as number, 1)} MB`);
   }
   for (const jobs of jobsList) {
     for (const variant of ['bantay local', 'bantay s3']) {

@@ -21,25 +21,15 @@ import { verifyBackup } from '../jobs/verify-backup.ts';
 import { restoreDirUnderRoots } from './restore-roots.ts';
 import { kindOfBackupRef, type BackupVariant, type BotJobSpec } from './job-spec.ts';
 import { backupResult, drillResult, dropKeptResult, filesRestoreResult, filesVerifyResult, restoreResult, setResult, verifyResult } from './job-results.ts';
+import type { JobResult } from './job-result.ts';
+
+export type { JobResult } from './job-result.ts';
 
 /**
  * The jobs facade: maps what the bot was asked to do onto the same job functions the CLI
  * runs, with dependencies built once at start. Jobs never learn about Slack; results come
  * back as plain data the message builders render.
  */
-export interface JobResult {
-  /** One sentence for the final message. */
-  headline: string;
-  /** False when the job ran but the answer is bad news (a failed verification or drill). */
-  ok: boolean;
-  fields: Array<[string, string]>;
-  /** Lines for the thread under the message, for the curious. */
-  details: string[];
-  backupId?: string;
-  /** After an in-place restore: what a rollback or clean-up needs. */
-  inPlace?: { kind: string; safetyBackupId?: string; keptAs?: string };
-}
-
 export interface RunContext {
   trigger: Trigger;
   signal: AbortSignal;

@@ -1,5 +1,5 @@
 import type { webApi } from '@slack/bolt';
-import { formatDuration } from '../cli/format.ts';
+import { formatDuration } from '../format/units.ts';
 import type { Logger } from '../log/logger.ts';
 import { listSavedDrillReports } from '../state/drill-reports.ts';
 import type { StateDb } from '../state/state-db.ts';

@@ -1,12 +1,12 @@
 import type { Manifest } from '../catalog/manifest.ts';
-import { formatBytes, formatDuration } from '../cli/format.ts';
+import { formatBytes, formatDuration } from '../format/units.ts';
 import type { SetResult } from '../jobs/backup-set.ts';
 import type { DrillOutcome } from '../jobs/drill.ts';
 import type { FilesRestoreResult } from '../jobs/files/restore-files.ts';
 import type { FilesVerification } from '../jobs/files/verify-files.ts';
 import type { RestoreResult } from '../jobs/restore-database.ts';
 import type { VerifyResult } from '../jobs/verify-backup.ts';
-import type { JobResult } from './bot-jobs.ts';
+import type { JobResult } from './job-result.ts';
 import { escape } from './messages/blocks.ts';
 
 /** Job outcomes as the facts a final message shows; pure, one function per job. */

@@ -3,16 +3,9 @@ import type { Logger } from '../log/logger.ts';
 import { redactSecrets } from '../log/redact.ts';
 import { buildAlertMessage } from './messages/alert-message.ts';
 import { slackErrorOf, type ChatApi } from './slack-api.ts';
+import type { Alert } from './alert.ts';
 
-export type Severity = 'info' | 'warning' | 'critical';
-
-export interface Alert {
-  severity: Severity;
-  title: string;
-  text: string;
-  /** Alerts with the same key and the same text within the window are posted once. */
-  dedupeKey?: string;
-}
+export type { Alert, Severity } from './alert.ts';
 
 export interface NotifyOutcome {
   posted: boolean;

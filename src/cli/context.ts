@@ -96,6 +96,8 @@ export class CliContext {
       requiredTables: this.config.recovery.requiredTables,
       backupRolePasswords: this.config.recovery.backupRolePasswords,
       tempDir: processTempDir(this.config.dataDir),
+      // A parallel dump's plaintext goes into this process's swept temp directory too.
+      dump: { ...this.config.dump, tmpDir: processTempDir(this.config.dataDir) },
       lockTimeoutMs: this.config.lockTimeoutSeconds * 1000,
     };
   }

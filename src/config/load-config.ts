@@ -9,6 +9,8 @@ import { envSchema, type RawEnv } from './schema.ts';
 import { parseStoreLocation, type Problem } from './store-location.ts';
 import { parseOpsConfig, parseSecondaryStore, type OpsConfig } from './ops-config.ts';
 import { parseWalConfig, type WalConfig } from './wal-config.ts';
+import { parseDumpConfig } from './dump-config.ts';
+import type { DumpSettings } from '../jobs/dump/dump-settings.ts';
 import { registerConfigSecrets } from './config-secrets.ts';
 
 export interface Config {
@@ -33,6 +35,8 @@ export interface Config {
   ops: OpsConfig;
   /** Point-in-time recovery: WAL archiving and base backups (the README ("Point-in-time recovery")). */
   wal: WalConfig;
+  /** BANTAY_DUMP_*: pg_dump compression and parallel dumps. */
+  dump: DumpSettings;
 }
 
 /** Settings of the Slack bot (bantay serve); `bantay serve` checks which ones it needs. */
@@ -123,6 +127,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const wal = parseWalConfig(raw, problems);
   // Base backups are only useful with WAL archiving: the weekly default follows BANTAY_WAL.
   if (wal.mode === 'off' && raw.BANTAY_SCHEDULE_BASE === undefined) ops.schedule.base = null;
+  const dump = parseDumpConfig(raw, resolve(cwd, raw.BANTAY_DATA_DIR, 'tmp'), problems);
   // The merged environment: secrets that came from .env are as secret as exported ones.
   registerConfigSecrets(env, keyRing);
   if (problems.length > 0 || store === undefined || keyRing === undefined) throw configError(problems);
@@ -132,6 +137,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     secondary,
     ops,
     wal,
+    dump,
     keyRing,
     stateUrl: raw.BANTAY_STATE_URL,
     dataDir: resolve(cwd, raw.BANTAY_DATA_DIR),

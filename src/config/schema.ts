@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { dumpEnvShape } from './dump-config.ts';
 import { parseTableList } from '../catalog/table-name.ts';
 import { opsEnvShape, opsSecretVariables } from './ops-schema.ts';
 import { walEnvShape, walSecretVariables } from './wal-config.ts';
@@ -174,6 +175,8 @@ export const envSchema = z.object({
   ...opsEnvShape,
   // Point-in-time recovery: WAL archiving and base backups (wal-config.ts).
   ...walEnvShape,
+  // pg_dump compression and parallel dumps (dump-config.ts).
+  ...dumpEnvShape,
 });
 
 export type RawEnv = z.output<typeof envSchema>;

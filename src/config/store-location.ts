@@ -6,7 +6,8 @@ import type { RawEnv } from './schema.ts';
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const PREFIX = /^[A-Za-z0-9][A-Za-z0-9._=/-]*$/;
 
-export type Problem = { variable: string; message: string };
+export type { Problem } from './problem.ts';
+import type { Problem } from './problem.ts';
 
 /**
  * Turns BANTAY_STORE (a directory path, a file:// URL or s3://bucket/prefix) plus the S3_* and

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { registerUrlSecrets } from '../log/redact.ts';
 import { parseSize } from './ops-schema.ts';
-import type { Problem } from './store-location.ts';
+import type { Problem } from './problem.ts';
 
 /**
  * The variables of point-in-time recovery (README, "Point-in-time recovery"), spread into the

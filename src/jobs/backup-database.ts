@@ -10,9 +10,9 @@ import { recordAudit } from '../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../state/job-runs.ts';
 import { BANTAY_VERSION } from '../version.ts';
 import { linkedAbort, type JobDeps, type Trigger } from './job-context.ts';
+import { startDump, type StartedDump } from './dump/start-dump.ts';
 import { childEnv, describeDatabaseUrl } from './pg/connection.ts';
 import { assertToolNotOlder, findPgTool } from './pg/pg-tools.ts';
-import { runTool, type RunningTool } from './pg/run-tool.ts';
 import { openSourceSnapshot } from './pg/snapshot.ts';
 import { DEFAULT_LOCK_TIMEOUT_MS, describeLockHolder, watchLockWaits } from './pg/lock-watch.ts';
 import { silentReporter, type ProgressReporter } from './progress.ts';
@@ -83,14 +83,20 @@ async function dumpToStore(
     const pgDump = await findPgTool('pg_dump', deps.pgBinDir);
     assertToolNotOlder(pgDump, 'pg_dump', snapshot.serverVersion, snapshot.serverMajor);
     if (!deps.keyRing.primary) reporter.warn?.('No encryption key configured: this backup is stored UNENCRYPTED.');
-    reporter.phase?.('dumping', `pg_dump ${pgDump.version} -> ${deps.store.description}`);
     const abort = linkedAbort(spec.signal);
     const capture = await startContentCapture(snapshot, run.id, { passwords: deps.backupRolePasswords === true });
-    const tool = runTool(pgDump.path, ['--format=custom', `--snapshot=${snapshot.snapshotId}`, `--lock-wait-timeout=${lockTimeoutMs}`, '--no-password'], {
+    // Compression and the parallel path: src/jobs/dump/ (BANTAY_DUMP_*).
+    const dump = await startDump({
+      pgDump,
+      databaseUrl: spec.databaseUrl,
+      snapshotId: snapshot.snapshotId,
+      extraArgs: [`--lock-wait-timeout=${lockTimeoutMs}`],
       env: { ...childEnv(spec.databaseUrl), PGAPPNAME: apps.dump },
+      settings: deps.dump,
       signal: abort.signal,
-      name: 'pg_dump',
     });
+    const tool = dump.tool;
+    reporter.phase?.('dumping', `pg_dump ${pgDump.version} (${dump.description}) -> ${deps.store.description}`);
     const counting = capture.reading;
     // Every error is noted in the order it happens; the first real one is the reason, never
     // the cancels and broken pipes it causes (pg_dump killed by our abort included).
@@ -128,7 +134,7 @@ async function dumpToStore(
       tools: { bantay: BANTAY_VERSION, pg_dump: pgDump.version },
       artifact: {
         key: run.key,
-        format: 'pg_dump-custom',
+        format: dump.format,
         sizeBytes: meters.stored.bytes,
         sha256: meters.stored.digest(),
         plainSizeBytes: meters.plain.bytes,
@@ -150,7 +156,7 @@ async function dumpToStore(
 
 /** Streams pg_dump's stdout into the store; resolves with the plain and stored meters. */
 async function streamDump(
-  tool: RunningTool,
+  tool: StartedDump['tool'],
   deps: JobDeps,
   reporter: ProgressReporter,
   key: string,

@@ -5,6 +5,9 @@ import { findBackup } from '../catalog/catalog.ts';
 import { BantayError, ErrorCode, wrapError } from '../errors.ts';
 import { recordAudit } from '../state/audit-log.ts';
 import { linkedAbort, type JobDeps, type Trigger } from './job-context.ts';
+import { DIRECTORY_TAR_FORMAT } from './dump/parallel-dump.ts';
+import { withExtractedDump } from './dump/extract-dump.ts';
+import { jobTempBase } from '../util/temp-dir.ts';
 import { findPgRestoreFor } from './pg/pg-restore.ts';
 import { runTool } from './pg/run-tool.ts';
 import { silentReporter, type ProgressReporter } from './progress.ts';
@@ -37,20 +40,25 @@ export async function exportSql(spec: ExportSqlSpec, deps: JobDeps, reporter: Pr
     reporter.phase?.('converting', `${manifest.id} -> SQL with pg_restore ${pgRestore.version}`);
     const abort = linkedAbort(spec.signal);
     const input = await openArtifact(manifest, deps, { signal: abort.signal, reporter });
-    const tool = runTool(pgRestore.path, ['--file=-', ...(spec.noOwner ? ['--no-owner'] : [])], { env: allowListedEnv(), signal: abort.signal, stdin: true, name: 'pg_restore' });
     let bytes = 0;
-    tool.child.stdout.on('data', (b: Buffer) => (bytes += b.length));
-    const results = await Promise.allSettled([
-      pipeline(input, tool.child.stdin!, { signal: abort.signal }),
-      pipeline(tool.child.stdout, spec.output, { end: false }),
-      tool.done,
-    ]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
-      abort.abort();
-      // An integrity failure upstream explains a pg_restore complaint downstream, so it wins.
-      throw (results[0].status === 'rejected' ? results[0].reason : failed.reason) as unknown;
-    }
+    const convert = async (dumpDir: string | undefined) => {
+      const tool = runTool(pgRestore.path, ['--file=-', ...(spec.noOwner ? ['--no-owner'] : []), ...(dumpDir === undefined ? [] : [dumpDir])], { env: allowListedEnv(), signal: abort.signal, stdin: dumpDir === undefined, name: 'pg_restore' });
+      tool.child.stdout.on('data', (b: Buffer) => (bytes += b.length));
+      const results = await Promise.allSettled([
+        dumpDir === undefined ? pipeline(input, tool.child.stdin!, { signal: abort.signal }) : Promise.resolve(),
+        pipeline(tool.child.stdout, spec.output, { end: false }),
+        tool.done,
+      ]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        abort.abort();
+        // An integrity failure upstream explains a pg_restore complaint downstream, so it wins.
+        throw (results[0].status === 'rejected' ? results[0].reason : failed.reason) as unknown;
+      }
+    };
+    // A parallel dump is a directory pg_restore reads from disk (src/jobs/dump/).
+    if (manifest.artifact.format === DIRECTORY_TAR_FORMAT) await withExtractedDump(input, { tmpDir: jobTempBase(deps), signal: abort.signal }, convert);
+    else await convert(undefined);
     await recordAudit(deps.state, { operationType: 'export', backupType: 'database-sql', status: 'succeeded', backupId: manifest.id, fileSize: bytes, durationSeconds: (Date.now() - started) / 1000, performedBy: spec.trigger.by });
     return { bytes };
   } catch (err) {

@@ -1,4 +1,5 @@
 import type { KeyRing } from '../crypto/keys.ts';
+import type { DumpSettings } from './dump/dump-settings.ts';
 import type { Logger } from '../log/logger.ts';
 import type { StateDb } from '../state/state-db.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
@@ -11,6 +12,8 @@ export interface JobDeps {
   logger: Logger;
   /** Directory holding pg_dump/pg_restore; found automatically when undefined. */
   pgBinDir?: string;
+  /** How database backups run pg_dump (BANTAY_DUMP_*); defaults when undefined. */
+  dump?: DumpSettings;
   now?: () => Date;
   /** BANTAY_BACKUP_ROLE_PASSWORDS: database backups carry role password verifiers (default off). */
   backupRolePasswords?: boolean;

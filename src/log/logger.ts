@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
-import pinoPretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type pinoPrettyModule from 'pino-pretty';
 import { redactObject, redactSecrets } from './redact.ts';
 
 export type { Logger } from 'pino';
@@ -42,6 +43,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 function prettyStream(destination: NodeJS.WritableStream): NodeJS.WritableStream {
   // pino-pretty as a synchronous stream (not a worker transport) so a CLI that exits right
   // after logging loses nothing.
+  // Required here, not imported at the top: only a terminal needs it, and loading it costs
+  // every non-interactive CLI run (cron, scripts, the bot's JSON logs) start-up time.
+  const pinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof pinoPrettyModule;
   return pinoPretty({ destination, colorize: true, ignore: 'pid,hostname,app', translateTime: 'SYS:HH:MM:ss' });
 }
 

@@ -3,7 +3,6 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { x as extractTar } from 'tar';
 
 /**
  * A freshly initialised PGlite data directory, made once by the build (`npm run build`, in a
@@ -50,6 +49,7 @@ export async function seedFromTemplate(dir: string): Promise<boolean> {
     // PGlite writes absolute entry names (/base/1/...): stripping the slash is expected; any
     // other warning (a damaged template) fails the seeding.
     const problems: string[] = [];
+    const { x: extractTar } = await import('tar');
     await extractTar({ file: template, cwd: staging, onwarn: (code, message) => void (code === 'TAR_ENTRY_INFO' || problems.push(`${code}: ${String(message)}`)) });
     if (problems.length > 0) throw new Error(`The state template ${template} is damaged: ${problems[0]}`);
     renameSync(staging, dir);

@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { BantayError, ErrorCode, wrapError } from '../errors.ts';
 import { acquireDirLock, type DirLock } from './dir-lock.ts';
 import { appendJournal, importJournal, journalVersion, type JournalImport } from './journal.ts';
@@ -68,7 +67,7 @@ function deferredPglite(options: OpenStateDbOptions): StateDb {
     query: async (sql, params) => (await open()).query(sql, params),
     transaction: async (fn) => (await open()).transaction(fn),
     async append(sql, params) {
-      if (opening !== undefined) return (await opening).append!(sql, params);
+      if (opening !== undefined) return void (await (await opening).query(sql, params));
       appendJournal(options.dataDir, sql, params as never);
     },
     async close() {
@@ -112,15 +111,13 @@ async function importingJournal(db: StateDb, options: OpenStateDbOptions): Promi
       await sync();
       return db.transaction(fn);
     },
-    async append(sql, params) {
-      await sync();
-      await db.query(sql, params);
-    },
     close: () => db.close(),
   };
 }
 
 async function openPostgres(url: string): Promise<StateDb> {
+  // Loaded here, not at the top: a process on the embedded state never needs the driver.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: url, max: 4, application_name: 'bantay-state' });
   // An idle pooled connection the server ends (restart, failover, pg_terminate_backend) is
   // reported as an 'error' event on the pool; unheard, it would crash `bantay serve`. The pool

@@ -15,6 +15,7 @@ import { uploadIntegrityPlugin, type S3ChecksumMode } from './s3-integrity.ts';
 import { getResumable } from './s3-read.ts';
 import { s3LeftoverCleaner } from './s3-leftovers.ts';
 import type { GetOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
+import { describeS3 } from './s3-description.ts';
 
 const MIB = 1024 * 1024;
 /** S3 rejects non-final multipart parts below 5 MiB and allows at most 5 GiB per part. */
@@ -128,20 +129,6 @@ function createContext(options: S3StoreOptions): S3Context {
 }
 
 /** "s3://bucket/prefix (endpoint http://host:port)"; user info in the endpoint URL is dropped. */
-function describeS3(options: S3StoreOptions): string {
-  const location = `s3://${options.bucket}/${options.prefix}`;
-  if (!options.endpoint) return location;
-  let endpoint = options.endpoint;
-  try {
-    const url = new URL(options.endpoint);
-    url.username = '';
-    url.password = '';
-    endpoint = url.origin === 'null' ? url.href : `${url.origin}${url.pathname === '/' ? '' : url.pathname}`;
-  } catch {
-    endpoint = '(invalid endpoint URL)';
-  }
-  return `${location} (endpoint ${endpoint})`;
-}
 
 /**
  * Streams `body` through lib-storage's Upload: one PutObject for bodies up to one part,

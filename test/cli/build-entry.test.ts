@@ -91,6 +91,7 @@ describe('the build', () => {
       const fromSources = await run(process.execPath, ['bin/bantay.js', '--help'], { cwd: ROOT, env: { ...process.env, BANTAY_RUN_SOURCES: '1' } });
       expect(help.stdout).toBe(fromSources.stdout);
     },
-    180_000,
+    // A full build (tsc and the state template) on a shared 2-core machine: minutes, not seconds.
+    600_000,
   );
 });

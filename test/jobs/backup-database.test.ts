@@ -235,7 +235,7 @@ describe('runDatabaseBackup', () => {
     const password = decodeURIComponent(new URL(source.url).password);
     expect(password.length).toBeGreaterThan(0);
     expect(argv).not.toContain(password);
-    expect(argv).toMatch(/^--format=custom --snapshot=\S+ (?:--\S+ )*--no-password$/);
+    expect(argv).toMatch(/^--format=custom --snapshot=\S+ (?:--\S+ )*--no-password --compress=1$/);
     expect(passwordInEnv).toBe('1');
     await close();
   });

@@ -1,7 +1,7 @@
 import type { AlertSink } from '../../jobs/alert-sink.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Queryable } from '../../state/state-db.ts';
-import { formatDuration } from '../../cli/format.ts';
+import { formatDuration } from '../../format/units.ts';
 import { buildAlertStoryMessage } from '../messages/alert-message.ts';
 import { mentionAll } from '../messages/mentions.ts';
 import type { ChatApi } from '../slack-api.ts';

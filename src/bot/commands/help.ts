@@ -1,15 +1,9 @@
-import { SlashCommand } from '../action-ids.ts';
+import { COMMAND_LINES } from '../messages/command-lines.ts';
 import { USAGE } from '../job-spec.ts';
 import { replyEphemeral, type CommandArgs } from './common.ts';
 
-/** Every command in one line each: `/backup help`, an @-mention of the bot and App Home's footer. */
-export const COMMAND_LINES: ReadonlyArray<readonly [string, string]> = [
-  [SlashCommand.Backup, 'take a backup now (database, application, uploads, full, emergency, or pre-deploy with a version)'],
-  [SlashCommand.Restore, 'restore a backup into a new database or folder; in place only with a second person’s approval'],
-  [SlashCommand.Verify, 'prove a backup restores: the latest database backup, or the one you name'],
-  [SlashCommand.Drill, 'recovery drill: verify the latest backup of each kind and measure how long recovery takes'],
-  [SlashCommand.Backups, 'the latest backups, running jobs and waiting approvals, shown only to you'],
-];
+export { COMMAND_LINES } from '../messages/command-lines.ts';
+
 
 export function helpText(command?: string): string {
   const list = COMMAND_LINES.map(([c, line]) => `\`${c}\` ${line}`).join('\n');

@@ -1,8 +1,8 @@
-import { formatDuration } from '../../cli/format.ts';
+import { formatDuration } from '../../format/units.ts';
 import { formatWallTime } from '../../schedule/zoned-time.ts';
 import type { GroupMember } from '../alerts/alert-groups.ts';
 import { withoutCliSyntax } from '../failure-kind.ts';
-import type { Alert } from '../notifier.ts';
+import type { Alert } from '../alert.ts';
 import { context, escape, section, type SlackMessage } from './blocks.ts';
 
 const ICON = { info: ':information_source:', warning: ':warning:', critical: ':rotating_light:' } as const;

@@ -1,4 +1,4 @@
-import { formatAge, formatBytes } from '../../cli/format.ts';
+import { formatAge, formatBytes } from '../../format/units.ts';
 import { ActionId, BlockId } from '../action-ids.ts';
 import type { Approval } from '../approval-store.ts';
 import { actions, button, context, escape, fields, mention, mrkdwn, plain, section, slackDate, truncate, type SlackMessage } from './blocks.ts';

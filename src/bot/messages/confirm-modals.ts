@@ -1,5 +1,5 @@
 import type { Manifest } from '../../catalog/manifest.ts';
-import { formatAge, formatBytes, formatDuration } from '../../cli/format.ts';
+import { formatAge, formatBytes, formatDuration } from '../../format/units.ts';
 import { ActionId, BlockId, ViewId } from '../action-ids.ts';
 import type { CatalogEntry } from '../catalog-cache.ts';
 import { describeJob, type BotJobSpec } from '../job-spec.ts';

@@ -1,8 +1,8 @@
-import { formatAge, formatBytes, formatDuration } from '../../cli/format.ts';
+import { formatAge, formatBytes, formatDuration } from '../../format/units.ts';
 import type { Approval } from '../approval-store.ts';
 import type { CatalogEntry } from '../catalog-cache.ts';
 import { ActionId, BlockId } from '../action-ids.ts';
-import { COMMAND_LINES } from '../commands/help.ts';
+import { COMMAND_LINES } from './command-lines.ts';
 import { actions, button, context, divider, escape, header, mention, section, slackDate, type Block } from './blocks.ts';
 
 export interface HomeSnapshot {

@@ -1,4 +1,4 @@
-import { formatDuration } from '../../cli/format.ts';
+import { formatDuration } from '../../format/units.ts';
 import type { ProgressState } from '../progress-message.ts';
 
 /**

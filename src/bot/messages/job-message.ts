@@ -1,4 +1,5 @@
-import { formatBytes, formatDuration } from '../../cli/format.ts';
+import { formatBytes, formatDuration } from '../../format/units.ts';
+import { ActionId, BlockId } from '../action-ids.ts';
 import type { JobResult } from '../bot-jobs.ts';
 import type { FailureText } from '../errors-to-text.ts';
 import type { ProgressState } from '../progress-message.ts';

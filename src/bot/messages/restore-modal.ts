@@ -1,4 +1,4 @@
-import { formatAge, formatBytes } from '../../cli/format.ts';
+import { formatAge, formatBytes } from '../../format/units.ts';
 import { ActionId, BlockId, RestoreTarget, ViewId } from '../action-ids.ts';
 import type { BotJobs } from '../bot-jobs.ts';
 import type { CatalogEntry } from '../catalog-cache.ts';

@@ -14,6 +14,8 @@ import { findPgTool, type PgTool } from './pg-tools.ts';
 import { runTool, type RunningTool } from './run-tool.ts';
 import { processToken } from '../../state/process-identity.ts';
 import { jobTempBase, removeOrphanRestoreDumps } from '../../util/temp-dir.ts';
+import { DIRECTORY_TAR_FORMAT } from '../dump/parallel-dump.ts';
+import { withExtractedDump } from '../dump/extract-dump.ts';
 
 export interface PgRestoreOptions {
   /** URL of the (empty) database to restore into. */
@@ -48,6 +50,8 @@ const TEMP_PREFIX = 'bantay-restore-';
  */
 export async function restoreArtifactInto(manifest: Manifest, deps: Pick<JobDeps, 'store' | 'keyRing' | 'tempDir'>, tool: PgTool, options: PgRestoreOptions): Promise<PgRestoreOutcome> {
   const args = ['--no-password', `--dbname=${options.targetName}`, ...(options.noOwner ? ['--no-owner', '--no-privileges'] : [])];
+  // A parallel dump (src/jobs/dump/): unpacked to a temp directory, restored with --jobs.
+  if (manifest.artifact.format === DIRECTORY_TAR_FORMAT) return { ...(await restoreFromDumpDirectory(manifest, deps, tool, args, options)), usedTempFile: true };
   if (options.jobs <= 1) return { ...(await restoreFromStdin(manifest, deps, tool, args, options)), usedTempFile: false };
   return { ...(await restoreFromTempFile(manifest, deps, tool, [...args, `--jobs=${options.jobs}`], options)), usedTempFile: true };
 }
@@ -112,6 +116,24 @@ async function restoreFromTempFile(manifest: Manifest, deps: Pick<JobDeps, 'stor
     await rm(file, { force: true });
     process.off('exit', removeSync);
   }
+}
+
+/**
+ * A parallel dump: the verified artifact is unpacked into a temp directory (pg_restore reads a
+ * directory-format dump only from disk), then `pg_restore --jobs=N DIR`, as the plain tools do
+ * it by hand: decrypt, `tar -xf`, `pg_restore -j N -d DB DIR`.
+ */
+async function restoreFromDumpDirectory(manifest: Manifest, deps: Pick<JobDeps, 'store' | 'keyRing' | 'tempDir'>, tool: PgTool, args: string[], options: PgRestoreOptions) {
+  options.reporter?.phase?.('downloading', `${manifest.id} -> temporary directory for pg_restore --jobs=${options.jobs}`);
+  const input = await openArtifact(manifest, deps, { signal: options.signal, reporter: options.reporter });
+  return withExtractedDump(input, { tmpDir: options.tmpDir ?? jobTempBase(deps), signal: options.signal }, async (dir) => {
+    options.reporter?.phase?.('restoring', `${manifest.id} -> ${options.targetName} (pg_restore ${tool.version}, --jobs=${options.jobs})`);
+    const running = runTool(tool.path, [...args, `--jobs=${Math.max(1, options.jobs)}`, dir], { env: childEnv(options.targetUrl), signal: options.signal, name: 'pg_restore' });
+    const errors = collectErrors(running);
+    running.child.stdout.resume();
+    const [done] = await Promise.allSettled([running.done]);
+    return judgeExit(done, errors);
+  });
 }
 
 /** Temp files of Bantay processes that died without cleaning up (SIGKILL, power loss). */
