@@ -13,6 +13,8 @@ describe('recovery configuration', () => {
       rtoObjectiveSeconds: 4 * 3600,
       rpoObjectiveSeconds: 3600,
       maintenanceDb: 'postgres',
+      requiredTables: [],
+      backupRolePasswords: false,
     });
   });
 

@@ -23,6 +23,10 @@ export async function startContentCapture(snapshot: SourceSnapshot, backupId: st
     const globals = await captureGlobals(snapshot.client, backupId, options);
     return { contents, globals };
   })();
+  // Handled by the caller once the dump is under way; if the job fails before that (pg_dump
+  // refused to start), the snapshot's connection closes under these reads and their rejection
+  // must not become an unhandled one that takes the process down.
+  reading.catch(() => undefined);
   return {
     /** Settles with the first failure of the reads, e.g. to stop the dump at once. */
     reading,

@@ -8,16 +8,7 @@ export function ageText(fromMs: number, now: Date): string {
 }
 
 /** Binary units (KiB, MiB, GiB), as every job message and the CLI write them. */
-export function bytesText(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
-}
+export { formatBytes as bytesText } from '../../format/units.ts';
 
 /** A duration in seconds as "45m", "26h" or "3d". */
 export function durationText(seconds: number): string {
