@@ -13,6 +13,8 @@ import type { JobDeps } from '../../src/jobs/job-context.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { openStateDb } from '../../src/state/state-db.ts';
 import { createLocalStore } from '../../src/storage/local-store.ts';
+import type { Manifest } from '../../src/catalog/manifest.ts';
+import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
 import { createDatabase } from '../support/databases.ts';
 import { newKey, tempDir } from '../support/job-deps.ts';
 
@@ -50,6 +52,17 @@ export interface TestBot {
  * Slack API, real jobs against a real FBMS database, a local store and PGlite state in a temp
  * dir. `settings` and `jobs` let a test tighten timings or wrap the jobs.
  */
+/** A test bot on `databaseUrl` with one database backup of it already in its catalog. */
+export async function startTestBotWithBackup(
+  databaseUrl: string,
+  options: Parameters<typeof startTestBot>[0] = {},
+): Promise<{ bot: TestBot; manifest: Manifest }> {
+  const bot = await startTestBot({ databaseUrl, ...options });
+  const manifest = await runDatabaseBackup({ databaseUrl, trigger: { by: 'cli:test', via: 'cli' } }, bot.deps);
+  await bot.bot.services.catalog.refresh();
+  return { bot, manifest };
+}
+
 export async function startTestBot(o: { databaseUrl?: string; files?: FilesConfig; settings?: Partial<BotSettings>; userGroups?: Record<string, string[]>; wrapJobs?: (jobs: BotJobs) => BotJobs; pgBinDir?: string; restoreRoots?: string[] } = {}): Promise<TestBot> {
   const api = await new FakeSlackApi({ userGroups: o.userGroups }).start();
   const { deps, dir, logLines, close } = await makeBotDeps();

@@ -4,9 +4,8 @@ import { eventBody, postToBot } from '../../src/bot/dev/slack-request.ts';
 import type { Block } from '../../src/bot/messages/blocks.ts';
 import type { Manifest } from '../../src/catalog/manifest.ts';
 import { BantayError, ErrorCode } from '../../src/errors.ts';
-import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
-import { adminUrl, createDatabase, createFbmsDatabase, dropDatabase, sql, uniqueName } from '../support/databases.ts';
-import { APPROVER_A, APPROVER_B, nextReply, openModal, OPERATOR, SIGNING_SECRET, startTestBot, textOf, waitForMessage, type TestBot } from './harness.ts';
+import { createDatabase, createFbmsDatabase, dropDatabasesLike, uniqueName } from '../support/databases.ts';
+import { APPROVER_A, APPROVER_B, nextReply, openModal, OPERATOR, SIGNING_SECRET, startTestBot, startTestBotWithBackup, textOf, waitForMessage, type TestBot } from './harness.ts';
 
 let source: { url: string; name: string };
 let t: TestBot;
@@ -16,8 +15,7 @@ beforeAll(async () => {
   source = await createFbmsDatabase({ scale: 0.05 });
 });
 afterAll(async () => {
-  const leftovers = await sql<{ datname: string }>(adminUrl(), 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${source.name}%`]);
-  for (const { datname } of leftovers) await dropDatabase(datname);
+  await dropDatabasesLike(`${source.name}%`);
 });
 afterEach(async () => {
   expect(t.api.violations()).toEqual([]);
@@ -25,9 +23,8 @@ afterEach(async () => {
 });
 
 async function withBackup(o: Parameters<typeof startTestBot>[0] = {}): Promise<Manifest> {
-  t = await startTestBot({ databaseUrl: source.url, settings: { oncall: [ONCALL] }, ...o });
-  const manifest = await runDatabaseBackup({ databaseUrl: source.url, trigger: { by: 'cli:test', via: 'cli' } }, t.deps);
-  await t.bot.services.catalog.refresh();
+  let manifest: Manifest;
+  ({ bot: t, manifest } = await startTestBotWithBackup(source.url, { settings: { oncall: [ONCALL] }, ...o }));
   return manifest;
 }
 

@@ -2,10 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SlashCommand } from '../../src/bot/action-ids.ts';
 import type { OpenedView, PostedMessage } from '../../src/bot/dev/simulated-slack.ts';
 import type { Manifest } from '../../src/catalog/manifest.ts';
-import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
 import { listAudit } from '../../src/state/audit-log.ts';
-import { adminUrl, checksumsOf, createFbmsDatabase, databaseExists, dropDatabase, sql } from '../support/databases.ts';
-import { APPROVER_A, APPROVER_B, CHANNEL, nextReply, openModal, OPERATOR, startTestBot, STRANGER, textOf, waitForMessage, type TestBot } from './harness.ts';
+import { checksumsOf, createFbmsDatabase, databaseExists, dropDatabasesLike } from '../support/databases.ts';
+import { APPROVER_A, APPROVER_B, CHANNEL, nextReply, openModal, OPERATOR, startTestBot, startTestBotWithBackup, STRANGER, textOf, waitForMessage, type TestBot } from './harness.ts';
 
 let source: { url: string; name: string };
 let t: TestBot;
@@ -14,8 +13,7 @@ beforeAll(async () => {
   source = await createFbmsDatabase({ scale: 0.1 });
 });
 afterAll(async () => {
-  const leftovers = await sql<{ datname: string }>(adminUrl(), 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${source.name}%`]);
-  for (const { datname } of leftovers) await dropDatabase(datname);
+  await dropDatabasesLike(`${source.name}%`);
 });
 afterEach(async () => {
   expect(t.api.violations()).toEqual([]);
@@ -23,9 +21,8 @@ afterEach(async () => {
 });
 
 async function withBackup(options: Parameters<typeof startTestBot>[0] = {}): Promise<Manifest> {
-  t = await startTestBot({ databaseUrl: source.url, ...options });
-  const manifest = await runDatabaseBackup({ databaseUrl: source.url, trigger: { by: 'cli:test', via: 'cli' } }, t.deps);
-  await t.bot.services.catalog.refresh();
+  let manifest: Manifest;
+  ({ bot: t, manifest } = await startTestBotWithBackup(source.url, options));
   return manifest;
 }
 

@@ -7,10 +7,9 @@ import type { OpenedView } from '../../src/bot/dev/simulated-slack.ts';
 import type { BotJobSpec } from '../../src/bot/job-spec.ts';
 import { listBackups } from '../../src/catalog/catalog.ts';
 import type { Manifest } from '../../src/catalog/manifest.ts';
-import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
-import { adminUrl, checksumsOf, createFbmsDatabase, dropDatabase, sql } from '../support/databases.ts';
+import { adminUrl, checksumsOf, createFbmsDatabase, dropDatabasesLike, sql } from '../support/databases.ts';
 import { tempDir } from '../support/job-deps.ts';
-import { APPROVER_A, APPROVER_B, openModal, OPERATOR, startTestBot, textOf, waitForMessage, type TestBot } from './harness.ts';
+import { APPROVER_A, APPROVER_B, openModal, OPERATOR, startTestBot, startTestBotWithBackup, textOf, waitForMessage, type TestBot } from './harness.ts';
 
 let source: { url: string; name: string };
 let t: TestBot;
@@ -19,8 +18,7 @@ beforeAll(async () => {
   source = await createFbmsDatabase({ scale: 0.05 });
 });
 afterAll(async () => {
-  const leftovers = await sql<{ datname: string }>(adminUrl(), 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${source.name}%`]);
-  for (const { datname } of leftovers) await dropDatabase(datname);
+  await dropDatabasesLike(`${source.name}%`);
 });
 afterEach(async () => {
   expect(t.api.violations()).toEqual([]);
@@ -28,9 +26,8 @@ afterEach(async () => {
 });
 
 async function withBackup(): Promise<Manifest> {
-  t = await startTestBot({ databaseUrl: source.url });
-  const manifest = await runDatabaseBackup({ databaseUrl: source.url, trigger: { by: 'cli:test', via: 'cli' } }, t.deps);
-  await t.bot.services.catalog.refresh();
+  let manifest: Manifest;
+  ({ bot: t, manifest } = await startTestBotWithBackup(source.url));
   return manifest;
 }
 

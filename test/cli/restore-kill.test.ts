@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
-import { adminUrl, checksumsOf, createDatabase, createFbmsDatabase, dropDatabase, sql } from '../support/databases.ts';
+import { adminUrl, checksumsOf, createDatabase, createFbmsDatabase, dropDatabase, dropDatabasesLike, sql } from '../support/databases.ts';
 import { newKey, tempDir } from '../support/job-deps.ts';
 import { scratchDatabasesOf } from '../support/recovery.ts';
 
@@ -45,8 +45,7 @@ beforeAll(async () => {
   backupChecksums = await checksumsOf(live.url);
 });
 afterAll(async () => {
-  const rows = await sql<{ datname: string }>(adminUrl(), 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${live.name}%`]);
-  for (const r of rows) await dropDatabase(r.datname);
+  await dropDatabasesLike(`${live.name}%`);
   await dropDatabase(stateDb);
   await rm(dir, { recursive: true, force: true });
 });
@@ -89,8 +88,7 @@ async function diverge(): Promise<Awaited<ReturnType<typeof checksumsOf>>> {
 }
 
 async function dropKeptDatabases(): Promise<void> {
-  const kept = await sql<{ datname: string }>(adminUrl(), 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${live.name}_pre_restore_%`]);
-  for (const r of kept) await dropDatabase(r.datname);
+  await dropDatabasesLike(`${live.name}_pre_restore_%`);
 }
 
 describe('in-place restore under SIGKILL', () => {

@@ -10,7 +10,7 @@ import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
 import { withDatabase } from '../../src/jobs/pg/connection.ts';
 import { planInPlaceRestore, restoreInPlace } from '../../src/jobs/restore-in-place.ts';
 import { listAudit } from '../../src/state/audit-log.ts';
-import { adminUrl, checksumsOf, createFbmsDatabase, databaseExists, dropDatabase, sql, uniqueName } from '../support/databases.ts';
+import { adminUrl, checksumsOf, createFbmsDatabase, databaseExists, dropDatabasesLike, sql, uniqueName } from '../support/databases.ts';
 import { cliTrigger, makeDeps, tempDir } from '../support/job-deps.ts';
 import { recoveryOptions, scratchDatabasesOf } from '../support/recovery.ts';
 
@@ -57,8 +57,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await env.close();
   for (const dir of [env.dir, ...dirs]) await rm(dir, { recursive: true, force: true });
-  const rows = await sql<{ datname: string }>(adminUrl(), 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${live.name}%`]);
-  for (const r of rows) await dropDatabase(r.datname);
+  await dropDatabasesLike(`${live.name}%`);
   await sql(adminUrl(), `DROP ROLE IF EXISTS ${role}`);
 });
 
@@ -157,8 +156,7 @@ describe('restoreInPlace', () => {
     expect((await listBackups(env.deps.store, env.deps)).length).toBe(backupsBefore);
     const result = await restoreInPlace({ ...spec(), databaseUrl: other.url, fromOtherDatabase: true }, env.deps);
     expect(await checksumsOf(other.url)).toEqual(backupChecksums);
-    const rows = await sql<{ datname: string }>(adminUrl(), 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${other.name}%`]);
-    for (const r of rows) await dropDatabase(r.datname);
+    await dropDatabasesLike(`${other.name}%`);
     expect(result.mode).toBe('in-place');
   });
 

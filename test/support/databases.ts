@@ -33,6 +33,12 @@ export async function dropDatabase(name: string): Promise<void> {
   await withAdmin(adminUrl(), (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`));
 }
 
+/** Drops every database whose name matches the LIKE `pattern` (a test's leftovers: copies, kept databases). */
+export async function dropDatabasesLike(pattern: string): Promise<void> {
+  const rows = await sql<{ datname: string }>(adminUrl(), 'SELECT datname FROM pg_database WHERE datname LIKE $1', [pattern]);
+  for (const { datname } of rows) await dropDatabase(datname);
+}
+
 export async function databaseExists(name: string): Promise<boolean> {
   return withAdmin(adminUrl(), async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);
 }
