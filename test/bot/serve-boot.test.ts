@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,15 +8,8 @@ import { createLocalStore } from '../../src/storage/local-store.ts';
 import { KeyRing } from '../../src/crypto/keys.ts';
 import { createDatabase, createFbmsDatabase, dropDatabase } from '../support/databases.ts';
 import { newKey, tempDir } from '../support/job-deps.ts';
+import { freePort } from '../../src/dev/pg-cluster-process.ts';
 import { CHANNEL, OPERATOR } from './harness.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 let source: { url: string; name: string };
 beforeAll(async () => {

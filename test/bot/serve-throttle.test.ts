@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,15 +7,8 @@ import { main } from '../../src/cli/main.ts';
 import { createDatabase, createFbmsDatabase, dropDatabase } from '../support/databases.ts';
 import { fakePgBinDir } from '../support/fake-pg-dump.ts';
 import { newKey, tempDir } from '../support/job-deps.ts';
+import { freePort } from '../../src/dev/pg-cluster-process.ts';
 import { CHANNEL, OPERATOR, SIGNING_SECRET } from './harness.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 const sink = () => new PassThrough() as unknown as NodeJS.WriteStream;
 

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -7,15 +6,8 @@ import { SimulatedSlack } from '../../src/bot/dev/simulated-slack.ts';
 import { main } from '../../src/cli/main.ts';
 import { createDatabase } from '../support/databases.ts';
 import { newKey, tempDir } from '../support/job-deps.ts';
+import { freePort } from '../../src/dev/pg-cluster-process.ts';
 import { CHANNEL, OPERATOR, SIGNING_SECRET } from './harness.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function capture(): { stream: NodeJS.WriteStream; text: () => string } {
   const stream = new PassThrough();
