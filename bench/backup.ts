@@ -51,6 +51,7 @@ import { pgBinary, pgToolMajorVersion } from '../src/dev/pg-binaries.ts';
 import { startPgCluster, type PgCluster } from '../src/dev/pg-cluster.ts';
 import { createTestBucket, startS3TestServer, TEST_S3_CREDENTIALS, TEST_S3_REGION, type S3TestServer } from '../test/support/s3-server.ts';
 import { HostCpu } from './support/host-cpu.ts';
+import { integrityCost, readStoreRecords, type IntegrityCost } from './support/integrity-cost.ts';
 import { hasGnuTime, measure, median, type Measurement } from './support/measure.ts';
 
 const MB = 1024 * 1024;
@@ -215,6 +216,8 @@ interface Env {
   stateUrl: string | undefined;
   dataDir: string;
   storeDir: string;
+  /** The catalog records (JSON) the last encrypted local backup wrote, for the integrity cost. */
+  lastRecords?: Array<{ key: string; record: Record<string, unknown> }>;
   cwd: string;
   hostCpu: HostCpu;
   waitIdleSeconds: number;
@@ -296,6 +299,7 @@ async function runBantay(env: Env, dbUrl: string, target: 'local' | 's3', encryp
     const line = m.stdout.trim().split('\n').pop() ?? '';
     const summary = JSON.parse(line) as { sizeBytes: number; durationSeconds: number; encrypted: boolean };
     if (summary.encrypted !== encrypted) throw new Error(`bantay reported encrypted=${summary.encrypted}, expected ${encrypted}`);
+    if (target === 'local' && encrypted) env.lastRecords = await readStoreRecords(env.storeDir);
     return { m, bytes: summary.sizeBytes, jobSeconds: summary.durationSeconds };
   } finally {
     await clearStore(env, target);
@@ -556,6 +560,50 @@ function printReport(rows: Row[]): { verdicts: Array<{ target: string; pass: boo
   return { verdicts };
 }
 
+/** Target of issue 9: authentication and upload checksums cost under 3% of backup time. */
+const TARGET_INTEGRITY_FRACTION = 0.03;
+
+/**
+ * The integrity work's share of each encrypted Bantay backup's median wall time (see
+ * support/integrity-cost.ts): the digest of every stored byte in the default mode (Content-MD5)
+ * and with BANTAY_S3_CHECKSUM=sha256, plus signing every record. The shares of wall time are upper
+ * bounds: they assume none of the digest overlaps pg_dump's work. Local-store backups send no
+ * Content-MD5; their share is shown with it anyway.
+ */
+function printIntegrityCost(rows: Row[], records: Array<{ key: string; record: Record<string, unknown> }>): { verdicts: Array<{ target: string; pass: boolean; detail: string }>; costs: Array<{ sizeMb: number; variant: string; cost: IntegrityCost; fraction: number }> } {
+  const verdicts: Array<{ target: string; pass: boolean; detail: string }> = [];
+  const costs: Array<{ sizeMb: number; variant: string; cost: IntegrityCost; fraction: number }> = [];
+  const encrypted = rows.filter((r) => r.variant.startsWith('bantay') && r.variant.includes('encrypted') && !r.variant.includes('-j'));
+  if (records.length === 0 || encrypted.length === 0) {
+    console.log('integrity cost: not measured (needs an encrypted local run to read its records)');
+    return { verdicts, costs };
+  }
+  console.log('');
+  console.log(`integrity cost (CPU time of the real functions; ${records.length} records, ${(integrityCost(0, records, 1).recordBytes / 1024).toFixed(1)} KiB, signed per backup):`);
+  const table = [['db size', 'variant', 'stored MB', 'Content-MD5 s', 'sha256 s', 'records s', 'median wall s', 'share (md5)', 'share (sha256)', 'median CPU s', 'CPU share (md5)']];
+  for (const r of encrypted) {
+    const cost = integrityCost(r.dumpMb * MB, records);
+    const fraction = (cost.md5Seconds + cost.recordSeconds) / r.medianSeconds;
+    // BANTAY_S3_CHECKSUM=sha256 still computes the MD5 (the ETag is compared with it) and adds the SHA-256.
+    const fractionSha = (cost.md5Seconds + cost.sha256Seconds + cost.recordSeconds) / r.medianSeconds;
+    // A loaded machine stretches wall time and so shrinks the share; the share of the backup's
+    // own CPU time (node + pg_dump) does not depend on the load, and the verdict takes the larger.
+    const cpuFraction = r.medianCpuSeconds === undefined ? Number.NaN : (cost.md5Seconds + cost.recordSeconds) / r.medianCpuSeconds;
+    costs.push({ sizeMb: r.sizeMb, variant: r.variant, cost, fraction });
+    table.push([`${(r.dbBytes / MB).toFixed(0)} MB`, r.variant, fmt(r.dumpMb, 1), fmt(cost.md5Seconds, 3), fmt(cost.sha256Seconds, 3), fmt(cost.recordSeconds, 4), fmt(r.medianSeconds), `${(fraction * 100).toFixed(2)}%`, `${(fractionSha * 100).toFixed(2)}%`, fmt(r.medianCpuSeconds, 2), `${(cpuFraction * 100).toFixed(2)}%`]);
+    // The default mode is the verdict; the sha256 mode is shown for operators who choose it.
+    const worst = Math.max(fraction, Number.isNaN(cpuFraction) ? 0 : cpuFraction);
+    verdicts.push({
+      target: `integrity (checksums + record authentication) < ${TARGET_INTEGRITY_FRACTION * 100}% of backup time, ${(r.dbBytes / MB).toFixed(0)} MB, ${r.variant}`,
+      pass: worst < TARGET_INTEGRITY_FRACTION,
+      detail: `${(fraction * 100).toFixed(2)}% of wall (Content-MD5), ${(fractionSha * 100).toFixed(2)}% (sha256), ${(cpuFraction * 100).toFixed(2)}% of the backup's CPU (Content-MD5)`,
+    });
+  }
+  console.log(formatTable(table));
+  console.log('');
+  return { verdicts, costs };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Main
 
@@ -646,6 +694,8 @@ async function main(): Promise<number> {
 
   const rows = summarize(results, databases, variants);
   const { verdicts } = printReport(rows);
+  const integrity = printIntegrityCost(rows, env.lastRecords ?? []);
+  verdicts.push(...integrity.verdicts);
   const summary = {
     bench: 'backup',
     date: new Date().toISOString(),
