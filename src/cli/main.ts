@@ -4,6 +4,7 @@ import { BANTAY_VERSION } from '../version.ts';
 import { CliContext, type CliIo } from './context.ts';
 import { CommandExit } from './exit-code.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, reportError } from './report-error.ts';
+import { registerCommands, type Run } from './command-table.ts';
 
 /**
  * Runs one CLI invocation and resolves with its exit code: 0 ok, 1 failed, 2 usage or
@@ -34,43 +35,6 @@ export async function main(argv: string[], partialIo: Partial<CliIo> = {}): Prom
   return exitCode;
 }
 
-type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
-type Registrar = (program: Command, run: Run) => void;
-
-/**
- * Each top-level command and the modules that register it. Only the modules of the command
- * being run are imported (all of them for --help or an unknown word), so a backup does not
- * load the restore, schedule or export code: start-up time and memory are part of every
- * backup's and restore's cost.
- */
-const COMMANDS: Record<string, () => Promise<Registrar[]>> = {
-  backup: async () => [(await import('./commands/backup.ts')).registerBackupCommands, (await import('./commands/backup-files.ts')).registerFilesBackupCommands, (await import('./commands/backup-base.ts')).registerBaseBackupCommand],
-  list: async () => [(await import('./commands/catalog.ts')).registerCatalogCommands],
-  show: async () => [(await import('./commands/catalog.ts')).registerCatalogCommands],
-  'export-sql': async () => [(await import('./commands/export-sql.ts')).registerExportSqlCommand],
-  'export-user': async () => [(await import('./commands/export-user.ts')).registerExportUserCommand],
-  serve: async () => [(await import('./commands/serve.ts')).registerServeCommand],
-  console: async () => [(await import('./commands/console.ts')).registerConsoleCommand],
-  verify: async () => [(await import('./commands/verify.ts')).registerVerifyCommand],
-  restore: async () => [(await import('./commands/restore.ts')).registerRestoreCommand],
-  drill: async () => [(await import('./commands/drill.ts')).registerDrillCommand],
-  schedule: async () => [(await import('./commands/schedule.ts')).registerScheduleCommand],
-  prune: async () => [(await import('./commands/prune.ts')).registerPruneCommand],
-  sync: async () => [(await import('./commands/sync.ts')).registerSyncCommand],
-  monitor: async () => [(await import('./commands/monitor.ts')).registerMonitorCommand],
-  key: async () => [(await import('./commands/key.ts')).registerKeyCommands],
-  'recovery-kit': async () => [(await import('./commands/recovery-kit.ts')).registerRecoveryKitCommand],
-  wal: async () => [(await import('./commands/wal.ts')).registerWalCommands],
-};
-
-async function registrarsFor(argv: string[]): Promise<Registrar[]> {
-  const word = argv.find((a) => !a.startsWith('-'));
-  const only = word !== undefined && word !== 'help' ? COMMANDS[word] : undefined;
-  if (only) return only();
-  const all = await Promise.all(Object.values(COMMANDS).map((load) => load()));
-  return [...new Set(all.flat())];
-}
-
 async function buildProgram(run: Run, io: CliIo, argv: string[]): Promise<Command> {
   const program = new Command('bantay')
     .description('Bantay keeps FBMS data safe: streamed, encrypted, verified backups.')
@@ -85,11 +49,7 @@ Configuration comes from the environment (and .env): DATABASE_URL, BANTAY_STORE,
 BANTAY_ENCRYPTION_KEY, BANTAY_STATE_URL... See the README for the full list.
 Exit codes: 0 ok, 1 failed, 2 usage or configuration error.`,
   );
-  for (const register of await registrarsFor(argv)) register(program, run);
-  for (const cmd of program.commands) {
-    cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-    for (const sub of cmd.commands) sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-  }
+  await registerCommands(program, run, io, argv);
   return program;
 }
 

@@ -9,6 +9,7 @@ import { envSchema, type RawEnv } from './schema.ts';
 import { parseStoreLocation, type Problem } from './store-location.ts';
 import { parseOpsConfig, parseSecondaryStore, type OpsConfig } from './ops-config.ts';
 import { parseWalConfig, type WalConfig } from './wal-config.ts';
+import { parseIncidentConfig, type IncidentConfig } from './incident-config.ts';
 import { parseDumpConfig } from './dump-config.ts';
 import type { DumpSettings } from '../jobs/dump/dump-settings.ts';
 import { registerConfigSecrets } from './config-secrets.ts';
@@ -37,6 +38,8 @@ export interface Config {
   wal: WalConfig;
   /** BANTAY_DUMP_*: pg_dump compression and parallel dumps. */
   dump: DumpSettings;
+  /** Incident mode: runbooks and the public status page (the README ("Incident mode")). */
+  incident: IncidentConfig;
 }
 
 /** Settings of the Slack bot (bantay serve); `bantay serve` checks which ones it needs. */
@@ -125,6 +128,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const secondary = parseSecondaryStore(raw, cwd, problems);
   const ops = parseOpsConfig(raw, problems);
   const wal = parseWalConfig(raw, problems);
+  const incident = parseIncidentConfig(raw, cwd, problems);
   // Base backups are only useful with WAL archiving: the weekly default follows BANTAY_WAL.
   if (wal.mode === 'off' && raw.BANTAY_SCHEDULE_BASE === undefined) ops.schedule.base = null;
   const dump = parseDumpConfig(raw, resolve(cwd, raw.BANTAY_DATA_DIR, 'tmp'), problems);
@@ -138,6 +142,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     ops,
     wal,
     dump,
+    incident,
     keyRing,
     stateUrl: raw.BANTAY_STATE_URL,
     dataDir: resolve(cwd, raw.BANTAY_DATA_DIR),

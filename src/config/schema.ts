@@ -3,6 +3,7 @@ import { dumpEnvShape } from './dump-config.ts';
 import { parseTableList } from '../catalog/table-name.ts';
 import { opsEnvShape, opsSecretVariables } from './ops-schema.ts';
 import { walEnvShape, walSecretVariables } from './wal-config.ts';
+import { incidentEnvShape } from './incident-config.ts';
 
 /**
  * Every environment variable Bantay reads, in one zod schema. Values are strings from the
@@ -175,6 +176,8 @@ export const envSchema = z.object({
   ...opsEnvShape,
   // Point-in-time recovery: WAL archiving and base backups (wal-config.ts).
   ...walEnvShape,
+  // Incident mode: runbooks and the public status page (incident-config.ts).
+  ...incidentEnvShape,
   // pg_dump compression and parallel dumps (dump-config.ts).
   ...dumpEnvShape,
 });

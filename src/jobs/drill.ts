@@ -2,6 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import { BACKUP_KINDS, type BackupKind } from '../catalog/backup-id.ts';
 import { listBackups } from '../catalog/catalog.ts';
 import { newDrillId, writeDrillReport, type DrillItem, type DrillReport } from '../catalog/drill-report.ts';
+import { writeIncidentReport } from '../catalog/incident-report.ts';
+import { drillAsIncidentReport } from './incident/drill-as-incident.ts';
+import { renderIncidentReport } from './incident/render-report.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { latestVerification, writeVerification, type Check } from '../catalog/verification.ts';
 import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
@@ -68,6 +71,9 @@ export async function runDrill(spec: DrillSpec, deps: JobDeps, reporter: Progres
     const text = renderDrillReport(report);
     reporter.phase?.('recording', `drill report ${id}: ${report.passed ? 'passed' : 'FAILED'}`);
     const storeKey = await writeDrillReport(deps.store, report, text, deps, spec.signal);
+    // The same drill in the recovery report's form, as a simulated incident (issue: incident mode).
+    const asIncident = drillAsIncidentReport(report);
+    await writeIncidentReport(deps.store, asIncident, renderIncidentReport(asIncident), deps, spec.signal);
     await saveDrillReport(deps.state, report, storeKey);
     await recordOutcome(deps, report, storeKey, spec.trigger);
     return { report, text, storeKey };

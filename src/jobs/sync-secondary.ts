@@ -133,10 +133,10 @@ async function syncBackup(id: string, missing: ObjectInfo[], there: ObjectInfo[]
 
 /**
  * Records that live beside the backups and matter at the secondary too: backup sets (retention
- * tells full sets and pre-deploy backups apart by them) and drill reports. Exports are not
+ * tells full sets and pre-deploy backups apart by them), drill and incident reports. Exports are not
  * copied: they are short-lived deliverables of personal data, not something to recover.
  */
-export const SYNCED_RECORD_PREFIXES = ['sets/', 'reports/drills/'] as const;
+export const SYNCED_RECORD_PREFIXES = ['sets/', 'reports/drills/', 'reports/incidents/'] as const;
 
 async function syncRecords(deps: SyncDeps, report: SyncReport, reporter: ProgressReporter, signal?: AbortSignal): Promise<void> {
   for (const prefix of SYNCED_RECORD_PREFIXES) {

@@ -197,6 +197,43 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
       );
     `,
   },
+  {
+    version: 23,
+    name: 'incident mode: incidents and their events',
+    sql: `
+      CREATE TABLE incidents (
+        id text PRIMARY KEY,
+        scope text NOT NULL,
+        exclusive boolean NOT NULL,
+        scenario text NOT NULL,
+        title text NOT NULL,
+        severity text NOT NULL,
+        summary text NOT NULL,
+        detected_at timestamptz NOT NULL,
+        declared_at timestamptz NOT NULL,
+        declared_by text NOT NULL,
+        commander text NOT NULL,
+        status text NOT NULL,
+        objective_seconds integer NOT NULL,
+        steps jsonb NOT NULL,
+        resolved_at timestamptz,
+        slack_channel text,
+        slack_ts text,
+        report_key text
+      );
+      CREATE UNIQUE INDEX incidents_one_open ON incidents (scope) WHERE resolved_at IS NULL AND exclusive;
+      CREATE TABLE incident_events (
+        id bigserial PRIMARY KEY,
+        incident_id text NOT NULL REFERENCES incidents (id),
+        at timestamptz NOT NULL,
+        kind text NOT NULL,
+        actor text NOT NULL,
+        text text NOT NULL,
+        details jsonb NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX incident_events_incident ON incident_events (incident_id, id)
+    `,
+  },
 ];
 
 export async function applyMigrations(db: StateDb): Promise<void> {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drillReportKey, listDrillReports } from '../../src/catalog/drill-report.ts';
+import { readIncidentReport } from '../../src/catalog/incident-report.ts';
 import type { Manifest } from '../../src/catalog/manifest.ts';
 import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
 import { runDrill } from '../../src/jobs/drill.ts';
@@ -69,6 +70,11 @@ describe('runDrill', () => {
     expect((await listSavedDrillReports(env.deps.state, 100)).find((r) => r.report.id === report.id)).toEqual({ report, storeKey });
     const audit = (await listAudit(env.deps.state)).find((a) => a.operationType === 'drill' && a.filePath === storeKey);
     expect(audit).toMatchObject({ status: 'succeeded', performedBy: 'cli:test', filePath: storeKey });
+    // The same drill as a simulated incident, in the recovery report's form (authenticated).
+    const asIncident = await readIncidentReport(env.deps.store, report.id, env.deps);
+    expect(asIncident).toMatchObject({ id: report.id, simulated: true, timeToRecovery: { objectiveSeconds: 4 * 3600, withinObjective: true }, dataLoss: { state: 'measured', recoveredPoint: newest.createdAt } });
+    expect(asIncident.actions.recoveries).toEqual([expect.objectContaining({ backupId: newest.id, kind: 'restore', status: 'succeeded' })]);
+    expect(asIncident.verification.length).toBeGreaterThan(0);
   });
 
   it('restores the newest application backup into a scratch directory as well, and removes it', async () => {

@@ -1,0 +1,94 @@
+import { Command } from 'commander';
+import { parseBackupId } from '../../catalog/backup-id.ts';
+import { listBackups } from '../../catalog/catalog.ts';
+import { runAppHookStep } from '../../jobs/incident/hook-step.ts';
+import { incidentEvents, requireOpen, requireStep } from '../../jobs/incident/incidents.ts';
+import type { Incident } from '../../jobs/incident/model.ts';
+import { recordStepFinished, recordStepStarted } from '../../jobs/incident/step-record.ts';
+import { describePlan, planStep, type StepPlan } from '../../jobs/incident/step-plan.ts';
+import { describeTime, parseTargetTime } from '../../jobs/pitr/target-time.ts';
+import { isAbortError } from '../../errors.ts';
+import { registerCommands } from '../command-table.ts';
+import type { CliContext } from '../context.ts';
+
+export interface StepRunOptions {
+  targetDb?: string;
+  inPlace?: boolean;
+  yes?: boolean;
+  backup?: string;
+  time?: string;
+  dryRun?: boolean;
+}
+
+/**
+ * `bantay incident run N`: plans the step from the incident (latest clean backup, the second
+ * before detection), then carries it out with the console's own command for it, in this
+ * process and context, so the step is exactly what `bantay restore …` would do (its
+ * confirmation, safety backup and audit rows included). Started and finished are recorded
+ * around it; a success marks the step done.
+ */
+export async function runIncidentStep(ctx: CliContext, incident: Incident, stepNumber: number, opts: StepRunOptions): Promise<void> {
+  requireOpen(incident);
+  const step = requireStep(incident, stepNumber);
+  const state = await ctx.state();
+  const tz = ctx.config.slack.timeZone;
+  const readsCatalog = step.action !== undefined && ['restore-latest', 'restore-secondary', 'verify-restored', 'restore-files'].includes(step.action);
+  const store = step.action === 'restore-secondary' ? ctx.readStore('secondary') : ctx.store;
+  const backups = readsCatalog ? await listBackups(store, { keyRing: ctx.config.keyRing, state }) : [];
+  const plan = planStep(incident, step, backups, await incidentEvents(state, incident.id), {
+    backupId: opts.backup === undefined ? undefined : parseBackupId(opts.backup),
+    time: opts.time === undefined ? undefined : parseTargetTime(opts.time, tz),
+    to: opts.inPlace ? 'in-place' : undefined,
+  });
+  const argv = plan.kind === 'hook' ? undefined : stepArgv(plan, { targetDb: opts.targetDb, yes: opts.yes === true, now: new Date() });
+  const description = describePlan(plan, (d) => describeTime(d, tz));
+  if (opts.dryRun) {
+    ctx.io.stdout.write(`Step ${step.number}: ${description}\n${argv ? `Runs: bantay ${argv.join(' ')}` : `Runs: ${plan.kind === 'hook' && plan.hook === 'stop' ? 'BANTAY_APP_STOP_CMD' : 'BANTAY_APP_START_CMD'}`}\n(dry run: nothing was done)\n`);
+    return;
+  }
+  const actor = ctx.trigger().by;
+  ctx.io.stderr.write(`Step ${step.number}: ${description}\n`);
+  await recordStepStarted(state, incident, step, plan, actor, description);
+  try {
+    if (plan.kind === 'hook') {
+      const command = plan.hook === 'stop' ? ctx.config.recovery.appStopCmd : ctx.config.recovery.appStartCmd;
+      await runAppHookStep({ state }, { hook: plan.hook, command, timeoutSeconds: ctx.config.recovery.hookTimeoutSeconds, trigger: ctx.trigger(), signal: ctx.io.signal });
+    } else {
+      await runSubcommand(ctx, argv!);
+    }
+  } catch (err) {
+    await recordStepFinished(state, incident, step, plan, actor, { ok: false, error: err, cancelled: isAbortError(err) || ctx.io.signal.aborted });
+    throw err;
+  }
+  await recordStepFinished(state, incident, step, plan, actor, { ok: true, details: plan.kind === 'restore' ? { recoveredPoint: plan.backupCreatedAt } : {} });
+  ctx.io.stdout.write(`Step ${step.number} done.\n`);
+}
+
+/** The console command that does a planned step (pure). */
+export function stepArgv(plan: Exclude<StepPlan, { kind: 'hook' }>, opts: { targetDb?: string; yes: boolean; now: Date }): string[] {
+  const target = (to: 'new' | 'in-place') => (to === 'in-place' ? ['--in-place', ...(opts.yes ? ['--yes'] : [])] : ['--target-db', opts.targetDb ?? defaultTargetDb(opts.now)]);
+  switch (plan.kind) {
+    case 'emergency-backup':
+      return ['backup', 'emergency'];
+    case 'restore':
+      return ['restore', plan.backupId, ...target(plan.to), ...(plan.from === 'secondary' ? ['--from', 'secondary'] : [])];
+    case 'restore-pitr':
+      return ['restore', '--time', plan.time.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '+00:00'), ...target(plan.to)];
+    case 'verify':
+      return ['verify', plan.backupId];
+    case 'restore-files':
+      return ['restore', plan.backupId, '--in-place', ...(opts.yes ? ['--yes'] : [])];
+  }
+}
+
+/** "recovered_20261203_061500": a new database name restore accepts, never an existing guess. */
+export function defaultTargetDb(now: Date): string {
+  const s = now.toISOString();
+  return `recovered_${s.slice(0, 10).replace(/-/g, '')}_${s.slice(11, 19).replace(/:/g, '')}`;
+}
+
+async function runSubcommand(ctx: CliContext, argv: string[]): Promise<void> {
+  const program = new Command('bantay').exitOverride().configureOutput({ writeOut: (s) => ctx.io.stdout.write(s), writeErr: (s) => ctx.io.stderr.write(s) });
+  await registerCommands(program, (fn) => fn(ctx), ctx.io, argv);
+  await program.parseAsync(argv, { from: 'user' });
+}

@@ -1,0 +1,52 @@
+import { classifyFailure } from '../../failure.ts';
+import { redactSecrets } from '../../log/redact.ts';
+import type { Queryable } from '../../state/state-types.ts';
+import { addEvent, requireOpen } from './incidents.ts';
+import type { Incident, RunbookStep } from './model.ts';
+import type { StepPlan } from './step-plan.ts';
+
+/**
+ * A step Bantay runs is two events around the job: started (what it will do) and finished
+ * (the outcome in the one failure classification, and for restores the backup and the point
+ * recovered, which the report's data loss is measured from). A successful run also marks the
+ * step done. The job's own audit rows join the timeline by time.
+ */
+export async function recordStepStarted(db: Queryable, incident: Incident, step: RunbookStep, plan: StepPlan, actor: string, description: string): Promise<void> {
+  requireOpen(incident);
+  await addEvent(db, incident.id, 'step-started', actor, `Step ${step.number} started: ${description}`, { step: step.number, ...planDetails(plan) });
+}
+
+export interface StepResult {
+  /** The recovered point of a restore: the backup's time, or the last replayed transaction of a PITR. */
+  recoveredPoint?: string;
+  /** The target database of a restore ("live" for in place). */
+  target?: string;
+}
+
+export async function recordStepFinished(db: Queryable, incident: Incident, step: RunbookStep, plan: StepPlan, actor: string, result: { ok: true; details?: StepResult } | { ok: false; error: unknown; cancelled?: boolean }): Promise<void> {
+  if (result.ok) {
+    await addEvent(db, incident.id, 'step-finished', actor, `Step ${step.number} succeeded`, { step: step.number, outcome: 'succeeded', ...planDetails(plan), ...result.details });
+    await addEvent(db, incident.id, 'step-done', actor, `Step ${step.number} done: ${step.text}`, { step: step.number, byBantay: true });
+    return;
+  }
+  const c = classifyFailure(result.error, { cancelled: result.cancelled });
+  const message = redactSecrets(result.error instanceof Error ? result.error.message : String(result.error)).slice(0, 500);
+  await addEvent(db, incident.id, 'step-finished', actor, `Step ${step.number} ${c.outcome}: ${message}`, { step: step.number, outcome: c.outcome, cause: c.cause, ...planDetails(plan) });
+}
+
+function planDetails(plan: StepPlan): Record<string, unknown> {
+  switch (plan.kind) {
+    case 'restore':
+      return { plan: 'restore', backupId: plan.backupId, backupCreatedAt: plan.backupCreatedAt, to: plan.to, from: plan.from };
+    case 'restore-pitr':
+      return { plan: 'restore-pitr', time: plan.time.toISOString(), to: plan.to };
+    case 'verify':
+      return { plan: 'verify', backupId: plan.backupId };
+    case 'restore-files':
+      return { plan: 'restore-files', backupId: plan.backupId };
+    case 'hook':
+      return { plan: `${plan.hook}-app` };
+    case 'emergency-backup':
+      return { plan: 'emergency-backup' };
+  }
+}

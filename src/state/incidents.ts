@@ -1,0 +1,106 @@
+import type { Queryable } from './state-types.ts';
+
+/**
+ * The incidents and incident_events tables (migration 23). Rows in, rows out: the rules of
+ * incident mode (one open per scope, who may do what) live in src/jobs/incident/.
+ */
+export interface IncidentRow {
+  id: string;
+  scope: string;
+  exclusive: boolean;
+  scenario: string;
+  title: string;
+  severity: string;
+  summary: string;
+  detectedAt: Date;
+  declaredAt: Date;
+  declaredBy: string;
+  commander: string;
+  status: string;
+  objectiveSeconds: number;
+  steps: unknown;
+  resolvedAt: Date | null;
+  slackChannel: string | null;
+  slackTs: string | null;
+  reportKey: string | null;
+}
+
+export interface IncidentEventRow {
+  id: string;
+  incidentId: string;
+  at: Date;
+  kind: string;
+  actor: string;
+  text: string;
+  details: unknown;
+}
+
+const COLUMNS = `id, scope, exclusive, scenario, title, severity, summary, detected_at AS "detectedAt", declared_at AS "declaredAt",
+  declared_by AS "declaredBy", commander, status, objective_seconds AS "objectiveSeconds", steps, resolved_at AS "resolvedAt",
+  slack_channel AS "slackChannel", slack_ts AS "slackTs", report_key AS "reportKey"`;
+
+export async function insertIncident(db: Queryable, row: Omit<IncidentRow, 'resolvedAt' | 'slackChannel' | 'slackTs' | 'reportKey'>): Promise<void> {
+  await db.query(
+    `INSERT INTO incidents (id, scope, exclusive, scenario, title, severity, summary, detected_at, declared_at, declared_by, commander, status, objective_seconds, steps)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    [row.id, row.scope, row.exclusive, row.scenario, row.title, row.severity, row.summary, row.detectedAt, row.declaredAt, row.declaredBy, row.commander, row.status, row.objectiveSeconds, JSON.stringify(row.steps)],
+  );
+}
+
+export async function selectIncident(db: Queryable, id: string): Promise<IncidentRow | undefined> {
+  const [row] = await db.query<IncidentRow>(`SELECT ${COLUMNS} FROM incidents WHERE id = $1`, [id]);
+  return row;
+}
+
+/** Open incidents, newest first; of one scope when given. */
+export async function selectOpenIncidents(db: Queryable, scope?: string): Promise<IncidentRow[]> {
+  return db.query<IncidentRow>(`SELECT ${COLUMNS} FROM incidents WHERE resolved_at IS NULL AND ($1::text IS NULL OR scope = $1) ORDER BY declared_at DESC`, [scope ?? null]);
+}
+
+export async function selectIncidents(db: Queryable, limit: number): Promise<IncidentRow[]> {
+  return db.query<IncidentRow>(`SELECT ${COLUMNS} FROM incidents ORDER BY declared_at DESC LIMIT $1`, [limit]);
+}
+
+export async function updateIncident(
+  db: Queryable,
+  id: string,
+  fields: Partial<Pick<IncidentRow, 'commander' | 'status' | 'resolvedAt' | 'slackChannel' | 'slackTs' | 'reportKey'>>,
+): Promise<void> {
+  const columns: Record<string, string> = { commander: 'commander', status: 'status', resolvedAt: 'resolved_at', slackChannel: 'slack_channel', slackTs: 'slack_ts', reportKey: 'report_key' };
+  const sets: string[] = [];
+  const params: unknown[] = [id];
+  for (const [field, column] of Object.entries(columns)) {
+    if (!(field in fields)) continue;
+    params.push(fields[field as keyof typeof fields]);
+    sets.push(`${column} = $${params.length}`);
+  }
+  if (sets.length > 0) await db.query(`UPDATE incidents SET ${sets.join(', ')} WHERE id = $1`, params);
+}
+
+export async function insertIncidentEvent(db: Queryable, event: Omit<IncidentEventRow, 'id'>): Promise<void> {
+  await db.query('INSERT INTO incident_events (incident_id, at, kind, actor, text, details) VALUES ($1, $2, $3, $4, $5, $6)', [
+    event.incidentId,
+    event.at,
+    event.kind,
+    event.actor,
+    event.text,
+    JSON.stringify(event.details ?? {}),
+  ]);
+}
+
+export async function selectIncidentEvents(db: Queryable, incidentId: string): Promise<IncidentEventRow[]> {
+  return db.query<IncidentEventRow>(
+    'SELECT id::text, incident_id AS "incidentId", at, kind, actor, text, details FROM incident_events WHERE incident_id = $1 ORDER BY at, id',
+    [incidentId],
+  );
+}
+
+/** The audit rows written between two times (the incident's own jobs, approvals and refusals). */
+export async function selectAuditBetween(db: Queryable, from: Date, to: Date): Promise<Array<{ id: string; operationType: string; backupType: string | null; status: string; performedBy: string; backupId: string | null; errorMessage: string | null; durationSeconds: string | null; createdAt: Date; details: unknown }>> {
+  return db.query(
+    `SELECT id::text, operation_type AS "operationType", backup_type AS "backupType", status, performed_by AS "performedBy",
+            backup_id AS "backupId", error_message AS "errorMessage", duration_seconds::text AS "durationSeconds", created_at AS "createdAt", details
+       FROM backup_audit WHERE created_at >= $1 AND created_at <= $2 ORDER BY created_at, id`,
+    [from, to],
+  );
+}
