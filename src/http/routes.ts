@@ -8,6 +8,8 @@ import { checkReadiness } from './health.ts';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.ts';
 import { buildStatusPage } from './status-page.ts';
 import type { StatusSource } from './status-data.ts';
+import type { PublicStatus } from '../jobs/incident/public-status.ts';
+import { buildPublicStatusPage } from './public-status-page.ts';
 
 /** The shape of Bolt's `customRoutes` entries, so the same routes serve in Bolt or on their own. */
 export interface OpsRoute {
@@ -26,6 +28,11 @@ export interface OpsRouteDeps {
   statusToken: string | undefined;
   /** A separate token for Prometheus; the status token is accepted for /metrics as well. */
   metricsToken?: string;
+  /**
+   * BANTAY_PUBLIC_STATUS=on: the public status page and its JSON (unauthenticated by design:
+   * they show only checked public text). Unset: those paths do not exist (404).
+   */
+  publicStatus?: () => Promise<PublicStatus>;
 }
 
 /**
@@ -67,6 +74,26 @@ export function createOpsRoutes(deps: OpsRouteDeps): OpsRoute[] {
       method: 'GET',
       handler: guarded([deps.statusToken], async (res) => send(res, 200, 'text/html; charset=utf-8', buildStatusPage(await deps.status.get()))),
     },
+    ...(deps.publicStatus ? publicRoutes(deps.publicStatus, deps.logger) : []),
+  ];
+}
+
+function publicRoutes(read: () => Promise<PublicStatus>, logger: Logger): OpsRoute[] {
+  const serve = (render: (s: PublicStatus) => [string, string]) => (req: IncomingMessage, res: ServerResponse) => {
+    read()
+      .then((status) => {
+        const [type, body] = render(status);
+        // The JSON is for FBMS's in-app banner, fetched from users' browsers: any origin may read it.
+        send(res, 200, type, body, { 'Access-Control-Allow-Origin': '*' });
+      })
+      .catch((err: unknown) => {
+        logger.error({ err, path: req.url?.split('?')[0] }, 'public status failed');
+        if (!res.headersSent) send(res, 503, 'text/plain; charset=utf-8', 'status unavailable\n');
+      });
+  };
+  return [
+    { path: '/public/status', method: 'GET', handler: serve((s) => ['text/html; charset=utf-8', buildPublicStatusPage(s)]) },
+    { path: '/public/status.json', method: 'GET', handler: serve((s) => ['application/json; charset=utf-8', `${JSON.stringify(s)}\n`]) },
   ];
 }
 

@@ -63,3 +63,14 @@ describe('public text', () => {
     expect(publicTextProblems('', [])).toEqual(['it is empty']);
   });
 });
+
+describe('incident configuration', () => {
+  it('defaults to the shipped runbooks and no public page, and lists every bad variable', async () => {
+    const { loadConfig } = await import('../../src/config/load-config.ts');
+    const config = loadConfig({ env: {}, dotenv: false, cwd: tmpdir() });
+    expect(config.incident).toEqual({ runbookDir: SHIPPED_RUNBOOK_DIR, publicStatus: false, serviceName: 'the service' });
+    expect(() => loadConfig({ env: { BANTAY_PUBLIC_STATUS: 'maybe', BANTAY_STATUS_SERVICE_NAME: '<script>' }, dotenv: false, cwd: tmpdir() })).toThrow(
+      expect.objectContaining({ details: expect.arrayContaining(['BANTAY_PUBLIC_STATUS: must be on or off', 'BANTAY_STATUS_SERVICE_NAME: must be at most 80 characters, without < > or line breaks']) }),
+    );
+  });
+});

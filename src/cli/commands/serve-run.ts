@@ -14,6 +14,7 @@ import { startScheduler, type ScheduledJobRunner, type Scheduler } from '../../s
 import { openSecondaryStore } from '../../storage/open-secondary.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import type { CliContext } from '../context.ts';
+import { currentPublicStatus } from '../../jobs/incident/public-status.ts';
 
 /**
  * `bantay serve`: the Slack bot, the schedule (backups, verify, drill through the bot's job
@@ -100,7 +101,16 @@ function opsRoutes(config: Config, deps: JobDeps, secondary: ObjectStore | undef
     { store: deps.store, secondary, state: deps.state, keyRing: deps.keyRing },
     { timezone: ops.timezone, schedule: ops.schedule, objectives: { rtoSeconds: recovery.rtoObjectiveSeconds, rpoSeconds: recovery.rpoObjectiveSeconds } },
   );
-  return createOpsRoutes({ state: deps.state, store: deps.store, status, logger: deps.logger, statusToken: ops.http.statusToken, metricsToken: ops.http.metricsToken });
+  const { incident } = config;
+  return createOpsRoutes({
+    state: deps.state,
+    store: deps.store,
+    status,
+    logger: deps.logger,
+    statusToken: ops.http.statusToken,
+    metricsToken: ops.http.metricsToken,
+    publicStatus: incident.publicStatus ? () => currentPublicStatus(deps.state, incident.serviceName) : undefined,
+  });
 }
 
 function startSchedule(config: Config, deps: JobDeps, app: BotApp, secondary: ObjectStore | undefined): Scheduler {
