@@ -70,8 +70,8 @@ describe('public status', () => {
     expect(await page.$('b')).toBeNull();
     for (const internal of [incident.id, SECRET_SUMMARY, 'U0COMMAND1']) expect(text).not.toContain(internal);
     // Readable on a phone: no sideways scrolling, text not shrunk below 14 px.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
-    expect(await page.evaluate(() => parseFloat(getComputedStyle(document.querySelector('p')!).fontSize))).toBeGreaterThanOrEqual(14);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
+    expect(await page.evaluate<number>("parseFloat(getComputedStyle(document.querySelector('p')).fontSize)")).toBeGreaterThanOrEqual(14);
 
     await resolveIncident(deps, await requireIncident(deps.state, incident.id), { actor: 'slack:U0COMMAND1', resolution: { impact: '', rootCause: 'x', prevention: '', lessonsLearned: '' } });
     expect(await (await fetch(`${url}.json`)).json()).toMatchObject({ state: 'operational', incidents: [{ status: 'resolved', message: 'This problem is resolved.' }] });
