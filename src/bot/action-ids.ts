@@ -9,6 +9,7 @@ export const SlashCommand = {
   Verify: '/verify',
   Drill: '/drill',
   Backups: '/backups',
+  Incident: '/incident',
 } as const;
 
 export const ViewId = {

@@ -18,6 +18,9 @@ import { registerHomeActions } from './flows/home-actions.ts';
 import { handleDropKeptAction, handleOpenRestoreAction, handleShowDetailsAction, handleVerifyNowAction } from './flows/next-steps.ts';
 import { helpText } from './commands/help.ts';
 import { section } from './messages/blocks.ts';
+import { handleIncidentCommand } from './incident/incident-command.ts';
+import { handleDeclareSubmission, handleResolveSubmission, handleRunStepSubmission, handleStepDoneAction, handleStepRunAction } from './incident/incident-actions.ts';
+import { DONE_ACTION, IncidentIds, RUN_ACTION } from './incident/incident-ids.ts';
 import { createBotServices, type BotServices, type BotSettings } from './services.ts';
 
 export type BotMode = { type: 'socket'; appToken: string } | { type: 'http'; signingSecret: string; port: number; host?: string };
@@ -98,6 +101,7 @@ export function createBotApp(o: BotAppOptions): BotApp {
     async stop() {
       stopExpiry?.();
       services.home.stop();
+      services.incident.stop();
       await services.runner.stop();
       await app.stop().catch((err: unknown) => o.logger.warn({ err }, 'error while stopping the Slack receiver'));
     },
@@ -123,6 +127,12 @@ function registerHandlers(app: App, s: BotServices): void {
   app.action<BlockAction>(ActionId.RestoreAnotherName, handleOpenRestoreAction(s, 'rename'));
   app.action<BlockAction>(ActionId.ShowDetails, handleShowDetailsAction(s));
   app.action<BlockAction>(ActionId.DropKept, handleDropKeptAction(s));
+  app.command(SlashCommand.Incident, handleIncidentCommand(s));
+  app.view<ViewSubmitAction>(IncidentIds.declareView, handleDeclareSubmission(s));
+  app.view<ViewSubmitAction>(IncidentIds.resolveView, handleResolveSubmission(s));
+  app.view<ViewSubmitAction>(IncidentIds.runView, handleRunStepSubmission(s));
+  app.action<BlockAction>(RUN_ACTION, handleStepRunAction(s));
+  app.action<BlockAction>(DONE_ACTION, handleStepDoneAction(s));
   registerHomeActions(app, s);
   app.event('app_mention', async ({ event }) => {
     await s.chat

@@ -1,4 +1,5 @@
 import type { Config } from '../config/load-config.ts';
+import { internalNamesOf } from '../config/internal-names.ts';
 import { BantayError, ErrorCode } from '../errors.ts';
 import type { BotMode } from './app.ts';
 import type { BotSettings } from './services.ts';
@@ -44,6 +45,7 @@ export function requireBotConfig(config: Config): BotStartConfig {
       oncall: s.oncall,
       restoreRoots: s.restoreRoots,
       timeZone: s.timeZone,
+      incident: { runbookDir: config.incident.runbookDir, serviceName: config.incident.serviceName, internalNames: internalNamesOf(config) },
     },
   };
 }

@@ -111,6 +111,7 @@ export const USAGE: Record<string, string> = {
   '/verify': '`/verify` or `/verify latest` (newest database backup) or `/verify BACKUP_ID`',
   '/drill': '`/drill` (no arguments): verify the latest backup of each kind and measure RTO/RPO',
   '/backups': '`/backups` (no arguments): the latest backups, running jobs and waiting approvals, only for you',
+  '/incident': '`/incident` (declare) · `/incident note TEXT` · `/incident commander @person` · `/incident update investigating|identified|recovering|monitoring WHAT USERS ARE TOLD` · `/incident resolve`',
 };
 
 /** Guards a spec decoded from JSON (button value, private_metadata, jsonb) before running it. */

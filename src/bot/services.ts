@@ -11,6 +11,7 @@ import { JobRunner } from './job-runner.ts';
 import { resourcesOf } from './job-spec.ts';
 import { createNotifier, type Notifier } from './notifier.ts';
 import { chatApiOf, type ChatApi } from './slack-api.ts';
+import { IncidentSlack } from './incident/incident-slack.ts';
 
 /** The bot's settings, from SlackConfig plus knobs tests turn. */
 export interface BotSettings {
@@ -34,6 +35,8 @@ export interface BotSettings {
   homeViewerTtlMs?: number;
   /** How long user group members are cached. Default 60 s. */
   authzCacheMs?: number;
+  /** Incident mode: runbooks, the service's public name, the names public text must not contain. Default the shipped runbooks. */
+  incident?: { runbookDir: string; serviceName: string; internalNames: readonly string[] };
 }
 
 /** Everything handlers need, built once at start; handlers receive it, nothing is global. */
@@ -50,6 +53,10 @@ export interface BotServices {
   authz: Authz;
   notifier: Notifier;
   home: HomePublisher;
+  /** Incident mode's messages in the channel. */
+  incident: IncidentSlack;
+  /** What writing and reading catalog records (the recovery report) needs. */
+  records: Pick<JobDeps, 'store' | 'keyRing' | 'state'>;
   now: () => Date;
 }
 
@@ -108,6 +115,8 @@ export function createBotServices(o: {
     authz,
     notifier: createNotifier({ chat, channel: o.settings.channel, logger: o.logger, webhookUrl: o.settings.alertWebhookUrl }),
     home,
+    incident: new IncidentSlack({ chat, channel: o.settings.channel, state: o.deps.state, logger: o.logger, oncall: o.settings.oncall ?? [], intervalMs: o.settings.progressIntervalMs, now: () => o.deps.now?.() ?? new Date() }),
+    records: { store: o.deps.store, keyRing: o.deps.keyRing, state: o.deps.state },
     now: () => o.deps.now?.() ?? new Date(),
   };
 }

@@ -22,6 +22,7 @@ export interface IncidentRow {
   resolvedAt: Date | null;
   slackChannel: string | null;
   slackTs: string | null;
+  slackChecklistTs: string | null;
   reportKey: string | null;
 }
 
@@ -37,9 +38,9 @@ export interface IncidentEventRow {
 
 const COLUMNS = `id, scope, exclusive, scenario, title, severity, summary, detected_at AS "detectedAt", declared_at AS "declaredAt",
   declared_by AS "declaredBy", commander, status, objective_seconds AS "objectiveSeconds", steps, resolved_at AS "resolvedAt",
-  slack_channel AS "slackChannel", slack_ts AS "slackTs", report_key AS "reportKey"`;
+  slack_channel AS "slackChannel", slack_ts AS "slackTs", slack_checklist_ts AS "slackChecklistTs", report_key AS "reportKey"`;
 
-export async function insertIncident(db: Queryable, row: Omit<IncidentRow, 'resolvedAt' | 'slackChannel' | 'slackTs' | 'reportKey'>): Promise<void> {
+export async function insertIncident(db: Queryable, row: Omit<IncidentRow, 'resolvedAt' | 'slackChannel' | 'slackTs' | 'slackChecklistTs' | 'reportKey'>): Promise<void> {
   await db.query(
     `INSERT INTO incidents (id, scope, exclusive, scenario, title, severity, summary, detected_at, declared_at, declared_by, commander, status, objective_seconds, steps)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
@@ -64,9 +65,9 @@ export async function selectIncidents(db: Queryable, limit: number): Promise<Inc
 export async function updateIncident(
   db: Queryable,
   id: string,
-  fields: Partial<Pick<IncidentRow, 'commander' | 'status' | 'resolvedAt' | 'slackChannel' | 'slackTs' | 'reportKey'>>,
+  fields: Partial<Pick<IncidentRow, 'commander' | 'status' | 'resolvedAt' | 'slackChannel' | 'slackTs' | 'slackChecklistTs' | 'reportKey'>>,
 ): Promise<void> {
-  const columns: Record<string, string> = { commander: 'commander', status: 'status', resolvedAt: 'resolved_at', slackChannel: 'slack_channel', slackTs: 'slack_ts', reportKey: 'report_key' };
+  const columns: Record<string, string> = { commander: 'commander', status: 'status', resolvedAt: 'resolved_at', slackChannel: 'slack_channel', slackTs: 'slack_ts', slackChecklistTs: 'slack_checklist_ts', reportKey: 'report_key' };
   const sets: string[] = [];
   const params: unknown[] = [id];
   for (const [field, column] of Object.entries(columns)) {

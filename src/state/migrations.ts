@@ -234,6 +234,11 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
       CREATE INDEX incident_events_incident ON incident_events (incident_id, id)
     `,
   },
+  {
+    version: 24,
+    name: 'incident mode: the Slack checklist message',
+    sql: `ALTER TABLE incidents ADD COLUMN slack_checklist_ts text`,
+  },
 ];
 
 export async function applyMigrations(db: StateDb): Promise<void> {

@@ -12,6 +12,9 @@ import { mention } from '../messages/blocks.ts';
 import { buildNoticeView } from '../messages/modal.ts';
 import type { BotServices } from '../services.ts';
 import { slackErrorOf } from '../slack-api.ts';
+import { openIncidents } from '../../jobs/incident/incidents.ts';
+import type { Incident } from '../../jobs/incident/model.ts';
+import { actorText } from '../incident/incident-messages.ts';
 
 export type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 
@@ -49,9 +52,11 @@ export async function requestInPlaceApproval(s: BotServices, args: ViewArgs, spe
     now: s.now(),
   });
   await audit(s, approval, 'requested', userId);
+  // During an incident the request says so and also pings its commander (issue: incident mode).
+  const [incident] = await openIncidents(s.state).catch(() => []);
   // Slack must have its answer within 3 seconds: wait for the post at most 2, then let it finish on its own.
   const posting = s.chat
-    .postMessage({ channel: s.settings.channel, ...buildApprovalRequestMessage(approval, s.now(), mentionAll(s.settings.approvers.filter((a) => a !== userId))) })
+    .postMessage({ channel: s.settings.channel, ...buildApprovalRequestMessage(approval, s.now(), mentionAll([...s.settings.approvers.filter((a) => a !== userId), ...commanderOf(incident)]), incident && { title: incident.title, commander: actorText(incident.commander) }) })
     .then(async ({ ts, channel }) => {
       await setApprovalMessage(s.state, approval.id, channel, ts);
       return 'posted' as const;
@@ -190,4 +195,9 @@ async function audit(s: BotServices, a: Approval, status: string, by: string, ex
     backupId: spec?.backup,
     details: { approvalId: a.id, kind: a.kind, requestedBy: `slack:${a.requestedBy}`, reason: a.reason, ...extra },
   }).catch((err: unknown) => s.logger.error({ err }, 'could not audit an approval step'));
+}
+
+function commanderOf(incident: Incident | undefined): string[] {
+  const id = incident?.commander.replace(/^slack:/, '');
+  return id && /^[UW][A-Z0-9]+$/.test(id) ? [id] : [];
 }

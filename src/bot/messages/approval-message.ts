@@ -34,7 +34,7 @@ function common(a: Approval, now: Date, live: string) {
  * notifies the approvers (`approverMentions`: people and user groups); its notification text
  * names people through mentions, which Slack shows as names.
  */
-export function buildApprovalRequestMessage(a: Approval, now: Date, approverMentions = ''): SlackMessage {
+export function buildApprovalRequestMessage(a: Approval, now: Date, approverMentions = '', incident?: { title: string; commander: string }): SlackMessage {
   const live = liveOf(a);
   const minutes = Math.max(1, Math.round((a.expiresAt.getTime() - now.getTime()) / 60_000));
   const to = approverMentions ? `${approverMentions}: ` : '';
@@ -55,6 +55,7 @@ export function buildApprovalRequestMessage(a: Approval, now: Date, approverMent
       section(`:warning: ${to}*Approval needed: in-place restore* of ${live}`),
       common(a, now, live),
       context(`Expires ${slackDate(a.expiresAt, '{time}')} (in ${minutes} min) · only an approver other than ${mention(a.requestedBy)} can approve · request \`${a.id}\``),
+      ...(incident ? [context(`:rotating_light: During the incident *${escape(incident.title)}* · commander ${incident.commander}`)] : []),
       actions(BlockId.ApprovalActions, [approve, button('Reject', ActionId.Reject, a.id, 'danger')]),
     ],
   };

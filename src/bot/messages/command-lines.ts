@@ -7,4 +7,5 @@ export const COMMAND_LINES: ReadonlyArray<readonly [string, string]> = [
   [SlashCommand.Verify, 'prove a backup restores: the latest database backup, or the one you name'],
   [SlashCommand.Drill, 'recovery drill: verify the latest backup of each kind and measure how long recovery takes'],
   [SlashCommand.Backups, 'the latest backups, running jobs and waiting approvals, shown only to you'],
+  [SlashCommand.Incident, 'run an incident: declare it, work its runbook checklist, post status updates, resolve it into a recovery report'],
 ];

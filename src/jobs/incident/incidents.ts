@@ -175,8 +175,8 @@ export async function postStatusUpdate(db: Queryable, incident: Incident, input:
   return (await getIncident(db, incident.id))!;
 }
 
-export async function setSlackHeadline(db: Queryable, id: string, channel: string, ts: string): Promise<void> {
-  await updateIncident(db, id, { slackChannel: channel, slackTs: ts });
+export async function setSlackMessages(db: Queryable, id: string, messages: { channel: string; headlineTs?: string; checklistTs?: string }): Promise<void> {
+  await updateIncident(db, id, { slackChannel: messages.channel, ...(messages.headlineTs ? { slackTs: messages.headlineTs } : {}), ...(messages.checklistTs ? { slackChecklistTs: messages.checklistTs } : {}) });
 }
 
 export function requireOpen(incident: Incident): void {
@@ -210,6 +210,7 @@ export function fromRow(row: IncidentRow): Incident {
     resolvedAt: row.resolvedAt === null ? null : new Date(row.resolvedAt),
     slackChannel: row.slackChannel,
     slackTs: row.slackTs,
+    slackChecklistTs: row.slackChecklistTs,
   };
 }
 

@@ -61,6 +61,7 @@ export interface Incident {
   /** Slack: where the headline lives (the thread of the incident). */
   slackChannel: string | null;
   slackTs: string | null;
+  slackChecklistTs: string | null;
 }
 
 export type EventKind = 'declared' | 'note' | 'commander' | 'step-done' | 'step-started' | 'step-finished' | 'status-update' | 'resolved';

@@ -1,0 +1,124 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { PostedMessage } from '../../src/bot/dev/simulated-slack.ts';
+import { SHIPPED_RUNBOOK_DIR } from '../../src/config/incident-config.ts';
+import { readIncidentReport } from '../../src/catalog/incident-report.ts';
+import { listIncidents } from '../../src/jobs/incident/incidents.ts';
+import { checksumsOf, createFbmsDatabase, dropDatabasesLike, sql } from '../support/databases.ts';
+import { APPROVER_B, nextReply, openModal, OPERATOR, startTestBotWithBackup, STRANGER, textOf, waitForMessage, type TestBot } from './harness.ts';
+
+/**
+ * Incident mode through the real Bolt app and the fake Slack API: declare → headline and
+ * checklist → a second declare refused → a step marked done → a crafted button refused →
+ * handover → an in-place restore step run from its button, approved by a second person, with
+ * the incident on the approval request → status update with drafts → resolve → the report in
+ * the thread and in the store.
+ */
+const COMMANDER = 'U0COMMANDR';
+let source: { url: string; name: string };
+let t: TestBot;
+
+beforeAll(async () => {
+  source = await createFbmsDatabase({ scale: 0.1 });
+});
+afterAll(async () => {
+  await dropDatabasesLike(`${source.name}%`);
+});
+afterEach(async () => {
+  expect(t.api.violations()).toEqual([]);
+  await t.stop();
+});
+
+function forged(message: PostedMessage, actionId: string, value: string): PostedMessage {
+  const blocks = JSON.parse(JSON.stringify(message.blocks)) as Array<{ elements?: Array<{ action_id?: string; value?: string }> }>;
+  for (const b of blocks) for (const e of b.elements ?? []) if (e.action_id === actionId) e.value = value;
+  return { ...message, blocks: blocks as PostedMessage['blocks'] };
+}
+
+describe('/incident', () => {
+  it('runs a database-corruption incident from Slack, end to end', { timeout: 180_000 }, async () => {
+    let manifest;
+    ({ bot: t, manifest } = await startTestBotWithBackup(source.url, { settings: { incident: { runbookDir: SHIPPED_RUNBOOK_DIR, serviceName: 'Tindahan', internalNames: [source.name] } } }));
+    const before = await checksumsOf(source.url);
+    await new Promise((r) => setTimeout(r, 1100));
+    await sql(source.url, 'UPDATE sales SET total = total * 2');
+
+    const declare = await openModal(t, OPERATOR, '/incident');
+    expect(JSON.stringify(declare.blocks)).toContain('Database corruption (2 h)');
+    let since = t.api.nextSeq;
+    const declared = await t.slack.submitView(OPERATOR, declare, { incident_scenario: 'database-corruption', incident_summary: 'Sale totals doubled after a price update' });
+    expect(JSON.stringify(declared.body)).toMatch(/Incident declared/);
+    const headline = await waitForMessage(t, (c) => c.method === 'chat.postMessage' && /Incident INVESTIGATING/.test(textOf(c)), since);
+    expect(JSON.stringify(headline.blocks)).toContain(`<@${OPERATOR}>`);
+    expect(JSON.stringify(headline.blocks)).toMatch(/of the 2h00m objective/);
+    const checklistCall = await t.api.waitFor((c) => c.method === 'chat.postMessage' && c.args.thread_ts === headline.ts && /Runbook/.test(textOf(c)), { since });
+    let checklist = t.slack.currentMessage(headline.channel, checklistCall.response.ts as string)!;
+    expect(JSON.stringify(checklist.blocks)).toContain('bantay_incident_run_7');
+    // Steps Slack cannot run (hooks, point in time) have only "Mark done".
+    expect(JSON.stringify(checklist.blocks)).not.toContain('bantay_incident_run_2');
+    const [incident] = await listIncidents(t.deps.state);
+
+    since = t.api.nextSeq;
+    await t.slack.command(OPERATOR, '/incident', '');
+    expect(await nextReply(t, since)).toMatch(/already open/);
+    since = t.api.nextSeq;
+    await t.slack.command(STRANGER, '/incident', 'note hello');
+    expect(await nextReply(t, since)).toMatch(/only operators and approvers/);
+
+    since = t.api.nextSeq;
+    await t.slack.clickButton(OPERATOR, checklist, 'bantay_incident_done_1');
+    await t.api.waitFor((c) => c.method === 'chat.postMessage' && c.args.thread_ts === headline.ts && /Step 1 done/.test(textOf(c)), { since });
+    checklist = await waitForMessage(t, (c) => c.method === 'chat.update' && c.args.ts === checklist.ts && !textOf(c).includes('bantay_incident_done_1'), since);
+
+    for (const value of ['inc-20200101T000000Z-0000:3', `${incident!.id}:4`, 'db-20200101T000000Z-0000:3', `${incident!.id}:99`]) {
+      since = t.api.nextSeq;
+      await t.slack.clickButton(OPERATOR, forged(checklist, 'bantay_incident_done_3', value), 'bantay_incident_done_3');
+      expect(await nextReply(t, since)).toMatch(/no such incident|does not belong|Not an incident id/);
+    }
+
+    since = t.api.nextSeq;
+    await t.slack.command(OPERATOR, '/incident', `commander <@${COMMANDER}|maria>`);
+    await t.api.waitFor((c) => c.method === 'chat.postMessage' && c.args.thread_ts === headline.ts && textOf(c).includes(`<@${COMMANDER}> is now the incident commander`), { since });
+
+    since = t.api.nextSeq;
+    await t.slack.clickButton(OPERATOR, checklist, 'bantay_incident_run_7');
+    const opened = await t.slack.waitForModal(since);
+    if (!opened || !('view' in opened)) throw new Error('no run modal');
+    expect(JSON.stringify(opened.view.blocks)).toContain(`Restore backup ${manifest.id}`);
+    since = t.api.nextSeq;
+    const submitted = await t.slack.submitView(OPERATOR, opened.view, { incident_target: 'in-place', incident_reason: 'put the clean data back' });
+    expect(JSON.stringify(submitted.body)).toMatch(/Approval requested/);
+    const request = await waitForMessage(t, (c) => /Approval needed/.test(textOf(c)), since);
+    expect(JSON.stringify(request.blocks)).toContain('During the incident *Database corruption*');
+    expect(`${request.text} ${JSON.stringify(request.blocks)}`).toContain(`<@${COMMANDER}>`);
+    since = t.api.nextSeq;
+    await t.slack.clickButton(APPROVER_B, request, 'bantay_approval_approve');
+    await waitForMessage(t, (c) => /restored from/.test(textOf(c)), since, 120_000);
+    await t.bot.services.runner.idle();
+    expect(await checksumsOf(source.url)).toEqual(before);
+
+    since = t.api.nextSeq;
+    await t.slack.command(OPERATOR, '/incident', 'update recovering Sales figures from this afternoon are being corrected.');
+    const drafts = await nextReply(t, since);
+    expect(drafts).toMatch(/Drafts to copy/);
+    expect(drafts).toMatch(/Support reply/);
+    await t.api.waitFor((c) => c.method === 'chat.postMessage' && c.args.thread_ts === headline.ts && /Status \*recovering\*/.test(textOf(c)), { since });
+    since = t.api.nextSeq;
+    await t.slack.command(OPERATOR, '/incident', `update recovering ${source.name} is being restored`);
+    expect(await nextReply(t, since)).toMatch(/cannot be published/);
+
+    const resolve = await openModal(t, OPERATOR, '/incident', 'resolve');
+    since = t.api.nextSeq;
+    await t.slack.submitView(OPERATOR, resolve, { incident_root_cause: 'A price update without a WHERE clause', incident_lessons: 'Stop the app first' });
+    const reportCall = await t.api.waitFor((c) => c.method === 'chat.postMessage' && c.args.thread_ts === headline.ts && /Recovery report of/.test(textOf(c)), { since, timeoutMs: 30_000 });
+    const posted = textOf(reportCall);
+    for (const section of ['Incident details', 'Recovery actions', 'Time to recovery', 'Data loss', 'Verification', 'Root cause', 'Lessons learned']) expect(posted).toContain(section);
+    await waitForMessage(t, (c) => c.method === 'chat.update' && c.args.ts === headline.ts && /RESOLVED/.test(textOf(c)), since);
+
+    const report = await readIncidentReport(t.deps.store, incident!.id, t.deps);
+    expect(report.details.commanders).toEqual([`slack:${OPERATOR}`, `slack:${COMMANDER}`]);
+    expect(report.actions.recoveries).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'restore', backupId: manifest.id, inPlace: true, recoveredPoint: manifest.createdAt, status: 'succeeded' })]));
+    expect(report.dataLoss).toMatchObject({ state: 'measured', recoveredPoint: manifest.createdAt });
+    const kinds = new Set(report.actions.timeline.map((e) => e.kind));
+    for (const kind of ['declared', 'step-done', 'step-started', 'commander', 'status-update', 'audit:approval', 'audit:restore']) expect(kinds).toContain(kind);
+  });
+});
