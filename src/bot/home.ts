@@ -6,6 +6,9 @@ import type { StateDb } from '../state/state-db.ts';
 import { listPendingApprovals } from './approval-store.ts';
 import type { CatalogCache, CatalogEntry } from './catalog-cache.ts';
 import type { JobRunner } from './job-runner.ts';
+import { openIncidents } from '../jobs/incident/incidents.ts';
+import { actorText } from './incident/incident-messages.ts';
+import { messageLink } from './messages/blocks.ts';
 import { buildHomeRefusedView, buildHomeView, type HomeSnapshot } from './messages/home-view.ts';
 import { slackErrorOf } from './slack-api.ts';
 
@@ -45,6 +48,15 @@ export async function gatherHomeSnapshot(src: HomeSources, now = new Date()): Pr
         }
       : undefined,
     nextRuns: src.nextRuns?.(),
+    incidents: (await openIncidents(src.state).catch(() => [])).map((i) => ({
+      title: i.title,
+      status: i.status,
+      summary: i.summary,
+      commander: actorText(i.commander),
+      declaredAt: i.declaredAt,
+      objectiveSeconds: i.objectiveSeconds,
+      link: i.slackChannel && i.slackTs ? messageLink(i.slackChannel, i.slackTs) : undefined,
+    })),
   };
 }
 

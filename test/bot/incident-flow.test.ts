@@ -57,6 +57,14 @@ describe('/incident', () => {
     expect(JSON.stringify(checklist.blocks)).not.toContain('bantay_incident_run_2');
     const [incident] = await listIncidents(t.deps.state);
 
+    // App Home shows the open incident first.
+    since = t.api.nextSeq;
+    await t.slack.openHome(OPERATOR);
+    const home = await t.api.waitFor((c) => c.method === 'views.publish', { since });
+    const homeBlocks = (home.args.view as { blocks: Array<Record<string, unknown>> }).blocks;
+    expect(JSON.stringify(homeBlocks[0])).toContain('Incident open: Database corruption');
+    expect(JSON.stringify(homeBlocks[0])).toContain(`commander <@${OPERATOR}>`);
+
     since = t.api.nextSeq;
     await t.slack.command(OPERATOR, '/incident', '');
     expect(await nextReply(t, since)).toMatch(/already open/);

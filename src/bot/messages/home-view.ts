@@ -3,7 +3,7 @@ import type { Approval } from '../approval-store.ts';
 import type { CatalogEntry } from '../catalog-cache.ts';
 import { ActionId, BlockId } from '../action-ids.ts';
 import { COMMAND_LINES } from './command-lines.ts';
-import { actions, button, context, divider, escape, header, mention, section, slackDate, type Block } from './blocks.ts';
+import { actions, button, context, divider, escape, header, mention, section, slackDate, truncate, type Block } from './blocks.ts';
 
 export interface HomeSnapshot {
   now: Date;
@@ -16,6 +16,8 @@ export interface HomeSnapshot {
   lastDrill: { at: Date; passed: boolean; durationSeconds: number; summary: string; counts: { passed: number; failed: number; skipped: number } } | undefined;
   /** Next scheduled runs, once a schedule exists; undefined means no schedule configured. */
   nextRuns: Array<{ job: string; at: Date }> | undefined;
+  /** Open incidents, shown first (incident mode). */
+  incidents?: Array<{ title: string; status: string; summary: string; commander: string; declaredAt: Date; objectiveSeconds: number; link?: string }>;
 }
 
 const KIND_TITLE = { database: 'Database', application: 'Application files', uploads: 'Uploads' } as const;
@@ -33,6 +35,13 @@ export function buildHomeView(s: HomeSnapshot): { type: 'home'; blocks: Block[] 
     ]),
     divider(),
   ];
+  // During an incident it comes first: the person opening Bantay at 3 a.m. is looking for it.
+  for (const i of (s.incidents ?? []).slice(0, 3)) {
+    const elapsed = (s.now.getTime() - i.declaredAt.getTime()) / 1000;
+    blocks.unshift(
+      section(`:rotating_light: *Incident open: ${escape(i.title)}* (${escape(i.status)}) · commander ${i.commander}\n${escape(truncate(i.summary, 300))}\n${formatDuration(elapsed)} of the ${formatDuration(i.objectiveSeconds)} objective${i.link ? ` · <${i.link}|open the incident thread>` : ''}`),
+    );
+  }
   blocks.push(section('*Latest backups*'));
   if (s.latest === undefined) {
     blocks.push(context('The catalog is still loading…'));
