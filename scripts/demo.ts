@@ -103,6 +103,17 @@ try {
   say('6. The same from Slack: a scripted session with the real bot against a fake Slack');
   await slackSession(env, databaseUrl);
 
+  say('7. Incident mode from the console: a simulated database corruption, run to its recovery report');
+  await query(databaseUrl, 'UPDATE public.sales SET total = total * 2');
+  process.stderr.write('   every sale total was just doubled by a "price update"\n');
+  await run(['incident', 'declare', '--scenario', 'database-corruption', '--summary', 'Sale totals doubled by a price update'], env);
+  await run(['incident', 'done', '1', '--note', 'totals checked against paper receipts'], env);
+  await run(['incident', 'run', '3'], env);
+  await run(['incident', 'run', '4', '--target-db', 'fbms_demo_incident'], env);
+  await run(['incident', 'run', '6'], env);
+  await run(['incident', 'update', 'recovering', 'Sales figures from this afternoon are being corrected.'], { ...env, BANTAY_STATUS_SERVICE_NAME: 'the FBMS demo shop' });
+  await run(['incident', 'resolve', '--root-cause', 'A price update ran without a WHERE clause', '--lessons', 'Stop the application before correcting data'], env);
+
   say('Done');
   process.stderr.write(
     [
