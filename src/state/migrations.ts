@@ -239,6 +239,11 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
     name: 'incident mode: the Slack checklist message',
     sql: `ALTER TABLE incidents ADD COLUMN slack_checklist_ts text`,
   },
+  {
+    version: 25,
+    name: 'incident mode: a step is done once, whatever races',
+    sql: `CREATE UNIQUE INDEX incident_events_step_done ON incident_events (incident_id, (details->>'step')) WHERE kind = 'step-done'`,
+  },
 ];
 
 export async function applyMigrations(db: StateDb): Promise<void> {

@@ -147,7 +147,13 @@ export async function markStepDone(db: Queryable, incident: Incident, stepNumber
   const step = requireStep(incident, stepNumber);
   const done = (await incidentEvents(db, incident.id)).find((e) => e.kind === 'step-done' && e.details.step === step.number);
   if (done) throw new BantayError(ErrorCode.InvalidInput, `Step ${step.number} was already marked done by ${done.actor} at ${done.at.toISOString()}`);
-  await addEvent(db, incident.id, 'step-done', actor, `Step ${step.number} done: ${step.text}${note ? ` (${note.slice(0, 300)})` : ''}`, { step: step.number });
+  try {
+    await addEvent(db, incident.id, 'step-done', actor, `Step ${step.number} done: ${step.text}${note ? ` (${note.slice(0, 300)})` : ''}`, { step: step.number });
+  } catch (err) {
+    // Two clicks at once: the unique index lets one through (migration 25).
+    if ((err as { code?: string }).code === '23505') throw new BantayError(ErrorCode.InvalidInput, `Step ${step.number} was already marked done`);
+    throw err;
+  }
   return step;
 }
 

@@ -26,7 +26,10 @@ export interface StepResult {
 export async function recordStepFinished(db: Queryable, incident: Incident, step: RunbookStep, plan: StepPlan, actor: string, result: { ok: true; details?: StepResult } | { ok: false; error: unknown; cancelled?: boolean }): Promise<void> {
   if (result.ok) {
     await addEvent(db, incident.id, 'step-finished', actor, `Step ${step.number} succeeded`, { step: step.number, outcome: 'succeeded', ...planDetails(plan), ...result.details });
-    await addEvent(db, incident.id, 'step-done', actor, `Step ${step.number} done: ${step.text}`, { step: step.number, byBantay: true });
+    // Someone may have marked it done while it ran: the step is done either way.
+    await addEvent(db, incident.id, 'step-done', actor, `Step ${step.number} done: ${step.text}`, { step: step.number, byBantay: true }).catch((err: unknown) => {
+      if ((err as { code?: string }).code !== '23505') throw err;
+    });
     return;
   }
   const c = classifyFailure(result.error, { cancelled: result.cancelled });

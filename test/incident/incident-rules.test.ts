@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHIPPED_RUNBOOK_DIR } from '../../src/config/incident-config.ts';
+import type { Manifest } from '../../src/catalog/manifest.ts';
+import { declareIncident, incidentEvents, markStepDone, requireIncident } from '../../src/jobs/incident/incidents.ts';
+import { loadRunbook } from '../../src/jobs/incident/runbooks.ts';
+import { planStep } from '../../src/jobs/incident/step-plan.ts';
+import type { JobDeps } from '../../src/jobs/job-context.ts';
+import { makeDeps } from '../support/job-deps.ts';
+
+let deps: JobDeps;
+let close: () => Promise<void>;
+beforeAll(async () => {
+  ({ deps, close } = await makeDeps());
+});
+afterAll(async () => close?.());
+
+describe('incident rules that hold whoever calls', () => {
+  it('two declares racing open one incident; five clicks on one step mark it done once', async () => {
+    const runbook = await loadRunbook(SHIPPED_RUNBOOK_DIR, 'database-corruption');
+    const input = { runbook, severity: 'sev1' as const, summary: 'race', detectedAt: new Date(), declaredBy: 'slack:U0AAAAAAA', scope: 'race' };
+    const declares = await Promise.allSettled([declareIncident(deps.state, input), declareIncident(deps.state, input)]);
+    expect(declares.filter((d) => d.status === 'fulfilled')).toHaveLength(1);
+    expect(String((declares.find((d) => d.status === 'rejected') as PromiseRejectedResult).reason.message)).toContain('already open');
+    const incident = (declares.find((d) => d.status === 'fulfilled') as PromiseFulfilledResult<Awaited<ReturnType<typeof declareIncident>>>).value;
+    const clicks = await Promise.allSettled(Array.from({ length: 5 }, () => markStepDone(deps.state, incident, 1, 'slack:U0BBBBBBB')));
+    expect(clicks.filter((c) => c.status === 'fulfilled')).toHaveLength(1);
+    expect((await incidentEvents(deps.state, incident.id)).filter((e) => e.kind === 'step-done')).toHaveLength(1);
+    // Another scope, or an explicitly concurrent one, may be open at the same time.
+    await expect(declareIncident(deps.state, { ...input, scope: 'other' })).resolves.toMatchObject({ status: 'investigating' });
+    await expect(declareIncident(deps.state, { ...input, concurrent: true })).resolves.toMatchObject({ status: 'investigating' });
+    expect((await requireIncident(deps.state, incident.id)).resolvedAt).toBeNull();
+  });
+
+  it('plans "latest clean" as the newest database backup before detection, never an emergency one', async () => {
+    const runbook = await loadRunbook(SHIPPED_RUNBOOK_DIR, 'database-corruption');
+    const detectedAt = new Date('2026-12-03T06:00:00Z');
+    const incident = { ...(await declareIncident(deps.state, { runbook, severity: 'sev2', summary: 'plan', detectedAt: new Date(), declaredBy: 'cli:x', scope: 'plan' })), detectedAt };
+    const backup = (id: string, createdAt: string, extra: Partial<Manifest> = {}) => ({ id, kind: 'database', createdAt, ...extra }) as Manifest;
+    const backups = [
+      backup('db-20261203T055000Z-0001', '2026-12-03T05:50:00Z'),
+      backup('db-20261203T055900Z-0002', '2026-12-03T05:59:00Z', { emergency: true }),
+      backup('db-20261203T061000Z-0003', '2026-12-03T06:10:00Z'),
+      backup('db-20261203T040000Z-0004', '2026-12-03T04:00:00Z'),
+    ];
+    const step = incident.steps.find((s) => s.action === 'restore-latest')!;
+    expect(planStep(incident, step, backups, [])).toMatchObject({ kind: 'restore', backupId: 'db-20261203T055000Z-0001', to: 'new' });
+    const pitr = incident.steps.find((s) => s.action === 'restore-pitr')!;
+    expect(planStep(incident, pitr, backups, [])).toMatchObject({ kind: 'restore-pitr', time: new Date('2026-12-03T05:59:59Z') });
+    expect(() => planStep(incident, pitr, backups, [], { time: new Date('2026-12-03T06:30:00Z') })).toThrow(/after the detection time/);
+    expect(() => planStep(incident, step, backups.slice(2, 3), [])).toThrow(/no database backup taken before the detection time/);
+    expect(() => planStep(incident, incident.steps[0]!, backups, [])).toThrow(/done by people/);
+  });
+});
