@@ -1,3 +1,4 @@
+import { runAppHookStep } from '../jobs/incident/hook-step.ts';
 import { basename } from 'node:path';
 import { findUsableBackup } from '../jobs/find-backup.ts';
 import type { BackupKind } from '../catalog/backup-id.ts';
@@ -94,6 +95,10 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
           if (kind === 'database') return missing(['db']);
           return spec.target.mode === 'in-place' ? missing([kind === 'application' ? 'app' : 'uploads']) : undefined;
         }
+        case 'app-hook':
+          return (spec.hook === 'stop' ? config.recovery.appStopCmd : config.recovery.appStartCmd) === undefined
+            ? `No command to ${spec.hook} the application is set up where the bot runs. Do this step by hand and mark it done, or ask whoever runs Bantay to set it up.`
+            : undefined;
       }
     },
     async run(spec, ctx) {
@@ -110,6 +115,11 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
           return dropKeptResult(await dropKeptDatabase({ ...dbCommon(env), name: spec.database, trigger: ctx.trigger }, deps));
         case 'drill':
           return drillResult(await runDrill({ ...dbCommon(env), objectives: jobs.objectives(), trigger: ctx.trigger, signal: ctx.signal }, deps, ctx.reporter));
+        case 'app-hook': {
+          const command = spec.hook === 'stop' ? config.recovery.appStopCmd : config.recovery.appStartCmd;
+          const result = await runAppHookStep(deps, { hook: spec.hook, command, timeoutSeconds: config.recovery.hookTimeoutSeconds, trigger: ctx.trigger, signal: ctx.signal });
+          return { headline: `The application ${spec.hook} command finished in ${result.seconds.toFixed(1)} s`, ok: true, fields: [], details: result.output.trim() === '' ? [] : [result.output.slice(-1500)] };
+        }
       }
     },
     live(kind) {

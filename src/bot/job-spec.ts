@@ -18,7 +18,9 @@ export type BotJobSpec =
   | { type: 'verify'; backup: string }
   | { type: 'restore'; backup: string; target: RestoreTargetSpec; reason: string; date?: string; approvalId?: string }
   | { type: 'drill' }
-  | { type: 'drop-kept'; database: string };
+  | { type: 'drop-kept'; database: string }
+  /** An incident step: the configured application stop/start command (BANTAY_APP_STOP_CMD / BANTAY_APP_START_CMD). */
+  | { type: 'app-hook'; hook: 'stop' | 'start' };
 
 /** The resources a job touches; two jobs sharing one never run at the same time. */
 export function resourcesOf(spec: BotJobSpec): string[] {
@@ -32,6 +34,8 @@ export function resourcesOf(spec: BotJobSpec): string[] {
       return [kindOfBackupRef(spec.backup)];
     case 'drop-kept':
       return ['database'];
+    case 'app-hook':
+      return ['application service'];
     case 'verify':
     case 'drill':
       // Both restore into scratch databases on the FBMS server: one at a time is plenty.
@@ -59,6 +63,8 @@ export function describeJob(spec: BotJobSpec): string {
       return 'Recovery drill';
     case 'drop-kept':
       return `Drop of the kept copy ${spec.database}`;
+    case 'app-hook':
+      return spec.hook === 'stop' ? 'Application stop command' : 'Application start command';
   }
 }
 
@@ -124,6 +130,7 @@ export function parseJobSpec(value: unknown): BotJobSpec {
   }
   if (v && v.type === 'verify' && typeof v.backup === 'string') return { type: 'verify', backup: v.backup === 'latest' ? 'latest' : parseBackupId(v.backup) };
   if (v && v.type === 'drill') return { type: 'drill' };
+  if (v && v.type === 'app-hook' && (v.hook === 'stop' || v.hook === 'start')) return { type: 'app-hook', hook: v.hook };
   if (v && v.type === 'drop-kept' && typeof v.database === 'string') return { type: 'drop-kept', database: parseDatabaseName(v.database) };
   if (v && v.type === 'restore' && typeof v.backup === 'string' && typeof v.reason === 'string' && v.target && typeof v.target === 'object') {
     const target = v.target as Partial<RestoreTargetSpec> & { name?: unknown };

@@ -37,7 +37,7 @@ function forged(message: PostedMessage, actionId: string, value: string): Posted
 describe('/incident', () => {
   it('runs a database-corruption incident from Slack, end to end', { timeout: 180_000 }, async () => {
     let manifest;
-    ({ bot: t, manifest } = await startTestBotWithBackup(source.url, { settings: { incident: { runbookDir: SHIPPED_RUNBOOK_DIR, serviceName: 'Tindahan', internalNames: [source.name] } } }));
+    ({ bot: t, manifest } = await startTestBotWithBackup(source.url, { recovery: { appStopCmd: 'true' }, settings: { incident: { runbookDir: SHIPPED_RUNBOOK_DIR, serviceName: 'Tindahan', internalNames: [source.name] } } }));
     const before = await checksumsOf(source.url);
     await new Promise((r) => setTimeout(r, 1100));
     await sql(source.url, 'UPDATE sales SET total = total * 2');
@@ -53,8 +53,8 @@ describe('/incident', () => {
     const checklistCall = await t.api.waitFor((c) => c.method === 'chat.postMessage' && c.args.thread_ts === headline.ts && /Runbook/.test(textOf(c)), { since });
     let checklist = t.slack.currentMessage(headline.channel, checklistCall.response.ts as string)!;
     expect(JSON.stringify(checklist.blocks)).toContain('bantay_incident_run_7');
-    // Steps Slack cannot run (hooks, point in time) have only "Mark done".
-    expect(JSON.stringify(checklist.blocks)).not.toContain('bantay_incident_run_2');
+    // Steps Slack cannot run (point in time) have only "Mark done".
+    expect(JSON.stringify(checklist.blocks)).not.toContain('bantay_incident_run_5');
     const [incident] = await listIncidents(t.deps.state);
 
     // App Home shows the open incident first.
@@ -82,6 +82,20 @@ describe('/incident', () => {
       await t.slack.clickButton(OPERATOR, forged(checklist, 'bantay_incident_done_3', value), 'bantay_incident_done_3');
       expect(await nextReply(t, since)).toMatch(/no such incident|does not belong|Not an incident id/);
     }
+
+    // The application stop hook (configured) runs from its button; the start hook (not configured) says so.
+    since = t.api.nextSeq;
+    await t.slack.clickButton(OPERATOR, checklist, 'bantay_incident_run_2');
+    let runModal = await t.slack.waitForModal(since);
+    if (!runModal || !('view' in runModal)) throw new Error('no run modal');
+    expect(JSON.stringify((await t.slack.submitView(OPERATOR, runModal.view)).body)).toMatch(/Step 2 started/);
+    await t.api.waitFor((c) => c.method === 'chat.postMessage' && c.args.thread_ts === headline.ts && /Step 2 succeeded/.test(textOf(c)), { since, timeoutMs: 30_000 });
+    await t.bot.services.runner.idle();
+    since = t.api.nextSeq;
+    await t.slack.clickButton(OPERATOR, checklist, 'bantay_incident_run_8');
+    runModal = await t.slack.waitForModal(since);
+    if (!runModal || !('view' in runModal)) throw new Error('no run modal');
+    expect(JSON.stringify((await t.slack.submitView(OPERATOR, runModal.view)).body)).toMatch(/No command to start the application/);
 
     since = t.api.nextSeq;
     await t.slack.command(OPERATOR, '/incident', `commander <@${COMMANDER}|maria>`);
@@ -127,6 +141,6 @@ describe('/incident', () => {
     expect(report.actions.recoveries).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'restore', backupId: manifest.id, inPlace: true, recoveredPoint: manifest.createdAt, status: 'succeeded' })]));
     expect(report.dataLoss).toMatchObject({ state: 'measured', recoveredPoint: manifest.createdAt });
     const kinds = new Set(report.actions.timeline.map((e) => e.kind));
-    for (const kind of ['declared', 'step-done', 'step-started', 'commander', 'status-update', 'audit:approval', 'audit:restore']) expect(kinds).toContain(kind);
+    for (const kind of ['declared', 'step-done', 'step-started', 'step-finished', 'commander', 'status-update', 'audit:approval', 'audit:restore', 'audit:hook']) expect(kinds).toContain(kind);
   });
 });

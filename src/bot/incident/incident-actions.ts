@@ -108,6 +108,7 @@ export function handleRunStepSubmission(s: BotServices) {
       const reason = (values[B.reason]?.[B.reason]?.value ?? '').trim() || `Incident step ${step.number}`;
       let spec: BotJobSpec;
       if (plan.kind === 'emergency-backup') spec = { type: 'backup', variant: 'emergency' };
+      else if (plan.kind === 'hook') spec = { type: 'app-hook', hook: plan.hook };
       else if (plan.kind === 'verify') spec = { type: 'verify', backup: plan.backupId };
       else if (plan.kind === 'restore' && plan.to === 'new') {
         const name = (values[B.targetName]?.[B.targetName]?.value ?? '').trim();
