@@ -135,6 +135,7 @@ function startSchedule(config: Config, deps: JobDeps, app: BotApp, secondary: Ob
     retention: ops.retention,
     thresholds: ops.monitor,
     keyIds: config.keyRing.ids(),
+    walRetentionDays: config.wal.mode === 'off' ? undefined : config.wal.retentionDays,
   });
   return startScheduler({
     schedule: ops.schedule,
