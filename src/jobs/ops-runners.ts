@@ -7,7 +7,7 @@ import type { StateDb } from '../state/state-db.ts';
 import type { Logger } from '../log/logger.ts';
 import type { KeyRing } from '../crypto/keys.ts';
 import type { AlertSink } from './alert-sink.ts';
-import { runMonitor } from './monitor/run-monitor.ts';
+import { runMonitor, type WalMonitorSpec } from './monitor/run-monitor.ts';
 import type { MonitorThresholds } from './monitor/checks.ts';
 import type { RetentionPolicy } from './retention/plan-retention.ts';
 import { runPrune } from './retention/prune.ts';
@@ -32,6 +32,8 @@ export interface OpsRunnerOptions {
   keyIds?: string[];
   /** BANTAY_WAL_RETENTION_DAYS when WAL archiving is on: retention also prunes base backups and WAL. */
   walRetentionDays?: number;
+  /** When WAL archiving is on: monitoring also checks its lag, progress and slot. */
+  walMonitor?: WalMonitorSpec;
   /** Progress of each run, e.g. a Slack progress message; default none. */
   reporterFor?: (job: ScheduledJobName) => ProgressReporter | undefined;
 }
@@ -52,7 +54,7 @@ export function createOpsRunners(o: OpsRunnerOptions): Partial<Record<ScheduledJ
       if (wal.failed.length > 0) throw new BantayError(ErrorCode.Storage, `WAL prune left ${wal.failed.length} item(s) undeleted: ${wal.failed[0]!.decision.id}: ${wal.failed[0]!.error}`);
     },
     monitor: async () => {
-      await runMonitor({ schedule: o.schedule, timezone: o.timezone, thresholds: o.thresholds, keyIds: o.keyIds, sink: o.sink }, { ...o, manifestCache });
+      await runMonitor({ schedule: o.schedule, timezone: o.timezone, thresholds: o.thresholds, keyIds: o.keyIds, sink: o.sink, wal: o.walMonitor }, { ...o, manifestCache });
     },
   };
   const secondary = o.secondary;
