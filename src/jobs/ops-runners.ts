@@ -7,10 +7,11 @@ import type { StateDb } from '../state/state-db.ts';
 import type { Logger } from '../log/logger.ts';
 import type { KeyRing } from '../crypto/keys.ts';
 import type { AlertSink } from './alert-sink.ts';
-import { runMonitor } from './monitor/run-monitor.ts';
+import { runMonitor, type WalMonitorSpec } from './monitor/run-monitor.ts';
 import type { MonitorThresholds } from './monitor/checks.ts';
 import type { RetentionPolicy } from './retention/plan-retention.ts';
 import { runPrune } from './retention/prune.ts';
+import { runWalPrune } from './retention/prune-wal.ts';
 import { runSync } from './sync-secondary.ts';
 import type { ProgressReporter } from './progress.ts';
 
@@ -29,6 +30,10 @@ export interface OpsRunnerOptions {
   thresholds: MonitorThresholds;
   /** Ids of the configured encryption keys, for monitoring's key check. */
   keyIds?: string[];
+  /** BANTAY_WAL_RETENTION_DAYS when WAL archiving is on: retention also prunes base backups and WAL. */
+  walRetentionDays?: number;
+  /** When WAL archiving is on: monitoring also checks its lag, progress and slot. */
+  walMonitor?: WalMonitorSpec;
   /** Progress of each run, e.g. a Slack progress message; default none. */
   reporterFor?: (job: ScheduledJobName) => ProgressReporter | undefined;
 }
@@ -44,9 +49,12 @@ export function createOpsRunners(o: OpsRunnerOptions): Partial<Record<ScheduledJ
     retention: async ({ signal, trigger }) => {
       const result = await runPrune({ policy: o.retention, timezone: o.timezone, dryRun: false, trigger, signal, location: 'primary' }, o, o.reporterFor?.('retention'));
       if (result.failed.length > 0) throw new BantayError(ErrorCode.Storage, `Prune left ${result.failed.length} item(s) undeleted: ${result.failed[0]!.error}`);
+      if (o.walRetentionDays === undefined) return;
+      const wal = await runWalPrune({ policy: o.retention, timezone: o.timezone, retentionDays: o.walRetentionDays, dryRun: false, trigger, signal }, o);
+      if (wal.failed.length > 0) throw new BantayError(ErrorCode.Storage, `WAL prune left ${wal.failed.length} item(s) undeleted: ${wal.failed[0]!.decision.id}: ${wal.failed[0]!.error}`);
     },
     monitor: async () => {
-      await runMonitor({ schedule: o.schedule, timezone: o.timezone, thresholds: o.thresholds, keyIds: o.keyIds, sink: o.sink }, { ...o, manifestCache });
+      await runMonitor({ schedule: o.schedule, timezone: o.timezone, thresholds: o.thresholds, keyIds: o.keyIds, sink: o.sink, wal: o.walMonitor }, { ...o, manifestCache });
     },
   };
   const secondary = o.secondary;

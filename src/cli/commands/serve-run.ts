@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { createBotApp, type BotApp } from '../../bot/app.ts';
 import { approverWarning, requireBotConfig } from '../../bot/bot-config.ts';
 import { createBotJobs } from '../../bot/bot-jobs.ts';
@@ -135,6 +136,17 @@ function startSchedule(config: Config, deps: JobDeps, app: BotApp, secondary: Ob
     retention: ops.retention,
     thresholds: ops.monitor,
     keyIds: config.keyRing.ids(),
+    walRetentionDays: config.wal.mode === 'off' ? undefined : config.wal.retentionDays,
+    walMonitor: config.wal.mode === 'off' ? undefined : {
+      rpoObjectiveSeconds: config.recovery.rpoObjectiveSeconds,
+      slotWarnBytes: config.wal.slotWarnBytes,
+      // Four partial uploads missed (at least 2 minutes): the stream is not just between uploads.
+      stallSeconds: Math.max(120, 4 * config.wal.partialIntervalSeconds),
+      databaseUrl: config.databaseUrl,
+      replicationUrl: config.wal.replicationUrl,
+      slot: config.wal.slot,
+      streamStatusFile: join(config.dataDir, 'wal', 'stream-status.json'),
+    },
   });
   return startScheduler({
     schedule: ops.schedule,

@@ -7,6 +7,7 @@ import type { SecondaryLag } from '../sync-secondary.ts';
 import { catalogProblems, type CatalogFacts } from './catalog-problems.ts';
 import { jobProblems } from './job-checks.ts';
 import { keyProblems } from './key-checks.ts';
+import { walProblems, type WalMonitorFacts } from './wal-checks.ts';
 import { ageText, bytesText, durationText } from './text.ts';
 
 export interface MonitorThresholds {
@@ -87,6 +88,8 @@ export interface MonitorInput {
   keyIds?: string[];
   /** Backups at the primary that are damaged, rejected or vanished (catalog-problems.ts). */
   catalog?: CatalogFacts;
+  /** WAL archiving facts; undefined when BANTAY_WAL is off (no WAL checks). */
+  wal?: WalMonitorFacts;
 }
 
 /** Which schedules produce a backup of each kind: the dead-man switch watches them. */
@@ -121,6 +124,7 @@ export function runChecks(input: MonitorInput): Problem[] {
     ...verificationProblems(input),
     ...secondaryProblems(input),
     ...storageProblems(input),
+    ...walProblems(input.wal),
   );
   return problems;
 }

@@ -7,6 +7,11 @@ import type { JobDeps } from '../job-context.ts';
 import { gatherOpsSnapshot, toMonitorInput, type OpsSnapshot } from '../ops-snapshot.ts';
 import { applyAlertActions, decideAlerts, loadAlertState } from './alert-state.ts';
 import { runChecks, type MonitorThresholds, type Problem } from './checks.ts';
+import { classifyFailure } from '../../failure.ts';
+import { readIdentity } from '../wal/archive-identity.ts';
+import { readWalStatus } from '../wal/wal-status.ts';
+import { DEFAULT_SEGMENT_SIZE } from '../wal/wal-names.ts';
+import type { WalMonitorFacts } from './wal-checks.ts';
 
 export interface MonitorSpec {
   schedule: ScheduleConfig;
@@ -19,6 +24,19 @@ export interface MonitorSpec {
    * quiet, resolve); without one (the CLI) nothing is recorded and every problem is returned.
    */
   sink?: AlertSink;
+  /** Set only when WAL archiving is configured (BANTAY_WAL not off): adds the WAL checks. */
+  wal?: WalMonitorSpec;
+}
+
+export interface WalMonitorSpec {
+  rpoObjectiveSeconds: number;
+  slotWarnBytes: number;
+  /** No archived progress for this long while the server writes WAL: the stream has stopped. */
+  stallSeconds: number;
+  databaseUrl?: string;
+  replicationUrl?: string;
+  slot: string;
+  streamStatusFile: string;
 }
 
 export type MonitorDeps = Pick<JobDeps, 'store' | 'logger' | 'now' | 'keyRing'> & {
@@ -45,7 +63,9 @@ export interface MonitorResult {
 export async function runMonitor(spec: MonitorSpec, deps: MonitorDeps): Promise<MonitorResult> {
   const snapshot = await gatherOpsSnapshot({ store: deps.store, secondary: deps.secondary, state: deps.state, keyRing: deps.keyRing, now: deps.now, manifestCache: deps.manifestCache });
   if (deps.manifestCache) forgetGoneManifests(deps.manifestCache, snapshot);
-  const problems = runChecks(toMonitorInput(snapshot, spec));
+  const input = toMonitorInput(snapshot, spec);
+  if (spec.wal) input.wal = await gatherWalFacts(spec.wal, deps, snapshot.takenAt);
+  const problems = runChecks(input);
   if (!spec.sink) return { snapshot, problems, sent: [], failed: [] };
   const actions = decideAlerts(await loadAlertState(deps.state), problems);
   const outcome = await applyAlertActions(deps.state, spec.sink, actions, snapshot.takenAt);
@@ -68,4 +88,17 @@ export function forgetGoneManifests(cache: Map<string, Manifest>, snapshot: OpsS
   const backups = snapshot.primary.scan?.backups;
   if (backups === undefined) return;
   for (const id of cache.keys()) if (!backups.has(id)) cache.delete(id);
+}
+
+/** The WAL status for the checks; a failure to read it is classified (src/failure.ts) and becomes wal-unchecked. */
+async function gatherWalFacts(spec: WalMonitorSpec, deps: MonitorDeps, now: Date): Promise<WalMonitorFacts> {
+  const base = { rpoObjectiveSeconds: spec.rpoObjectiveSeconds, slotWarnBytes: spec.slotWarnBytes, stallSeconds: spec.stallSeconds };
+  try {
+    const identity = await readIdentity(deps.store, deps);
+    const status = await readWalStatus({ databaseUrl: spec.databaseUrl, replicationUrl: spec.replicationUrl, slot: spec.slot, streamStatusFile: spec.streamStatusFile, now }, deps);
+    return { ...base, segmentSize: identity?.segmentSize ?? DEFAULT_SEGMENT_SIZE, status };
+  } catch (err) {
+    const c = classifyFailure(err);
+    return { ...base, segmentSize: DEFAULT_SEGMENT_SIZE, error: `${c.summary}: ${err instanceof Error ? err.message : String(err)}` };
+  }
 }

@@ -19,6 +19,8 @@ export interface WalStatus {
   /** Bytes the slot holds back on the server (current WAL position minus the slot's restart point). */
   lagBytes: number | null;
   slot: { name: string; active: boolean; walStatus: string | null; safeWalSize: number | null; retainedBytes: number | null } | null;
+  /** The server's current WAL write position (pg_current_wal_lsn), when DATABASE_URL answered. */
+  serverLsn: string | null;
   stream: StreamStatus | null;
   window: { from: string; to: string } | null;
   /** Set when the server allows no replication connection: what recovery point there is instead. */
@@ -32,7 +34,7 @@ export async function readWalStatus(
 ): Promise<WalStatus> {
   const now = input.now ?? new Date();
   const identity = await readIdentity(deps.store, deps);
-  const status: WalStatus = { systemIdentifier: identity?.systemIdentifier ?? null, lastArchived: null, lagSeconds: null, lagBytes: null, slot: null, stream: null, window: null, replicationUnavailable: null };
+  const status: WalStatus = { systemIdentifier: identity?.systemIdentifier ?? null, lastArchived: null, lagSeconds: null, lagBytes: null, slot: null, serverLsn: null, stream: null, window: null, replicationUnavailable: null };
   if (identity !== undefined) {
     const summary = await summarizeArchive(identity, deps);
     let newest: { name: string; at: Date } | undefined;
@@ -62,23 +64,33 @@ export async function readWalStatus(
       };
     }
   }
-  if (input.databaseUrl !== undefined) status.slot = await readSlot(input.databaseUrl, input.slot).catch(() => null);
+  if (input.databaseUrl !== undefined) {
+    const read = await readSlot(input.databaseUrl, input.slot).catch(() => null);
+    status.slot = read?.slot ?? null;
+    status.serverLsn = read?.serverLsn ?? null;
+  }
   if (status.slot?.retainedBytes !== undefined && status.slot?.retainedBytes !== null) status.lagBytes = status.slot.retainedBytes;
   return status;
 }
 
-async function readSlot(url: string, slot: string): Promise<WalStatus['slot']> {
+async function readSlot(url: string, slot: string): Promise<{ slot: WalStatus['slot']; serverLsn: string }> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   client.on('error', () => undefined);
   await client.connect();
   try {
-    const { rows } = await client.query<{ active: boolean; wal_status: string | null; safe_wal_size: string | null; retained: string | null }>(
-      `SELECT active, wal_status, safe_wal_size::text, (pg_current_wal_lsn() - restart_lsn)::text AS retained FROM pg_replication_slots WHERE slot_name = $1`,
+    // One row always: the server's position, and the slot's columns (NULL when there is no such slot).
+    const { rows } = await client.query<{ current: string; found: boolean; active: boolean; wal_status: string | null; safe_wal_size: string | null; retained: string | null }>(
+      `SELECT pg_current_wal_lsn()::text AS current, s.slot_name IS NOT NULL AS found, s.active, s.wal_status, s.safe_wal_size::text,
+              (pg_current_wal_lsn() - s.restart_lsn)::text AS retained
+         FROM (SELECT 1) one LEFT JOIN pg_replication_slots s ON s.slot_name = $1`,
       [slot],
     );
-    const row = rows[0];
-    if (row === undefined) return { name: slot, active: false, walStatus: 'missing', safeWalSize: null, retainedBytes: null };
-    return { name: slot, active: row.active, walStatus: row.wal_status, safeWalSize: row.safe_wal_size === null ? null : Number(row.safe_wal_size), retainedBytes: row.retained === null ? null : Number(row.retained) };
+    const row = rows[0]!;
+    if (!row.found) return { serverLsn: row.current, slot: { name: slot, active: false, walStatus: 'missing', safeWalSize: null, retainedBytes: null } };
+    return {
+      serverLsn: row.current,
+      slot: { name: slot, active: row.active, walStatus: row.wal_status, safeWalSize: row.safe_wal_size === null ? null : Number(row.safe_wal_size), retainedBytes: row.retained === null ? null : Number(row.retained) },
+    };
   } finally {
     await client.end().catch(() => undefined);
   }
