@@ -1,6 +1,6 @@
 import type { Queryable } from '../../state/state-db.ts';
 import type { Alert, AlertSink } from '../alert-sink.ts';
-import type { Problem } from './checks.ts';
+import type { Problem } from './problem.ts';
 import { durationText } from './text.ts';
 
 /** One row of alert_state: the story of one problem key. */

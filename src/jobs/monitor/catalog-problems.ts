@@ -1,4 +1,4 @@
-import type { Problem } from './checks.ts';
+import type { Problem } from './problem.ts';
 
 /** What monitoring knows about the catalog's unusable entries at the primary. */
 export interface CatalogFacts {

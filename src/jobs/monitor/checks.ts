@@ -1,3 +1,4 @@
+import type { Problem } from './problem.ts';
 import type { BackupKind } from '../../catalog/backup-id.ts';
 import type { FireRecord } from '../../schedule/lease.ts';
 import { compileCron, previousRun } from '../../schedule/next-runs.ts';
@@ -23,17 +24,7 @@ export interface MonitorThresholds {
   storageWarnBytes?: number;
 }
 
-export interface Problem {
-  /** Stable identity ("stale:database"); alert state is kept per key. */
-  key: string;
-  severity: 'warning' | 'critical';
-  title: string;
-  text: string;
-  /** What to do, for the person on call. */
-  remedy: string;
-  /** Changes when the problem changes (another missed run, another bad backup): re-alerts. */
-  fingerprint: string;
-}
+export type { Problem } from './problem.ts';
 
 export interface BackupSummary {
   id: string;

@@ -1,6 +1,6 @@
 import type { WalStatus } from '../wal/wal-status.ts';
 import { parseLsn, segmentNumber } from '../wal/wal-names.ts';
-import type { Problem } from './checks.ts';
+import type { Problem } from './problem.ts';
 import { bytesText, durationText } from './text.ts';
 
 /** What the WAL checks see; present only when WAL archiving is configured (BANTAY_WAL not off). */
