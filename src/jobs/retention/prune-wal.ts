@@ -3,7 +3,7 @@ import { BantayError, ErrorCode, wrapError } from '../../errors.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
 import { deleteKeys } from '../../storage/delete-keys.ts';
-import { listBaseBackups, baseManifestKey } from '../base-backup/base-manifest.ts';
+import { baseArtifactKey, baseManifestKey, listBaseBackups } from '../base-backup/base-manifest.ts';
 import type { JobDeps, Trigger } from '../job-context.ts';
 import { summarizeArchive } from '../pitr/archive-summary.ts';
 import { readIdentity } from '../wal/archive-identity.ts';
@@ -94,9 +94,11 @@ export async function runWalPrune(spec: WalPruneSpec, deps: Pick<JobDeps, 'store
   return result;
 }
 
+/** The objects a base backup consists of (base-manifest.ts): its manifest and its artifact; nothing else in its folder. */
 async function baseKeys(deps: Pick<JobDeps, 'store'>, id: string): Promise<string[]> {
+  const ours = new Set([baseManifestKey(id), baseArtifactKey(id, true), baseArtifactKey(id, false)]);
   const keys: string[] = [];
-  for await (const info of deps.store.list(`${BASE_PREFIX}${id}/`)) keys.push(info.key);
+  for await (const info of deps.store.list(`${BASE_PREFIX}${id}/`)) if (ours.has(info.key)) keys.push(info.key);
   return keys;
 }
 

@@ -71,6 +71,8 @@ async function seedArchive(deps: JobDeps, now: Date) {
   const foreign = [`${walDir(SYSID)}README.txt`, `${walDir(SYSID)}${seg(1, 1)}.copy`, `${walDir(SYSID)}other/${seg(1, 2)}.json`, 'base/notes.txt'];
   for (const key of foreign) await deps.store.put(key, Readable.from([Buffer.from('not ours')]));
   const old = await putBase(deps.store, deps, ago(20), 1, 2);
+  await deps.store.put(`base/${old.id}/operator-notes.txt`, Readable.from([Buffer.from('not ours')]));
+  foreign.push(`base/${old.id}/operator-notes.txt`);
   const anchor = await putBase(deps.store, deps, ago(9), 1, 5);
   const recent = await putBase(deps.store, deps, ago(2), 2, 12);
   return { old, anchor, recent, foreign };
