@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import { optional } from './ops-schema.ts';
 import type { Problem } from './problem.ts';
 
 /**
@@ -8,10 +8,6 @@ import type { Problem } from './problem.ts';
  * schema.ts. Nothing here knows FBMS: the runbooks are files an operator adapts, the public
  * page is off until switched on, and the name it shows is whatever the operator sets.
  */
-const optional = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 export const incidentEnvShape = {
   /** Directory of the runbook files, one `<scenario>.md` each; default the ones Bantay ships. */

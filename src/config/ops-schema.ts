@@ -5,7 +5,8 @@ import { z } from 'zod';
  * HTTP endpoints), spread into the one envSchema in schema.ts. Same rules as there: strings in,
  * trimmed, defaulted and converted; messages name the rule, never the value.
  */
-const optional = z
+/** An optional variable: trimmed; empty is unset. Shared by every variable group's shape. */
+export const optional = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));

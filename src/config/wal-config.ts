@@ -1,6 +1,5 @@
-import { z } from 'zod';
 import { registerUrlSecrets } from '../log/redact.ts';
-import { parseSize } from './ops-schema.ts';
+import { optional, parseSize } from './ops-schema.ts';
 import type { Problem } from './problem.ts';
 
 /**
@@ -8,10 +7,6 @@ import type { Problem } from './problem.ts';
  * one envSchema in schema.ts. Same rules: strings in, trimmed, defaulted; messages name the
  * rule, never the value.
  */
-const optional = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 export const walEnvShape = {
   /** off (default) | stream (bantay serve runs `wal stream`) | archive (archive_command pushes). */

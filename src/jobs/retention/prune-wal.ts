@@ -1,8 +1,8 @@
+import { deleteRecordFirst } from './delete-record-first.ts';
 import { randomBytes } from 'node:crypto';
-import { BantayError, ErrorCode, wrapError } from '../../errors.ts';
+import { BantayError, ErrorCode } from '../../errors.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
-import { deleteKeys } from '../../storage/delete-keys.ts';
 import { baseArtifactKey, baseManifestKey, listBaseBackups } from '../base-backup/base-manifest.ts';
 import type { JobDeps, Trigger } from '../job-context.ts';
 import { summarizeArchive } from '../pitr/archive-summary.ts';
@@ -81,7 +81,7 @@ export async function runWalPrune(spec: WalPruneSpec, deps: Pick<JobDeps, 'store
     if (spec.signal?.aborted) break;
     const keys = decision.type === 'base' ? await baseKeys(deps, decision.id) : (walKeys.get(decision.id) ?? []);
     const first = decision.type === 'base' ? baseManifestKey(decision.id) : keys.find((k) => k.endsWith('.json'));
-    const error = await deleteRecordFirst(deps, first, keys, spec.signal);
+    const error = await deleteRecordFirst(deps.store, first, keys, spec.signal);
     if (error === undefined) result.deleted.push(decision);
     else result.failed.push({ decision, error });
     if (decision.type === 'base') await auditBase(deps, spec, decision, keys.length, error);
@@ -100,19 +100,6 @@ async function baseKeys(deps: Pick<JobDeps, 'store'>, id: string): Promise<strin
   const keys: string[] = [];
   for await (const info of deps.store.list(`${BASE_PREFIX}${id}/`)) if (ours.has(info.key)) keys.push(info.key);
   return keys;
-}
-
-/** Deletes `first` (the record) before the rest; resolves with the error text, or undefined. */
-async function deleteRecordFirst(deps: Pick<JobDeps, 'store'>, first: string | undefined, keys: string[], signal?: AbortSignal): Promise<string | undefined> {
-  try {
-    if (first !== undefined && keys.includes(first)) await deps.store.delete(first);
-  } catch (err) {
-    return wrapError(ErrorCode.Storage, `delete ${first}`, err).message;
-  }
-  const rest = await deleteKeys(deps.store, keys.filter((k) => k !== first), { signal });
-  if (rest.failed.length === 0) return undefined;
-  const f = rest.failed[0]!;
-  return `${rest.failed.length} of ${keys.length} object(s) not deleted (first: ${wrapError(ErrorCode.Storage, `delete ${f.key}`, f.error).message}); a later prune removes them`;
 }
 
 async function auditBase(deps: Pick<JobDeps, 'state' | 'logger'>, spec: WalPruneSpec, decision: WalRetentionDecision, objects: number, error: string | undefined): Promise<void> {

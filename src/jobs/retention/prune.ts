@@ -1,8 +1,8 @@
+import { deleteRecordFirst } from './delete-record-first.ts';
 import { randomBytes } from 'node:crypto';
-import { BantayError, ErrorCode, wrapError } from '../../errors.ts';
+import { BantayError, ErrorCode } from '../../errors.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
-import { deleteKeys } from '../../storage/delete-keys.ts';
 import type { JobDeps, Trigger } from '../job-context.ts';
 import { silentReporter, type ProgressReporter } from '../progress.ts';
 import { planRetention, type RetentionDecision, type RetentionPlan, type RetentionPolicy } from './plan-retention.ts';
@@ -110,16 +110,7 @@ async function deleteOne(decision: RetentionDecision, facts: StoreFacts, deps: P
   const keys = decision.type === 'backup' || decision.type === 'orphan'
     ? (facts.keysById.get(decision.id) ?? [])
     : (facts.items.find((i) => i.type === decision.type && i.id === decision.id)?.keys ?? []);
-  const manifest = keys.find((k) => k.endsWith('/manifest.json'));
-  try {
-    if (manifest !== undefined) await deps.store.delete(manifest);
-  } catch (err) {
-    return wrapError(ErrorCode.Storage, `delete ${manifest}`, err).message;
-  }
-  const rest = await deleteKeys(deps.store, keys.filter((k) => k !== manifest), { signal });
-  if (rest.failed.length === 0) return undefined;
-  const first = rest.failed[0]!;
-  return `${rest.failed.length} of ${keys.length} object(s) not deleted (first: ${wrapError(ErrorCode.Storage, `delete ${first.key}`, first.error).message}); a later prune removes them`;
+  return deleteRecordFirst(deps.store, keys.find((k) => k.endsWith('/manifest.json')), keys, signal);
 }
 
 async function auditDeletion(
