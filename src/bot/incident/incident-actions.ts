@@ -6,7 +6,7 @@ import { SEVERITIES, type Incident, type RunbookStep, type Severity } from '../.
 import { resolveIncident } from '../../jobs/incident/resolve.ts';
 import { loadRunbook } from '../../jobs/incident/runbooks.ts';
 import { recordStepFinished, recordStepStarted } from '../../jobs/incident/step-record.ts';
-import { describePlan, planStep, type StepPlan } from '../../jobs/incident/step-plan.ts';
+import { defaultTargetDb, describePlan, planStep, type StepPlan } from '../../jobs/incident/step-plan.ts';
 import { parseDatabaseName } from '../../jobs/pg/database-admin.ts';
 import { parseTargetTime } from '../../jobs/pitr/target-time.ts';
 import { claimRequest } from '../approval-store.ts';
@@ -71,7 +71,7 @@ export function handleStepRunAction(s: BotServices) {
         return buildRunStepModal(step, describePlan(plan, (d) => slackDateText(d)), {
           restore: plan.kind === 'restore',
           to: plan.kind === 'restore' ? plan.to : 'new',
-          defaultName: `recovered_${s.now().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '_')}`,
+          defaultName: defaultTargetDb(s.now()),
           metadata: encodeMetadata({ requestId: newRequestId(), channelId: incident.slackChannel ?? s.settings.channel, incidentId, step: number }),
         });
       }, s.logger);

@@ -1,6 +1,6 @@
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { draftMessages } from '../../jobs/incident/drafts.ts';
-import { addNote, currentIncident, handOver, incidentEvents, openIncidents, postStatusUpdate } from '../../jobs/incident/incidents.ts';
+import { addNote, currentIncident, handOver, openIncidents, postStatusUpdate } from '../../jobs/incident/incidents.ts';
 import { STATUSES, type IncidentStatus } from '../../jobs/incident/model.ts';
 import { loadRunbooks } from '../../jobs/incident/runbooks.ts';
 import { formatWallTime } from '../../schedule/zoned-time.ts';
@@ -67,8 +67,7 @@ export function handleIncidentCommand(s: BotServices) {
           const status = parseStatus(rest[0] ?? '');
           const message = restText.slice((rest[0] ?? '').length).trim();
           const { internalNames, serviceName } = incidentSettings(s);
-          const updated = await postStatusUpdate(s.state, incident, { status, publicMessage: message, actor, internalNames });
-          const published = String((await incidentEvents(s.state, updated.id)).filter((e) => e.kind === 'status-update').at(-1)?.details.public ?? message);
+          const { incident: updated, message: published } = await postStatusUpdate(s.state, incident, { status, publicMessage: message, actor, internalNames });
           await s.incident.reply(updated, `:loudspeaker: Status *${status}* (by ${actorText(actor)}): ${escape(published)}`, undefined, true);
           s.incident.refresh(updated.id);
           const d = draftMessages(status, published, serviceName);

@@ -5,7 +5,7 @@ import { runAppHookStep } from '../../jobs/incident/hook-step.ts';
 import { incidentEvents, requireOpen, requireStep } from '../../jobs/incident/incidents.ts';
 import type { Incident } from '../../jobs/incident/model.ts';
 import { recordStepFinished, recordStepStarted } from '../../jobs/incident/step-record.ts';
-import { describePlan, planStep, type StepPlan } from '../../jobs/incident/step-plan.ts';
+import { defaultTargetDb, describePlan, planStep, type StepPlan } from '../../jobs/incident/step-plan.ts';
 import { describeTime, parseTargetTime } from '../../jobs/pitr/target-time.ts';
 import { isAbortError } from '../../errors.ts';
 import { registerCommands } from '../command-table.ts';
@@ -79,12 +79,6 @@ export function stepArgv(plan: Exclude<StepPlan, { kind: 'hook' }>, opts: { targ
     case 'restore-files':
       return ['restore', plan.backupId, '--in-place', ...(opts.yes ? ['--yes'] : [])];
   }
-}
-
-/** "recovered_20261203_061500": a new database name restore accepts, never an existing guess. */
-export function defaultTargetDb(now: Date): string {
-  const s = now.toISOString();
-  return `recovered_${s.slice(0, 10).replace(/-/g, '')}_${s.slice(11, 19).replace(/:/g, '')}`;
 }
 
 async function runSubcommand(ctx: CliContext, argv: string[]): Promise<void> {

@@ -128,9 +128,7 @@ export function registerIncidentCommands(program: Command, run: Run): void {
     .option('--id <id>', 'the incident (default: the open one)')
     .action((status: string, words: string[], opts: { id?: string }) =>
       run(async (ctx) => {
-        const updated = await postStatusUpdate(await ctx.state(), await pick(ctx, opts.id), { status: parseStatus(status), publicMessage: words.join(' '), actor: ctx.trigger().by, internalNames: internalNamesOf(ctx.config) });
-        const events = await incidentEvents(await ctx.state(), updated.id);
-        const message = String(events.filter((e) => e.kind === 'status-update').at(-1)?.details.public ?? '');
+        const { incident: updated, message } = await postStatusUpdate(await ctx.state(), await pick(ctx, opts.id), { status: parseStatus(status), publicMessage: words.join(' '), actor: ctx.trigger().by, internalNames: internalNamesOf(ctx.config) });
         ctx.io.stdout.write(`Status is now ${updated.status}.\n\n${renderDrafts(draftMessages(updated.status, message, ctx.config.incident.serviceName))}`);
       }),
     );

@@ -171,14 +171,15 @@ export interface StatusUpdateInput {
   internalNames: readonly string[];
 }
 
-export async function postStatusUpdate(db: Queryable, incident: Incident, input: StatusUpdateInput): Promise<Incident> {
+/** Resolves with the incident as updated and the public message as checked and stored. */
+export async function postStatusUpdate(db: Queryable, incident: Incident, input: StatusUpdateInput): Promise<{ incident: Incident; message: string }> {
   requireOpen(incident);
   if (!STATUSES.includes(input.status)) throw new BantayError(ErrorCode.InvalidInput, `The status must be one of ${STATUSES.join(', ')}`);
   if (input.status === 'resolved') throw new BantayError(ErrorCode.InvalidInput, 'Resolving writes the recovery report: use resolve, not update');
   const message = checkPublicText(input.publicMessage, input.internalNames);
   await updateIncident(db, incident.id, { status: input.status });
   await addEvent(db, incident.id, 'status-update', input.actor, `Status: ${input.status}. ${message}`, { status: input.status, public: message });
-  return (await getIncident(db, incident.id))!;
+  return { incident: (await getIncident(db, incident.id))!, message };
 }
 
 export async function setSlackMessages(db: Queryable, id: string, messages: { channel: string; headlineTs?: string; checklistTs?: string }): Promise<void> {

@@ -94,3 +94,9 @@ export function describePlan(plan: StepPlan, timeText: (d: Date) => string): str
       return `Restore the application files from ${plan.backupId} (taken ${timeText(new Date(plan.backupCreatedAt))}) in place`;
   }
 }
+
+/** "recovered_20261203_061500": the new database a restore step goes to unless named; never a guess at an existing name. */
+export function defaultTargetDb(now: Date): string {
+  const s = now.toISOString();
+  return `recovered_${s.slice(0, 10).replace(/-/g, '')}_${s.slice(11, 19).replace(/:/g, '')}`;
+}
