@@ -1,3 +1,4 @@
+import { isAbandonedOwner } from './job-runs.ts';
 import type { Queryable } from './state-types.ts';
 
 /**
@@ -75,18 +76,53 @@ export async function updateIncident(
     params.push(fields[field as keyof typeof fields]);
     sets.push(`${column} = $${params.length}`);
   }
-  if (sets.length > 0) await db.query(`UPDATE incidents SET ${sets.join(', ')} WHERE id = $1`, params);
+  // The commander and status of a resolved incident are final (its report says them).
+  const openOnly = 'commander' in fields || 'status' in fields ? ' AND resolved_at IS NULL' : '';
+  if (sets.length > 0) await db.query(`UPDATE incidents SET ${sets.join(', ')} WHERE id = $1${openOnly}`, params);
 }
 
-export async function insertIncidentEvent(db: Queryable, event: Omit<IncidentEventRow, 'id'>): Promise<void> {
-  await db.query('INSERT INTO incident_events (incident_id, at, kind, actor, text, details) VALUES ($1, $2, $3, $4, $5, $6)', [
-    event.incidentId,
-    event.at,
-    event.kind,
-    event.actor,
-    event.text,
-    JSON.stringify(event.details ?? {}),
-  ]);
+/**
+ * Adds an event to an open incident; false (nothing written) when it is resolved, so a late
+ * job or click never changes a final report. Only the 'resolved' event itself is written after.
+ */
+export async function insertIncidentEvent(db: Queryable, event: Omit<IncidentEventRow, 'id'>): Promise<boolean> {
+  const rows = await db.query(
+    `INSERT INTO incident_events (incident_id, at, kind, actor, text, details)
+     SELECT $1, $2, $3, $4, $5, $6 WHERE $3 = 'resolved' OR EXISTS (SELECT 1 FROM incidents WHERE id = $1 AND resolved_at IS NULL)
+     RETURNING id`,
+    [event.incidentId, event.at, event.kind, event.actor, event.text, JSON.stringify(event.details ?? {})],
+  );
+  return rows.length === 1;
+}
+
+/** Marks an incident resolved once: false when it already was (two resolves racing). */
+export async function markIncidentResolved(db: Queryable, id: string, at: Date, reportKey: string): Promise<boolean> {
+  const rows = await db.query(`UPDATE incidents SET status = 'resolved', resolved_at = $2, report_key = $3 WHERE id = $1 AND resolved_at IS NULL RETURNING id`, [id, at, reportKey]);
+  return rows.length === 1;
+}
+
+/**
+ * Closes the runbook steps a dead process left running (kill -9 mid-step, a restart while an
+ * approval waited): a 'step-finished' event, failed with cause "abandoned", for every
+ * 'step-started' of an open incident with no finish after it whose owner process is gone.
+ * Called at every start, like closeAbandonedRuns; steps started before owners were recorded
+ * are left alone.
+ */
+export async function closeAbandonedSteps(db: Queryable): Promise<number> {
+  const rows = await db.query<{ incidentId: string; step: number; owner: string }>(
+    `SELECT s.incident_id AS "incidentId", (s.details->>'step')::int AS step, s.details->>'owner' AS owner
+       FROM incident_events s JOIN incidents i ON i.id = s.incident_id AND i.resolved_at IS NULL
+      WHERE s.kind = 'step-started' AND s.details ? 'owner'
+        AND NOT EXISTS (SELECT 1 FROM incident_events f WHERE f.incident_id = s.incident_id AND f.kind = 'step-finished'
+                          AND f.details->>'step' = s.details->>'step' AND (f.at > s.at OR (f.at = s.at AND f.id > s.id)))`,
+  );
+  let closed = 0;
+  for (const row of rows) {
+    if (!isAbandonedOwner(row.owner, false)) continue;
+    const text = `Step ${row.step} abandoned: the Bantay process running it stopped without finishing (killed, crashed or restarted); run it again or mark it done`;
+    if (await insertIncidentEvent(db, { incidentId: row.incidentId, at: new Date(), kind: 'step-finished', actor: 'bantay', text, details: { step: row.step, outcome: 'failed', cause: 'abandoned' } })) closed++;
+  }
+  return closed;
 }
 
 export async function selectIncidentEvents(db: Queryable, incidentId: string): Promise<IncidentEventRow[]> {

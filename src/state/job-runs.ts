@@ -33,8 +33,8 @@ export async function finishJobRun(
   );
 }
 
-/** "host|boot id|pid|start time" of this process. */
-function ownerToken(): string {
+/** "host|boot id|pid|start time" of this process: who owns a run (or an incident step) it starts. */
+export function ownerToken(): string {
   const me = currentProcess();
   return [me.host, me.bootId ?? '', me.pid, me.startTime ?? ''].join('|');
 }
@@ -61,7 +61,7 @@ export async function closeAbandonedRuns(db: Queryable, options: { exclusive: bo
   );
   const closed: AbandonedRun[] = [];
   for (const row of rows) {
-    if (!isAbandoned(row.owner, options.exclusive)) continue;
+    if (!isAbandonedOwner(row.owner, options.exclusive)) continue;
     const updated = await db.query(
       `UPDATE job_runs SET status = 'abandoned', finished_at = now(), failure_cause = 'abandoned',
               error_message = 'the Bantay process running it stopped without finishing (killed, crashed or restarted)'
@@ -87,7 +87,8 @@ export async function closeAbandonedRuns(db: Queryable, options: { exclusive: bo
   return closed;
 }
 
-function isAbandoned(owner: string | null, exclusive: boolean): boolean {
+/** Whether the process an owner token names is gone (see closeAbandonedRuns for `exclusive`). */
+export function isAbandonedOwner(owner: string | null, exclusive: boolean): boolean {
   const me = currentProcess();
   if (owner === null) return exclusive;
   const [host, bootId, pid, startTime] = owner.split('|');

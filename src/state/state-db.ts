@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { BantayError, ErrorCode, wrapError } from '../errors.ts';
 import { acquireDirLock, type DirLock } from './dir-lock.ts';
 import { appendJournal, importJournal, journalVersion, type JournalImport } from './journal.ts';
+import { closeAbandonedSteps } from './incidents.ts';
 import { closeAbandonedRuns } from './job-runs.ts';
 import { applyMigrations } from './migrations.ts';
 import { seedFromTemplate } from './pglite-template.ts';
@@ -52,6 +53,7 @@ async function openNow(options: OpenStateDbOptions): Promise<StateDb> {
   // run journals its rows while another process holds PGlite, so "running" may be alive. Never
   // a reason not to start: the monitor's stuck-job check still sees what is left.
   await closeAbandonedRuns(ready, { exclusive: false }).catch(() => undefined);
+  await closeAbandonedSteps(ready).catch(() => undefined);
   return ready;
 }
 

@@ -88,14 +88,14 @@ describe('/incident', () => {
     await t.slack.clickButton(OPERATOR, checklist, 'bantay_incident_run_2');
     let runModal = await t.slack.waitForModal(since);
     if (!runModal || !('view' in runModal)) throw new Error('no run modal');
-    expect(JSON.stringify((await t.slack.submitView(OPERATOR, runModal.view)).body)).toMatch(/Step 2 started/);
+    expect(JSON.stringify(await t.slack.submitViewAndSee(OPERATOR, runModal.view))).toMatch(/Step 2 started/);
     await t.api.waitFor((c) => c.method === 'chat.postMessage' && c.args.thread_ts === headline.ts && /Step 2 succeeded/.test(textOf(c)), { since, timeoutMs: 30_000 });
     await t.bot.services.runner.idle();
     since = t.api.nextSeq;
     await t.slack.clickButton(OPERATOR, checklist, 'bantay_incident_run_8');
     runModal = await t.slack.waitForModal(since);
     if (!runModal || !('view' in runModal)) throw new Error('no run modal');
-    expect(JSON.stringify((await t.slack.submitView(OPERATOR, runModal.view)).body)).toMatch(/No command to start the application/);
+    expect(JSON.stringify(await t.slack.submitViewAndSee(OPERATOR, runModal.view))).toMatch(/No command to start the application/);
 
     since = t.api.nextSeq;
     await t.slack.command(OPERATOR, '/incident', `commander <@${COMMANDER}|maria>`);
@@ -107,16 +107,40 @@ describe('/incident', () => {
     if (!opened || !('view' in opened)) throw new Error('no run modal');
     expect(JSON.stringify(opened.view.blocks)).toContain(`Restore backup ${manifest.id}`);
     since = t.api.nextSeq;
-    const submitted = await t.slack.submitView(OPERATOR, opened.view, { incident_target: 'in-place', incident_reason: 'put the clean data back' });
-    expect(JSON.stringify(submitted.body)).toMatch(/Approval requested/);
+    const submitted = await t.slack.submitViewAndSee(OPERATOR, opened.view, { incident_target: 'in-place', incident_reason: 'put the clean data back' });
+    expect(JSON.stringify(submitted)).toMatch(/Approval requested/);
     const request = await waitForMessage(t, (c) => /Approval needed/.test(textOf(c)), since);
     expect(JSON.stringify(request.blocks)).toContain('During the incident *Database corruption*');
     expect(`${request.text} ${JSON.stringify(request.blocks)}`).toContain(`<@${COMMANDER}>`);
+    // While the step waits for its approval the incident cannot be resolved: the report would miss it.
+    const early = await openModal(t, OPERATOR, '/incident', 'resolve');
+    since = t.api.nextSeq;
+    await t.slack.submitView(OPERATOR, early, { incident_root_cause: 'not known yet' });
+    await t.api.waitFor((c) => c.method === 'chat.postMessage' && /could not be resolved.*Step 7 is still running/s.test(textOf(c)), { since });
     since = t.api.nextSeq;
     await t.slack.clickButton(APPROVER_B, request, 'bantay_approval_approve');
     await waitForMessage(t, (c) => /restored from/.test(textOf(c)), since, 120_000);
+    // The approved job closes the step it was requested for.
+    await t.api.waitFor((c) => c.method === 'chat.postMessage' && c.args.thread_ts === headline.ts && /Step 7 succeeded/.test(textOf(c)), { since, timeoutMs: 30_000 });
     await t.bot.services.runner.idle();
     expect(await checksumsOf(source.url)).toEqual(before);
+
+    // A second in-place request for the same step, rejected: the step ends as not run.
+    since = t.api.nextSeq;
+    await t.slack.clickButton(OPERATOR, checklist, 'bantay_incident_run_7');
+    const again = await t.slack.waitForModal(since);
+    if (!again || !('view' in again)) throw new Error('no run modal');
+    since = t.api.nextSeq;
+    expect(JSON.stringify(await t.slack.submitViewAndSee(OPERATOR, again.view, { incident_target: 'in-place' }))).toMatch(/Approval requested/);
+    const second = await waitForMessage(t, (c) => /Approval needed/.test(textOf(c)), since);
+    await t.slack.clickButton(APPROVER_B, second, 'bantay_approval_reject');
+    await t.api.waitFor((c) => c.method === 'chat.postMessage' && c.args.thread_ts === headline.ts && /Step 7 did not run: the in-place restore was rejected/.test(textOf(c)), { since });
+
+    // Stopping the application is never re-run by a crafted Retry button outside its checklist.
+    since = t.api.nextSeq;
+    const retry = { channel: headline.channel, ts: headline.ts, text: 'x', blocks: [{ type: 'actions', block_id: 'bantay_job_actions', elements: [{ type: 'button', action_id: 'bantay_job_retry', value: JSON.stringify({ type: 'app-hook', hook: 'stop' }), text: { type: 'plain_text', text: 'Retry' } }] }] } as PostedMessage;
+    await t.slack.clickButton(OPERATOR, retry, 'bantay_job_retry');
+    expect(await nextReply(t, since)).toMatch(/run from the incident checklist/);
 
     since = t.api.nextSeq;
     await t.slack.command(OPERATOR, '/incident', 'update recovering Sales figures from this afternoon are being corrected.');

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHIPPED_RUNBOOK_DIR } from '../../src/config/incident-config.ts';
 import type { Manifest } from '../../src/catalog/manifest.ts';
-import { declareIncident, incidentEvents, markStepDone, requireIncident } from '../../src/jobs/incident/incidents.ts';
+import { hostname } from 'node:os';
+import { addEvent, addNote, declareIncident, handOver, incidentEvents, markStepDone, requireIncident, runningSteps } from '../../src/jobs/incident/incidents.ts';
+import { resolveIncident } from '../../src/jobs/incident/resolve.ts';
+import { recordStepFinished, recordStepStarted } from '../../src/jobs/incident/step-record.ts';
+import { closeAbandonedSteps } from '../../src/state/incidents.ts';
 import { loadRunbook } from '../../src/jobs/incident/runbooks.ts';
 import { planStep } from '../../src/jobs/incident/step-plan.ts';
 import type { JobDeps } from '../../src/jobs/job-context.ts';
@@ -49,5 +53,33 @@ describe('incident rules that hold whoever calls', () => {
     expect(() => planStep(incident, pitr, backups, [], { time: new Date('2026-12-03T06:30:00Z') })).toThrow(/after the detection time/);
     expect(() => planStep(incident, step, backups.slice(2, 3), [])).toThrow(/no database backup taken before the detection time/);
     expect(() => planStep(incident, incident.steps[0]!, backups, [])).toThrow(/done by people/);
+  });
+
+  it('a step left running by a killed process is closed as abandoned at the next start; a running step blocks resolve; a resolved incident never changes', async () => {
+    const runbook = await loadRunbook(SHIPPED_RUNBOOK_DIR, 'database-corruption');
+    const incident = await declareIncident(deps.state, { runbook, severity: 'sev1', summary: 'final', detectedAt: new Date(), declaredBy: 'cli:ana', scope: 'final' });
+    const step = incident.steps.find((s) => s.action === 'emergency-backup')!;
+    const plan = { kind: 'emergency-backup' } as const;
+    // A step started by this process is alive; one whose owner (same host, a pid that does not exist) died is not.
+    await recordStepStarted(deps.state, incident, step, plan, 'cli:ana', 'emergency backup');
+    await addEvent(deps.state, incident.id, 'step-started', 'cli:ben', 'Step 1 started', { step: 1, owner: `${hostname()}||2147480000|1` });
+    expect(runningSteps(await incidentEvents(deps.state, incident.id))).toEqual([1, step.number]);
+    expect(await closeAbandonedSteps(deps.state)).toBe(1);
+    const events = await incidentEvents(deps.state, incident.id);
+    expect(events.at(-1)).toMatchObject({ kind: 'step-finished', details: { step: 1, outcome: 'failed', cause: 'abandoned' } });
+    expect(runningSteps(events)).toEqual([step.number]);
+
+    const resolution = { impact: '', rootCause: 'test', prevention: '', lessonsLearned: '' };
+    await expect(resolveIncident(deps, incident, { actor: 'cli:ana', resolution })).rejects.toThrow(`Step ${step.number} is still running`);
+    await recordStepFinished(deps.state, incident, step, plan, 'cli:ana', { ok: true });
+    await resolveIncident(deps, incident, { actor: 'cli:ana', resolution });
+    // Every later change is refused by the state database itself, even through a stale copy of the open incident.
+    await expect(recordStepFinished(deps.state, incident, step, plan, 'cli:ana', { ok: true })).rejects.toThrow(/resolved/);
+    await expect(addNote(deps.state, incident, 'cli:ana', 'late')).rejects.toThrow(/resolved/);
+    await expect(handOver(deps.state, incident, 'cli:ana', 'cli:ben')).rejects.toThrow(/resolved/);
+    await expect(resolveIncident(deps, incident, { actor: 'cli:ben', resolution })).rejects.toThrow(/resolved/);
+    const after = await requireIncident(deps.state, incident.id);
+    expect(after).toMatchObject({ status: 'resolved', commander: 'cli:ana' });
+    expect((await incidentEvents(deps.state, incident.id)).filter((e) => e.kind === 'resolved')).toHaveLength(1);
   });
 });

@@ -2,7 +2,7 @@ import { parseRestoreTarget } from '../../jobs/restore-database.ts';
 import type { BotJobs } from '../bot-jobs.ts';
 import { ActionId, BlockId, RestoreTarget } from '../action-ids.ts';
 import type { CatalogEntry } from '../catalog-cache.ts';
-import { requestInPlaceApproval } from '../flows/approval.ts';
+import { answerByAck, requestInPlaceApproval } from '../flows/approval.ts';
 import { parseRestoreArgs, type BotJobSpec, type RestoreTargetSpec } from '../job-spec.ts';
 import { truncate } from '../messages/blocks.ts';
 import { buildNoticeView } from '../messages/modal.ts';
@@ -136,6 +136,6 @@ export function handleRestoreSubmission(s: BotServices) {
       await args.ack({ response_action: 'update', view: buildNoticeView('Not available', unavailable ?? 'Pick a backup for an in-place restore.') as never });
       return;
     }
-    await requestInPlaceApproval(s, args, spec, entry, meta.requestId);
+    await requestInPlaceApproval(s, answerByAck(args), { userId: args.body.user.id, spec, entry, requestId: meta.requestId });
   };
 }

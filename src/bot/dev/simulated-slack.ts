@@ -48,6 +48,18 @@ export class SimulatedSlack {
     return postToBot(this.o.botUrl, interactionBody(payload), { signingSecret: this.o.signingSecret, ...options });
   }
 
+  /**
+   * Submits and resolves with the view the person finally sees: the ack's own, or, when the ack
+   * answered "Working…" (slow work after a fast ack), the views.update of the same view after it.
+   */
+  async submitViewAndSee(userId: string, view: OpenedView, answers: Record<string, string | undefined> = {}, timeoutMs = 30_000): Promise<unknown> {
+    const since = this.o.api.nextSeq;
+    const reply = await this.submitView(userId, view, answers);
+    if (!JSON.stringify(reply.body ?? '').includes('Working…')) return reply.body;
+    const update = await this.o.api.waitFor((c) => c.method === 'views.update' && c.args.view_id === view.id, { since, timeoutMs });
+    return { response_action: 'update', view: update.args.view };
+  }
+
   async clickButton(userId: string, message: PostedMessage, actionId: string, options: { retryNum?: number } = {}): Promise<SlackReply> {
     const button = (message.blocks ?? []).flatMap((b) => ((b.elements as Block[] | undefined) ?? []).map((e) => ({ block: b, e }))).find(({ e }) => e.action_id === actionId);
     if (!button) throw new Error(`no button ${actionId} in message ${message.ts}`);

@@ -12,27 +12,44 @@ import { mention } from '../messages/blocks.ts';
 import { buildNoticeView } from '../messages/modal.ts';
 import type { BotServices } from '../services.ts';
 import { slackErrorOf } from '../slack-api.ts';
-import { openIncidents } from '../../jobs/incident/incidents.ts';
+import { getIncident, openIncidents } from '../../jobs/incident/incidents.ts';
 import type { Incident } from '../../jobs/incident/model.ts';
 import { actorText } from '../incident/incident-messages.ts';
+import { endUnapprovedStep, followApprovedStep } from '../incident/incident-step-runs.ts';
 
 export type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
+
+/** How a request is answered in its modal: a notice replacing the form, or nothing (a retried submission). */
+export type ModalAnswer = (notice?: { title: string; text: string }) => Promise<void>;
+
+/** Answers a view submission by its ack (the restore form, which answers within 3 s). */
+export function answerByAck(args: ViewArgs): ModalAnswer {
+  return async (notice) => void (await args.ack(notice ? { response_action: 'update', view: buildNoticeView(notice.title, notice.text) as never } : undefined));
+}
+
+export interface ApprovalRequest {
+  userId: string;
+  spec: Extract<BotJobSpec, { type: 'restore' }>;
+  entry: CatalogEntry;
+  requestId: string;
+  /** The caller claimed the request id already (incident steps claim theirs before planning). */
+  claimed?: boolean;
+  /** The incident step this restore is, so its approval, rejection or expiry ends the step. */
+  incidentStep?: { incidentId: string; step: number };
+}
 
 /**
  * Two-person approval of in-place restores. The request is a row in the state database and a
  * message in the incidents channel; every decision is one conditional UPDATE (see
  * approval-store.ts), so double clicks, Slack retries and racing approvers start one job.
  */
-export async function requestInPlaceApproval(s: BotServices, args: ViewArgs, spec: Extract<BotJobSpec, { type: 'restore' }>, entry: CatalogEntry, requestId: string): Promise<void> {
-  const userId = args.body.user.id;
-  if (!(await claimRequest(s.state, requestId, 'approval', `slack:${userId}`))) {
-    await args.ack();
-    return;
-  }
+export async function requestInPlaceApproval(s: BotServices, answer: ModalAnswer, r: ApprovalRequest): Promise<void> {
+  const { userId, spec, entry } = r;
+  if (r.claimed !== true && !(await claimRequest(s.state, r.requestId, 'approval', `slack:${userId}`))) return answer();
   const busy = s.runner.busyWith(spec);
   if (busy) {
-    await args.ack({ response_action: 'update', view: buildNoticeView('Already running', busyText(busy)) as never });
-    return;
+    if (r.incidentStep) await endUnapprovedStep(s, { incidentStep: r.incidentStep, spec, backup: { kind: entry.manifest.kind, createdAt: entry.manifest.createdAt } }, userId, busyText(busy));
+    return answer({ title: 'Already running', text: busyText(busy) });
   }
   const m = entry.manifest;
   const backup: ApprovalBackupFacts = {
@@ -45,15 +62,16 @@ export async function requestInPlaceApproval(s: BotServices, args: ViewArgs, spe
   };
   const approval = await createApproval(s.state, {
     kind: 'restore-in-place',
-    payload: { spec, backup, live: s.jobs.live(m.kind)?.what ?? `the live ${m.kind}` },
+    payload: { spec, backup, live: s.jobs.live(m.kind)?.what ?? `the live ${m.kind}`, ...(r.incidentStep ? { incidentStep: r.incidentStep } : {}) },
     requestedBy: userId,
     reason: spec.reason,
     ttlSeconds: s.settings.approvalTtlSeconds,
     now: s.now(),
   });
   await audit(s, approval, 'requested', userId);
-  // During an incident the request says so and also pings its commander (issue: incident mode).
-  const [incident] = await openIncidents(s.state).catch(() => []);
+  // During an incident the request says so and also pings its commander: the step's own
+  // incident when it is one, else the open one.
+  const incident = r.incidentStep ? await getIncident(s.state, r.incidentStep.incidentId).catch(() => undefined) : (await openIncidents(s.state).catch(() => []))[0];
   // Slack must have its answer within 3 seconds: wait for the post at most 2, then let it finish on its own.
   const posting = s.chat
     .postMessage({ channel: s.settings.channel, ...buildApprovalRequestMessage(approval, s.now(), mentionAll([...s.settings.approvers.filter((a) => a !== userId), ...commanderOf(incident)]), incident && { title: incident.title, commander: actorText(incident.commander) }) })
@@ -65,17 +83,20 @@ export async function requestInPlaceApproval(s: BotServices, args: ViewArgs, spe
       // Nobody can approve what nobody sees: withdraw it rather than leave it waiting.
       s.logger.error({ error: slackErrorOf(err), approvalId: approval.id }, 'could not post the approval request; withdrawn');
       const withdrawn = await decideApproval(s.state, approval.id, 'rejected', 'bantay', s.now()).catch(() => undefined);
-      if (withdrawn) await audit(s, withdrawn, 'rejected', 'bantay', { reason: `the request could not be posted in Slack (${slackErrorOf(err)})` });
+      if (withdrawn) {
+        await audit(s, withdrawn, 'rejected', 'bantay', { reason: `the request could not be posted in Slack (${slackErrorOf(err)})` });
+        await endUnapprovedStep(s, withdrawn.payload, withdrawn.requestedBy, 'the approval request could not be posted in Slack, so it was withdrawn');
+      }
       return 'failed' as const;
     });
-  const posted = await Promise.race([posting, new Promise<'slow'>((r) => setTimeout(() => r('slow'), 2000).unref())]);
+  const posted = await Promise.race([posting, new Promise<'slow'>((res) => setTimeout(() => res('slow'), 2000).unref())]);
   const minutes = Math.max(1, Math.round(s.settings.approvalTtlSeconds / 60));
   const text = {
     posted: `:raised_hand: Approval requested in <#${s.settings.channel}>. A different approver must approve within ${minutes} min; nothing happens until then.`,
     slow: `:raised_hand: Approval requested (\`${approval.id}\`); Slack is slow, so the request may take a moment to appear in <#${s.settings.channel}>. A different approver must approve within ${minutes} min.`,
     failed: `:warning: The approval request could not be posted in <#${s.settings.channel}> (Slack error), so it was withdrawn and nothing will happen. Try again in a minute.`,
   }[posted];
-  await args.ack({ response_action: 'update', view: buildNoticeView('Approval requested', text) as never });
+  await answer({ title: 'Approval requested', text });
   s.home.refresh();
 }
 
@@ -100,6 +121,8 @@ export function handleApproveAction(s: BotServices) {
       if (decided === undefined) return replyEphemeral(args.respond, decidedText(await getApproval(s.state, id)));
       await audit(s, decided, 'approved', userId);
       const outcome = s.runner.start(spec, decided.requestedBy, { approvedBy: userId });
+      if (outcome.started) await followApprovedStep(s, decided.payload, decided.requestedBy, outcome.done).catch((err: unknown) => s.logger.error({ err, approvalId: id }, 'could not follow the incident step of an approval'));
+      else await endUnapprovedStep(s, decided.payload, decided.requestedBy, `approved, but ${outcome.running.title} was running, so it did not start`);
       await updateApprovalMessage(s, decided, outcome.started ? undefined : `Approved, but it could not start: ${outcome.running.title} is running. Ask again with /restore when it has finished.`);
       s.home.refresh();
     } catch (err) {
@@ -121,6 +144,7 @@ export function handleRejectAction(s: BotServices) {
       const decided = await decideApproval(s.state, id, 'rejected', userId, s.now());
       if (decided === undefined) return replyEphemeral(args.respond, decidedText(await getApproval(s.state, id)));
       await audit(s, decided, 'rejected', userId);
+      await endUnapprovedStep(s, decided.payload, decided.requestedBy, decided.requestedBy === userId ? 'the requester withdrew the approval request' : 'the in-place restore was rejected');
       await updateApprovalMessage(s, decided);
       s.home.refresh();
     } catch (err) {
@@ -156,6 +180,7 @@ export async function expireDueApprovals(s: BotServices): Promise<Approval[]> {
   const expired = await expireApprovals(s.state, s.now());
   for (const a of expired) {
     await audit(s, a, 'expired', 'bantay');
+    await endUnapprovedStep(s, a.payload, a.requestedBy, 'nobody approved the in-place restore in time (the request expired)');
     await updateApprovalMessage(s, a);
   }
   if (expired.length > 0) s.home.refresh();

@@ -21,6 +21,8 @@ export function handleRetryAction(s: BotServices) {
     try {
       const spec = parseJobSpec(JSON.parse((args.action as ButtonAction).value ?? 'null'));
       if (spec.type === 'restore' && spec.target.mode === 'in-place') return replyEphemeral(args.respond, 'An in-place restore needs a new approval: run `/restore` again.');
+      // Stopping or starting the application is an incident step, run from its checklist (which records it), never from a bare button.
+      if (spec.type === 'app-hook') return replyEphemeral(args.respond, 'Stopping or starting the application is run from the incident checklist: use its button there.');
       if (!(await authorize(s, userId, 'operator', { operationType: spec.type, what: 'retry jobs' }, args.respond))) return;
       const refusal = refusalFor(s, spec);
       if (refusal !== undefined) return replyEphemeral(args.respond, refusal);

@@ -14,7 +14,7 @@ import { authorize, decodeMetadata, encodeMetadata, newRequestId, refusalFor, re
 import { openModalThen } from '../commands/open-modal.ts';
 import { authorizeSubmission, type ViewArgs } from '../commands/start-job.ts';
 import { errorToText } from '../errors-to-text.ts';
-import { requestInPlaceApproval } from '../flows/approval.ts';
+import { requestInPlaceApproval, type ModalAnswer } from '../flows/approval.ts';
 import type { BotJobSpec } from '../job-spec.ts';
 import { escape, slackDate } from '../messages/blocks.ts';
 import { buildNoticeView } from '../messages/modal.ts';
@@ -22,6 +22,7 @@ import type { BotServices } from '../services.ts';
 import { incidentSettings, timeZoneOf } from './incident-command.ts';
 import { IncidentIds } from './incident-ids.ts';
 import { actorText, buildReportMessage, SLACK_RUNNABLE } from './incident-messages.ts';
+import { followStepJob } from './incident-step-runs.ts';
 import { buildRunStepModal } from './incident-views.ts';
 
 type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
@@ -95,56 +96,69 @@ async function planFor(s: BotServices, incidentId: string, number: number, overr
   return { incident, step, plan };
 }
 
-/** The Run modal's submission: the step again from the state database, then the job (in place: an approval request). */
+/**
+ * The Run modal's submission. Slack wants its answer within 3 s, and planning reads the catalog
+ * (a big bucket can take longer): the form's own field is checked and the request claimed
+ * (Slack retries run nothing twice), the modal is answered "Working…" at once, and then the
+ * step is planned again from the state database and the job started (in place: an approval
+ * request), the modal updated with the outcome.
+ */
 export function handleRunStepSubmission(s: BotServices) {
   return async (args: ViewArgs): Promise<void> => {
     const userId = args.body.user.id;
     const meta = decodeMetadata(args.view.private_metadata);
     if (!(await authorizeSubmission(s, args, { operationType: 'incident', what: 'run incident steps' }))) return;
+    const values = args.view.state.values;
+    const to = values[B.target]?.[B.target]?.selected_option?.value === 'in-place' ? 'in-place' : 'new';
+    const nameField = values[B.targetName]?.[B.targetName];
+    let name: string | undefined;
+    if (nameField !== undefined && to === 'new') {
+      try {
+        name = parseDatabaseName((nameField.value ?? '').trim());
+      } catch (err) {
+        return void (await args.ack({ response_action: 'errors', errors: { [B.targetName]: (err as Error).message.slice(0, 150) } }));
+      }
+    }
+    if (!(await claimRequest(s.state, meta.requestId, 'incident-step', `slack:${userId}`))) return void (await args.ack());
+    const title = `Run step ${Number(meta.step) || '?'}`;
+    await args.ack({ response_action: 'update', view: buildNoticeView(title, ':hourglass_flowing_sand: Working…') as never });
+    const viewId = args.body.view.id;
+    const answer: ModalAnswer = async (notice) => {
+      if (notice === undefined) return;
+      await args.client.views.update({ view_id: viewId, view: buildNoticeView(notice.title, notice.text) as never }).catch((err: unknown) => s.logger.warn({ err, viewId }, 'could not update the incident step modal'));
+    };
     try {
-      const values = args.view.state.values;
-      const to = values[B.target]?.[B.target]?.selected_option?.value === 'in-place' ? 'in-place' : 'new';
       const { incident, step, plan } = await planFor(s, parseIncidentId(String(meta.incidentId)), Number(meta.step), { to });
+      const actor = `slack:${userId}`;
       const reason = (values[B.reason]?.[B.reason]?.value ?? '').trim() || `Incident step ${step.number}`;
       let spec: BotJobSpec;
       if (plan.kind === 'emergency-backup') spec = { type: 'backup', variant: 'emergency' };
       else if (plan.kind === 'hook') spec = { type: 'app-hook', hook: plan.hook };
       else if (plan.kind === 'verify') spec = { type: 'verify', backup: plan.backupId };
       else if (plan.kind === 'restore' && plan.to === 'new') {
-        const name = (values[B.targetName]?.[B.targetName]?.value ?? '').trim();
-        try {
-          spec = { type: 'restore', backup: plan.backupId, target: { mode: 'new', name: parseDatabaseName(name) }, reason };
-        } catch (err) {
-          return void (await args.ack({ response_action: 'errors', errors: { [B.targetName]: (err as Error).message.slice(0, 150) } }));
-        }
+        spec = { type: 'restore', backup: plan.backupId, target: { mode: 'new', name: name ?? defaultTargetDb(s.now()) }, reason };
       } else if (plan.kind === 'restore' || plan.kind === 'restore-files') {
         spec = { type: 'restore', backup: plan.backupId, target: { mode: 'in-place' }, reason: `${reason} (incident ${incident.title})` };
         const entry = (await s.catalog.get(10_000))?.entries.find((e) => e.manifest.id === plan.backupId);
         if (!entry) throw new BantayError(ErrorCode.NotFound, 'That backup is no longer in the catalog');
-        await recordStepStarted(s.state, incident, step, plan, `slack:${userId}`, `${describePlan(plan, slackDateText)}: approval requested`);
-        await requestInPlaceApproval(s, args, spec, entry, meta.requestId);
+        await recordStepStarted(s.state, incident, step, plan, actor, `${describePlan(plan, slackDateText)}: approval requested`);
+        await requestInPlaceApproval(s, answer, { userId, spec, entry, requestId: meta.requestId, claimed: true, incidentStep: { incidentId: incident.id, step: step.number } });
         s.incident.refresh(incident.id);
         return;
       } else throw new BantayError(ErrorCode.InvalidInput, 'That step cannot be run from Slack');
       const refusal = refusalFor(s, spec);
-      if (refusal !== undefined) return void (await args.ack({ response_action: 'update', view: buildNoticeView('Not started', refusal) as never }));
-      if (!(await claimRequest(s.state, meta.requestId, 'incident-step', `slack:${userId}`))) return void (await args.ack());
-      await recordStepStarted(s.state, incident, step, plan, `slack:${userId}`, describePlan(plan, slackDateText));
+      if (refusal !== undefined) return await answer({ title: 'Not started', text: refusal });
+      await recordStepStarted(s.state, incident, step, plan, actor, describePlan(plan, slackDateText));
       const outcome = s.runner.start(spec, userId);
       if (!outcome.started) {
-        await recordStepFinished(s.state, incident, step, plan, `slack:${userId}`, { ok: false, error: new BantayError(ErrorCode.InvalidInput, `${outcome.running.title} was running`) });
-        return void (await args.ack({ response_action: 'update', view: buildNoticeView('Not started', `${outcome.running.title} is running.`) as never }));
+        await recordStepFinished(s.state, incident, step, plan, actor, { ok: false, error: new BantayError(ErrorCode.InvalidInput, `${outcome.running.title} was running`) });
+        return await answer({ title: 'Not started', text: `${outcome.running.title} is running.` });
       }
-      await args.ack({ response_action: 'update', view: buildNoticeView('Started', `:arrow_forward: Step ${step.number} started; progress is in <#${s.settings.channel}>, and the checklist is updated when it ends.`) as never });
+      followStepJob(s, incident, step, plan, actor, outcome.done);
+      await answer({ title: 'Started', text: `:arrow_forward: Step ${step.number} started; progress is in <#${s.settings.channel}>, and the checklist is updated when it ends.` });
       s.incident.refresh(incident.id);
-      void outcome.done.then(async (o) => {
-        const result = o.ok ? { ok: true as const, details: plan.kind === 'restore' ? { recoveredPoint: plan.backupCreatedAt } : {} } : { ok: false as const, error: 'error' in o ? o.error : new BantayError(ErrorCode.Integrity, o.result.headline) };
-        await recordStepFinished(s.state, incident, step, plan, `slack:${userId}`, result);
-        await s.incident.reply(incident, `${o.ok ? ':white_check_mark:' : ':x:'} Step ${step.number} ${o.ok ? 'succeeded' : 'did not succeed'}: ${escape(step.text)} (${actorText(`slack:${userId}`)})`);
-        s.incident.refresh(incident.id);
-      }).catch((err: unknown) => s.logger.error({ err, incidentId: incident.id }, 'could not record the end of an incident step'));
     } catch (err) {
-      await args.ack({ response_action: 'update', view: buildNoticeView('Not started', errorToText(err, s.logger, { userId, view: 'incident run' })) as never }).catch(() => undefined);
+      await answer({ title: 'Not started', text: errorToText(err, s.logger, { userId, view: 'incident run' }) });
     }
   };
 }

@@ -2,6 +2,7 @@ import type { IncidentReport } from '../../catalog/incident-report.ts';
 import { formatDuration } from '../../format/units.ts';
 import type { Incident, IncidentEvent, RunbookStep } from '../../jobs/incident/model.ts';
 import { SEVERITY_TEXT } from '../../jobs/incident/model.ts';
+import { runningSteps } from '../../jobs/incident/incidents.ts';
 import { actions, button, context, escape, header, section, slackDate, truncate, type Block, type SlackMessage } from '../messages/blocks.ts';
 import { mentionOf } from '../messages/mentions.ts';
 import { IncidentIds } from './incident-ids.ts';
@@ -43,7 +44,7 @@ export function buildHeadline(i: Incident, now: Date, oncallMentions = ''): Slac
 export function buildChecklist(i: Incident, events: readonly IncidentEvent[]): SlackMessage {
   const doneBy = new Map<number, IncidentEvent>();
   for (const e of events) if (e.kind === 'step-done' && typeof e.details.step === 'number' && !doneBy.has(e.details.step)) doneBy.set(e.details.step, e);
-  const running = new Set(events.filter((e) => e.kind === 'step-started').map((e) => e.details.step).filter((n) => !events.some((f) => f.kind === 'step-finished' && f.details.step === n)));
+  const running = new Set(runningSteps(events));
   const lines = i.steps.map((step) => lineOf(step, doneBy.get(step.number), running.has(step.number)));
   const blocks: Block[] = [section(`*Runbook: ${escape(i.title)}*\n${truncate(lines.join('\n'), 2900)}`)];
   if (i.resolvedAt === null) {

@@ -32,7 +32,7 @@ export function failureNextSteps(spec: BotJobSpec, retryable: boolean, fix: FixA
   const buttons: Block[] = [];
   const inPlace = spec.type === 'restore' && spec.target.mode === 'in-place';
   // An in-place restore is retried through a new approval, never by one click.
-  if (retryable && !inPlace) buttons.push(button('Retry', ActionId.Retry, JSON.stringify(spec), 'primary'));
+  if (retryable && !inPlace && spec.type !== 'app-hook') buttons.push(button('Retry', ActionId.Retry, JSON.stringify(spec), 'primary'));
   if (retryable && inPlace) buttons.push(button('Ask again…', ActionId.OpenRestore, JSON.stringify({ backup: spec.backup, inPlace: true })));
   if (fix?.type === 'restore-another-name') buttons.push(button('Restore under another name', ActionId.RestoreAnotherName, JSON.stringify({ backup: fix.backupId }), 'primary'));
   return buttons.length > 0 ? actions(BlockId.JobActions, buttons) : undefined;

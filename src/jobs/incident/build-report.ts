@@ -105,28 +105,42 @@ function commandersOf(incident: Incident, events: readonly IncidentEvent[]): str
 export function recoveriesOf(audit: readonly AuditFact[], backupTimes: ReadonlyMap<string, string>): Recovery[] {
   // A point-in-time restore into a database goes through a dump of the recovered cluster: that
   // copy's own time is not the recovered point, the last replayed transaction is.
-  const copyPoints = new Map<string, string>();
+  // With no transaction replayed past the base backup, the recovered point is the base's own
+  // time, never the copy's (which is when the copy was dumped, after the recovery).
+  const copyPoints = new Map<string, string | null>();
   for (const a of audit) {
-    if (a.operationType === 'restore' && a.backupType === 'pitr' && a.status === 'succeeded' && typeof a.details.copyBackupId === 'string' && typeof a.details.lastTransactionAt === 'string') {
-      copyPoints.set(a.details.copyBackupId, a.details.lastTransactionAt);
+    if (a.operationType === 'restore' && a.backupType === 'pitr' && a.status === 'succeeded' && typeof a.details.copyBackupId === 'string') {
+      const replayed = typeof a.details.lastTransactionAt === 'string' ? a.details.lastTransactionAt : null;
+      copyPoints.set(a.details.copyBackupId, replayed ?? (a.backupId === null ? null : (backupTimes.get(a.backupId) ?? null)));
     }
   }
   const recoveries: Recovery[] = [];
   for (const a of audit) {
-    if (a.operationType !== 'restore' || (a.status !== 'succeeded' && a.status !== 'failed')) continue;
+    if (!isRestoreOutcome(a)) continue;
     const target = typeof a.details.target === 'string' ? a.details.target : 'unknown';
     if (a.backupType === 'pitr') {
       recoveries.push({ at: a.createdAt.toISOString(), kind: 'pitr', backupId: a.backupId, target, inPlace: target === 'in-place', recoveredPoint: typeof a.details.lastTransactionAt === 'string' ? a.details.lastTransactionAt : null, status: a.status });
     } else if (a.backupType === 'database') {
       const inPlace = a.details.step === 'restore in place';
-      const point = a.backupId === null ? null : (copyPoints.get(a.backupId) ?? backupTimes.get(a.backupId) ?? null);
+      const point = a.backupId === null ? null : copyPoints.has(a.backupId) ? (copyPoints.get(a.backupId) ?? null) : (backupTimes.get(a.backupId) ?? null);
       recoveries.push({ at: a.createdAt.toISOString(), kind: 'restore', backupId: a.backupId, target: inPlace ? 'live database' : target, inPlace, recoveredPoint: point, status: a.status });
     } else if (a.backupType === 'application' || a.backupType === 'uploads') {
       const point = a.backupId === null ? null : (backupTimes.get(a.backupId) ?? null);
-      recoveries.push({ at: a.createdAt.toISOString(), kind: 'files', backupId: a.backupId, target, inPlace: a.details.step === 'restore in place' || a.details.inPlace === true, recoveredPoint: point, status: a.status });
+      recoveries.push({ at: a.createdAt.toISOString(), kind: 'files', backupId: a.backupId, target, inPlace: target === 'in-place', recoveredPoint: point, status: a.status });
     }
   }
   return recoveries;
+}
+
+/**
+ * The row that ends one restore: a database restore's own 'restore' or 'restore in place' step
+ * (never its inner steps such as the safety backup or the swap, nor a later cleanup or a drop of
+ * the kept copy), a point-in-time restore, or a files restore.
+ */
+function isRestoreOutcome(a: AuditFact): boolean {
+  if (a.operationType !== 'restore' || (a.status !== 'succeeded' && a.status !== 'failed')) return false;
+  if (a.backupType === 'database') return a.details.step === 'restore' || a.details.step === 'restore in place';
+  return a.backupType === 'pitr' || a.backupType === 'application' || a.backupType === 'uploads';
 }
 
 /**
@@ -161,9 +175,9 @@ function verificationOf(audit: readonly AuditFact[]): IncidentReport['verificati
   for (const a of audit) {
     if (a.operationType === 'verify' && a.status !== 'started') {
       checks.push({ at: a.createdAt.toISOString(), check: 'verify: restored into a scratch database, row counts and required tables compared with the backup', backupId: a.backupId, result: a.status, detail: a.errorMessage });
-    } else if (a.operationType === 'restore' && a.status === 'succeeded' && a.backupType !== 'pitr') {
+    } else if (isRestoreOutcome(a) && a.status === 'succeeded' && a.backupType !== 'pitr') {
       checks.push({ at: a.createdAt.toISOString(), check: 'restore: the copy was verified (row counts per table) before it was put in its place', backupId: a.backupId, result: 'passed', detail: null });
-    } else if (a.operationType === 'restore' && a.status === 'succeeded' && a.backupType === 'pitr') {
+    } else if (isRestoreOutcome(a) && a.status === 'succeeded' && a.backupType === 'pitr') {
       checks.push({ at: a.createdAt.toISOString(), check: 'point-in-time recovery: the recovered cluster reached the target and was checked', backupId: a.backupId, result: 'passed', detail: typeof a.details.lsn === 'string' ? `LSN ${a.details.lsn}` : null });
     }
   }

@@ -2,6 +2,7 @@ import { BantayError, ErrorCode } from '../../errors.ts';
 import {
   insertIncident,
   insertIncidentEvent,
+  markIncidentResolved,
   selectIncident,
   selectIncidentEvents,
   selectIncidents,
@@ -190,14 +191,28 @@ export function requireOpen(incident: Incident): void {
   if (incident.resolvedAt !== null) throw new BantayError(ErrorCode.InvalidInput, `That incident was resolved at ${incident.resolvedAt.toISOString()}; its report is final`);
 }
 
+/** Adds an event; refused once the incident is resolved (checked in the same statement, so no race lets one in). */
 export async function addEvent(db: Queryable, incidentId: string, kind: EventKind, actor: string, text: string, details: Record<string, unknown>, at: Date = new Date()): Promise<void> {
-  await insertIncidentEvent(db, { incidentId, at, kind, actor, text, details });
+  if (!(await insertIncidentEvent(db, { incidentId, at, kind, actor, text, details }))) {
+    throw new BantayError(ErrorCode.InvalidInput, 'That incident is resolved; its report is final');
+  }
 }
 
-/** Marks the incident resolved (resolve.ts writes the report first). */
+/** Marks the incident resolved, once (resolve.ts writes the report first). */
 export async function closeIncident(db: Queryable, incident: Incident, actor: string, at: Date, reportKey: string, text: string): Promise<void> {
-  await updateIncident(db, incident.id, { status: 'resolved', resolvedAt: at, reportKey });
+  if (!(await markIncidentResolved(db, incident.id, at, reportKey))) throw new BantayError(ErrorCode.InvalidInput, 'That incident was resolved by someone else meanwhile; its report is final');
   await addEvent(db, incident.id, 'resolved', actor, text, { reportKey }, at);
+}
+
+/** Steps started and not finished since (their job is running, or waits for approval), in step order. */
+export function runningSteps(events: readonly IncidentEvent[]): number[] {
+  const running = new Set<number>();
+  for (const e of events) {
+    if (typeof e.details.step !== 'number') continue;
+    if (e.kind === 'step-started') running.add(e.details.step);
+    else if (e.kind === 'step-finished') running.delete(e.details.step);
+  }
+  return [...running].sort((a, b) => a - b);
 }
 
 export function fromRow(row: IncidentRow): Incident {

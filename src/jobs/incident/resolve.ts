@@ -5,7 +5,7 @@ import { recordAudit } from '../../state/audit-log.ts';
 import { selectAuditBetween } from '../../state/incidents.ts';
 import type { JobDeps } from '../job-context.ts';
 import { buildIncidentReport, type AuditFact, type Resolution } from './build-report.ts';
-import { closeIncident, incidentEvents, requireOpen } from './incidents.ts';
+import { closeIncident, incidentEvents, requireOpen, runningSteps } from './incidents.ts';
 import type { Incident } from './model.ts';
 import { renderIncidentReport } from './render-report.ts';
 
@@ -23,6 +23,13 @@ export async function resolveIncident(
   if (problems.length > 0) throw new BantayError(ErrorCode.InvalidInput, 'The resolution is too long', { details: problems });
   const resolvedAt = deps.now?.() ?? new Date();
   const events = await incidentEvents(deps.state, incident.id);
+  // A report written while a step runs would miss its outcome, and the outcome could not be added after.
+  const running = runningSteps(events);
+  if (running.length > 0) {
+    throw new BantayError(ErrorCode.InvalidInput, `Step ${running.join(', ')} is still running (or waits for approval): resolve when it has finished`, {
+      details: ['A step whose Bantay process was killed is closed as abandoned when Bantay next starts.', 'An approval request that is not wanted any more can be rejected.'],
+    });
+  }
   const audit = await auditFacts(deps, incident.declaredAt, resolvedAt);
   const backupTimes = await backupTimesOf(deps, audit);
   const report = buildIncidentReport({ incident, events, audit, backupTimes, resolution: input.resolution, resolvedAt, resolvedBy: input.actor });

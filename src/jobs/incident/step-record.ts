@@ -1,5 +1,6 @@
 import { classifyFailure } from '../../failure.ts';
 import { redactSecrets } from '../../log/redact.ts';
+import { ownerToken } from '../../state/job-runs.ts';
 import type { Queryable } from '../../state/state-types.ts';
 import { addEvent, requireOpen } from './incidents.ts';
 import type { Incident, RunbookStep } from './model.ts';
@@ -13,7 +14,8 @@ import type { StepPlan } from './step-plan.ts';
  */
 export async function recordStepStarted(db: Queryable, incident: Incident, step: RunbookStep, plan: StepPlan, actor: string, description: string): Promise<void> {
   requireOpen(incident);
-  await addEvent(db, incident.id, 'step-started', actor, `Step ${step.number} started: ${description}`, { step: step.number, ...planDetails(plan) });
+  // The owner lets the next start close a step whose process died (closeAbandonedSteps).
+  await addEvent(db, incident.id, 'step-started', actor, `Step ${step.number} started: ${description}`, { step: step.number, owner: ownerToken(), ...planDetails(plan) });
 }
 
 export interface StepResult {

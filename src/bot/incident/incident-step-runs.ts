@@ -1,0 +1,73 @@
+import { BantayError, ErrorCode } from '../../errors.ts';
+import { parseIncidentId } from '../../jobs/incident/ids.ts';
+import { requireIncident, requireStep } from '../../jobs/incident/incidents.ts';
+import type { Incident, RunbookStep } from '../../jobs/incident/model.ts';
+import { recordStepFinished } from '../../jobs/incident/step-record.ts';
+import type { StepPlan } from '../../jobs/incident/step-plan.ts';
+import type { JobOutcome } from '../job-runner.ts';
+import { escape } from '../messages/blocks.ts';
+import type { BotServices } from '../services.ts';
+import { actorText } from './incident-messages.ts';
+
+/**
+ * The end of a runbook step run from Slack, wherever its job was started: the Run modal (at
+ * once) or an approval (in place, once a second person approved). Either way the step's finish
+ * is recorded, the thread is told (a post, which notifies) and the checklist is refreshed.
+ */
+export function followStepJob(s: BotServices, incident: Incident, step: RunbookStep, plan: StepPlan, actor: string, done: Promise<JobOutcome>): void {
+  void done
+    .then(async (o) => {
+      const result = o.ok
+        ? { ok: true as const, details: plan.kind === 'restore' || plan.kind === 'restore-files' ? { recoveredPoint: plan.backupCreatedAt } : {} }
+        : { ok: false as const, error: 'error' in o ? o.error : new BantayError(ErrorCode.Integrity, o.result.headline) };
+      await recordStepFinished(s.state, incident, step, plan, actor, result);
+      await s.incident.reply(incident, `${o.ok ? ':white_check_mark:' : ':x:'} Step ${step.number} ${o.ok ? 'succeeded' : 'did not succeed'}: ${escape(step.text)} (${actorText(actor)})`);
+      s.incident.refresh(incident.id);
+    })
+    .catch((err: unknown) => s.logger.error({ err, incidentId: incident.id }, 'could not record the end of an incident step'));
+}
+
+/** What an approval request of an incident step carries, so the approval can close the step. */
+export interface ApprovalStep {
+  incidentId: string;
+  step: number;
+}
+
+/** The step an approval's payload names, checked (the payload is Bantay's own row, but a row is still input). */
+export function approvalStepOf(payload: Record<string, unknown>): ApprovalStep | undefined {
+  const ref = payload.incidentStep as { incidentId?: unknown; step?: unknown } | undefined;
+  if (ref === undefined || typeof ref.incidentId !== 'string' || typeof ref.step !== 'number' || !Number.isInteger(ref.step)) return undefined;
+  return { incidentId: parseIncidentId(ref.incidentId), step: ref.step };
+}
+
+/** The plan an approved in-place step carries out, from the approval's own facts. */
+function planOfApproval(payload: Record<string, unknown>): StepPlan {
+  const spec = payload.spec as { backup?: unknown };
+  const backup = payload.backup as { kind?: unknown; createdAt?: unknown };
+  const backupId = String(spec.backup);
+  const backupCreatedAt = String(backup.createdAt);
+  return backup.kind === 'database' ? { kind: 'restore', backupId, backupCreatedAt, to: 'in-place', from: 'primary' } : { kind: 'restore-files', backupId, backupCreatedAt };
+}
+
+/** Approved: the job started for the requester; its end closes the step. */
+export async function followApprovedStep(s: BotServices, payload: Record<string, unknown>, requestedBy: string, done: Promise<JobOutcome>): Promise<void> {
+  const ref = approvalStepOf(payload);
+  if (ref === undefined) return;
+  const incident = await requireIncident(s.state, ref.incidentId);
+  followStepJob(s, incident, requireStep(incident, ref.step), planOfApproval(payload), `slack:${requestedBy}`, done);
+}
+
+/** Rejected, withdrawn, expired or not started: the step ends without running, said so in the thread. */
+export async function endUnapprovedStep(s: BotServices, payload: Record<string, unknown>, requestedBy: string, why: string): Promise<void> {
+  const ref = approvalStepOf(payload);
+  if (ref === undefined) return;
+  try {
+    const incident = await requireIncident(s.state, ref.incidentId);
+    const step = requireStep(incident, ref.step);
+    await recordStepFinished(s.state, incident, step, planOfApproval(payload), `slack:${requestedBy}`, { ok: false, error: new BantayError(ErrorCode.Aborted, why), cancelled: true });
+    await s.incident.reply(incident, `:no_entry_sign: Step ${step.number} did not run: ${escape(why)}`);
+    s.incident.refresh(incident.id);
+  } catch (err) {
+    s.logger.error({ err, incidentId: ref.incidentId }, 'could not record an incident step that was not approved');
+  }
+}
