@@ -81,12 +81,15 @@ export function createBotApp(o: BotAppOptions): BotApp {
   const services = createBotServices({ client: app.client, settings: o.settings, deps: o.deps, jobs: o.jobs, logger: o.logger, nextRuns: o.nextRuns });
   registerHandlers(app, services);
   let stopExpiry: (() => void) | undefined;
+  let stopIncidentSync: (() => void) | undefined;
 
   return {
     app,
     services,
     async start() {
       stopExpiry = startApprovalExpiry(services);
+      // Incidents declared or worked on the console while Slack was down reach #incidents.
+      stopIncidentSync = services.incident.startSync(o.settings.incidentSyncMs);
       services.catalog.refresh().catch(() => undefined);
       if (o.mode.type === 'socket') {
         await app.start();
@@ -100,6 +103,7 @@ export function createBotApp(o: BotAppOptions): BotApp {
     },
     async stop() {
       stopExpiry?.();
+      stopIncidentSync?.();
       services.home.stop();
       services.incident.stop();
       await services.runner.stop();

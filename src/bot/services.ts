@@ -28,6 +28,8 @@ export interface BotSettings {
   restoreRoots?: readonly string[];
   /** BANTAY_TZ: times written as text (alerts) are in this zone. Default Asia/Manila. */
   timeZone?: string;
+  /** How often incident messages catch up with the console (declares, notes, steps). Default 60 s. */
+  incidentSyncMs?: number;
   /** How often pending approvals are checked for expiry. Default 15 s. */
   expiryCheckMs?: number;
   homeDebounceMs?: number;
@@ -115,7 +117,7 @@ export function createBotServices(o: {
     authz,
     notifier: createNotifier({ chat, channel: o.settings.channel, logger: o.logger, webhookUrl: o.settings.alertWebhookUrl }),
     home,
-    incident: new IncidentSlack({ chat, channel: o.settings.channel, state: o.deps.state, logger: o.logger, oncall: o.settings.oncall ?? [], intervalMs: o.settings.progressIntervalMs, now: () => o.deps.now?.() ?? new Date() }),
+    incident: new IncidentSlack({ chat, channel: o.settings.channel, state: o.deps.state, logger: o.logger, oncall: o.settings.oncall ?? [], intervalMs: o.settings.progressIntervalMs, budgets, now: () => o.deps.now?.() ?? new Date() }),
     records: { store: o.deps.store, keyRing: o.deps.keyRing, state: o.deps.state },
     now: () => o.deps.now?.() ?? new Date(),
   };

@@ -95,6 +95,20 @@ export async function insertIncidentEvent(db: Queryable, event: Omit<IncidentEve
   return rows.length === 1;
 }
 
+/**
+ * Claims the announcement of an incident in Slack (its headline not posted yet): true for one
+ * caller only, so a console-declared incident is announced once whatever runs the sync.
+ * `releaseAnnouncement` gives it back when the post failed.
+ */
+export async function claimAnnouncement(db: Queryable, id: string, channel: string): Promise<boolean> {
+  const rows = await db.query('UPDATE incidents SET slack_channel = $2 WHERE id = $1 AND slack_channel IS NULL AND slack_ts IS NULL RETURNING id', [id, channel]);
+  return rows.length === 1;
+}
+
+export async function releaseAnnouncement(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE incidents SET slack_channel = NULL WHERE id = $1 AND slack_ts IS NULL', [id]);
+}
+
 /** Marks an incident resolved once: false when it already was (two resolves racing). */
 export async function markIncidentResolved(db: Queryable, id: string, at: Date, reportKey: string): Promise<boolean> {
   const rows = await db.query(`UPDATE incidents SET status = 'resolved', resolved_at = $2, report_key = $3 WHERE id = $1 AND resolved_at IS NULL RETURNING id`, [id, at, reportKey]);
@@ -129,6 +143,16 @@ export async function selectIncidentEvents(db: Queryable, incidentId: string): P
   return db.query<IncidentEventRow>(
     'SELECT id::text, incident_id AS "incidentId", at, kind, actor, text, details FROM incident_events WHERE incident_id = $1 ORDER BY at, id',
     [incidentId],
+  );
+}
+
+/** The newest status-update event of each of these incidents, in one query (the public page is unauthenticated: no query per incident). */
+export async function selectLastStatusUpdates(db: Queryable, incidentIds: readonly string[]): Promise<IncidentEventRow[]> {
+  if (incidentIds.length === 0) return [];
+  return db.query<IncidentEventRow>(
+    `SELECT DISTINCT ON (incident_id) id::text, incident_id AS "incidentId", at, kind, actor, text, details
+       FROM incident_events WHERE kind = 'status-update' AND incident_id = ANY($1::text[]) ORDER BY incident_id, at DESC, id DESC`,
+    [incidentIds],
   );
 }
 

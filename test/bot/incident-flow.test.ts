@@ -2,9 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PostedMessage } from '../../src/bot/dev/simulated-slack.ts';
 import { SHIPPED_RUNBOOK_DIR } from '../../src/config/incident-config.ts';
 import { readIncidentReport } from '../../src/catalog/incident-report.ts';
-import { listIncidents } from '../../src/jobs/incident/incidents.ts';
+import { declareIncident, listIncidents, markStepDone, requireIncident } from '../../src/jobs/incident/incidents.ts';
+import { loadRunbook } from '../../src/jobs/incident/runbooks.ts';
 import { checksumsOf, createFbmsDatabase, dropDatabasesLike, sql } from '../support/databases.ts';
-import { APPROVER_B, nextReply, openModal, OPERATOR, startTestBotWithBackup, STRANGER, textOf, waitForMessage, type TestBot } from './harness.ts';
+import { APPROVER_B, nextReply, openModal, OPERATOR, startTestBot, startTestBotWithBackup, STRANGER, textOf, waitForMessage, type TestBot } from './harness.ts';
 
 /**
  * Incident mode through the real Bolt app and the fake Slack API: declare → headline and
@@ -166,5 +167,32 @@ describe('/incident', () => {
     expect(report.dataLoss).toMatchObject({ state: 'measured', recoveredPoint: manifest.createdAt });
     const kinds = new Set(report.actions.timeline.map((e) => e.kind));
     for (const kind of ['declared', 'step-done', 'step-started', 'step-finished', 'commander', 'status-update', 'audit:approval', 'audit:restore', 'audit:hook']) expect(kinds).toContain(kind);
+  });
+
+  it('announces an incident declared on the console once, and keeps its messages up to date with what the console does, one edit per message per 3 s', { timeout: 60_000 }, async () => {
+    t = await startTestBot({ settings: { incidentSyncMs: 3_600_000, incident: { runbookDir: SHIPPED_RUNBOOK_DIR, serviceName: 'Tindahan', internalNames: [] } } });
+    const runbook = await loadRunbook(SHIPPED_RUNBOOK_DIR, 'server-failure');
+    const incident = await declareIncident(t.deps.state, { runbook, severity: 'sev1', summary: 'The <server> is gone', detectedAt: new Date(), declaredBy: 'cli:ana' });
+    const since = t.api.nextSeq;
+    await Promise.all([t.bot.services.incident.sync(), t.bot.services.incident.sync(), t.bot.services.incident.sync()]);
+    const headlines = t.api.calls.filter((c) => c.seq >= since && c.method === 'chat.postMessage' && /Incident INVESTIGATING/.test(textOf(c)));
+    expect(headlines).toHaveLength(1);
+    expect(String(headlines[0]!.args.text)).toContain('&lt;server&gt;');
+    const announced = await requireIncident(t.deps.state, incident.id);
+    expect(announced.slackChecklistTs).toBeTruthy();
+    // Steps marked done on the console reach the checklist at the next sync; the edits of one message stay 3 s apart.
+    await markStepDone(t.deps.state, announced, 1, 'cli:ana');
+    await t.bot.services.incident.sync();
+    await markStepDone(t.deps.state, announced, 2, 'cli:ana');
+    await t.bot.services.incident.sync();
+    const edit = (n: number) => t.api.waitFor((c) => c.method === 'chat.update' && c.args.ts === announced.slackChecklistTs && (textOf(c).match(/white_check_mark/g) ?? []).length >= n, { since, timeoutMs: 15_000 });
+    // Both changes inside one window are one edit, with the newest state.
+    const first = await edit(2);
+    await markStepDone(t.deps.state, announced, 3, 'cli:ana');
+    await t.bot.services.incident.sync();
+    const second = await edit(3);
+    expect(second.at - first.at).toBeGreaterThanOrEqual(2900);
+    const checklistEdits = t.api.calls.filter((c) => c.seq >= since && c.method === 'chat.update' && c.args.ts === announced.slackChecklistTs);
+    expect(checklistEdits).toHaveLength(2);
   });
 });

@@ -9,6 +9,7 @@ import { recordStepFinished, recordStepStarted } from '../../jobs/incident/step-
 import { defaultTargetDb, describePlan, planStep, type StepPlan } from '../../jobs/incident/step-plan.ts';
 import { parseDatabaseName } from '../../jobs/pg/database-admin.ts';
 import { parseTargetTime } from '../../jobs/pitr/target-time.ts';
+import { formatWallTime } from '../../schedule/zoned-time.ts';
 import { claimRequest } from '../approval-store.ts';
 import { authorize, decodeMetadata, encodeMetadata, newRequestId, refusalFor, replyEphemeral } from '../commands/common.ts';
 import { openModalThen } from '../commands/open-modal.ts';
@@ -69,7 +70,7 @@ export function handleStepRunAction(s: BotServices) {
       const { incidentId, step: number } = stepOfAction(args);
       await openModalThen(args.client, args.body.trigger_id, `Run step ${number}`, async () => {
         const { incident, step, plan } = await planFor(s, incidentId, number, {});
-        return buildRunStepModal(step, describePlan(plan, (d) => slackDateText(d)), {
+        return buildRunStepModal(step, describePlan(plan, planTimeText(s)), {
           restore: plan.kind === 'restore',
           to: plan.kind === 'restore' ? plan.to : 'new',
           defaultName: defaultTargetDb(s.now()),
@@ -82,8 +83,10 @@ export function handleStepRunAction(s: BotServices) {
   };
 }
 
-function slackDateText(d: Date): string {
-  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+/** Plan times as the team reads them: in BANTAY_TZ, named, to the second (modal text cannot hold Slack's date tokens everywhere). */
+function planTimeText(s: BotServices): (d: Date) => string {
+  const tz = timeZoneOf(s);
+  return (d) => `${formatWallTime(d, tz, true)} (${tz})`;
 }
 
 async function planFor(s: BotServices, incidentId: string, number: number, overrides: { to?: 'new' | 'in-place' }): Promise<{ incident: Incident; step: RunbookStep; plan: StepPlan }> {
@@ -141,14 +144,14 @@ export function handleRunStepSubmission(s: BotServices) {
         spec = { type: 'restore', backup: plan.backupId, target: { mode: 'in-place' }, reason: `${reason} (incident ${incident.title})` };
         const entry = (await s.catalog.get(10_000))?.entries.find((e) => e.manifest.id === plan.backupId);
         if (!entry) throw new BantayError(ErrorCode.NotFound, 'That backup is no longer in the catalog');
-        await recordStepStarted(s.state, incident, step, plan, actor, `${describePlan(plan, slackDateText)}: approval requested`);
+        await recordStepStarted(s.state, incident, step, plan, actor, `${describePlan(plan, planTimeText(s))}: approval requested`);
         await requestInPlaceApproval(s, answer, { userId, spec, entry, requestId: meta.requestId, claimed: true, incidentStep: { incidentId: incident.id, step: step.number } });
         s.incident.refresh(incident.id);
         return;
       } else throw new BantayError(ErrorCode.InvalidInput, 'That step cannot be run from Slack');
       const refusal = refusalFor(s, spec);
       if (refusal !== undefined) return await answer({ title: 'Not started', text: refusal });
-      await recordStepStarted(s.state, incident, step, plan, actor, describePlan(plan, slackDateText));
+      await recordStepStarted(s.state, incident, step, plan, actor, describePlan(plan, planTimeText(s)));
       const outcome = s.runner.start(spec, userId);
       if (!outcome.started) {
         await recordStepFinished(s.state, incident, step, plan, actor, { ok: false, error: new BantayError(ErrorCode.InvalidInput, `${outcome.running.title} was running`) });

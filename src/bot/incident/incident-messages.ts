@@ -23,7 +23,7 @@ export function buildHeadline(i: Incident, now: Date, oncallMentions = ''): Slac
   const status = i.resolvedAt ? 'RESOLVED' : i.status.toUpperCase();
   const deadline = new Date(i.declaredAt.getTime() + i.objectiveSeconds * 1000);
   return {
-    text: `${oncallMentions ? `${oncallMentions} ` : ''}Incident ${status}: ${i.title}: ${truncate(i.summary, 200)}`,
+    text: `${oncallMentions ? `${oncallMentions} ` : ''}Incident ${status}: ${escape(i.title)}: ${escape(truncate(i.summary, 200))}`,
     blocks: [
       header(`${i.resolvedAt ? ':white_check_mark:' : ':rotating_light:'} ${i.title}: ${status}`),
       section(`${oncallMentions ? `${oncallMentions} ` : ''}*${escape(truncate(i.summary, 500))}*`),
@@ -55,7 +55,7 @@ export function buildChecklist(i: Incident, events: readonly IncidentEvent[]): S
       blocks.push(actions(`incident_step_${step.number}`, buttons));
     }
   }
-  return { text: `Checklist of ${i.title}: ${doneBy.size} of ${i.steps.length} steps done`, blocks };
+  return { text: `Checklist of ${escape(i.title)}: ${doneBy.size} of ${i.steps.length} steps done`, blocks };
 }
 
 function lineOf(step: RunbookStep, done: IncidentEvent | undefined, running: boolean): string {
@@ -79,7 +79,7 @@ export function buildReportMessage(r: IncidentReport, markdown: string): SlackMe
   const blocks = chunks.slice(0, 45).map((c) => section(c));
   if (chunks.length > 45) blocks.push(context('The report is longer than one Slack message: the whole of it is in the store.'));
   return {
-    text: `Recovery report of ${r.details.title}: time to recovery ${formatDuration(r.timeToRecovery.seconds)} (${r.timeToRecovery.withinObjective ? 'objective met' : 'objective MISSED'}); data loss: ${r.dataLoss.text}`,
+    text: `Recovery report of ${escape(r.details.title)}: time to recovery ${formatDuration(r.timeToRecovery.seconds)} (${r.timeToRecovery.withinObjective ? 'objective met' : 'objective MISSED'}); data loss: ${r.dataLoss.text}`,
     blocks,
   };
 }

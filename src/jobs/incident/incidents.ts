@@ -236,7 +236,7 @@ export function fromRow(row: IncidentRow): Incident {
   };
 }
 
-function eventFromRow(row: IncidentEventRow): IncidentEvent {
+export function eventFromRow(row: IncidentEventRow): IncidentEvent {
   return {
     id: row.id,
     incidentId: row.incidentId,

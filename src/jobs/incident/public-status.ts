@@ -1,5 +1,6 @@
 import type { Queryable } from '../../state/state-types.ts';
-import { incidentEvents, listIncidents } from './incidents.ts';
+import { selectLastStatusUpdates } from '../../state/incidents.ts';
+import { eventFromRow, listIncidents } from './incidents.ts';
 import type { IncidentStatus } from './model.ts';
 
 /**
@@ -20,10 +21,10 @@ const RECENT_MS = 24 * 3600_000;
 
 export async function currentPublicStatus(db: Queryable, serviceName: string, now: Date = new Date()): Promise<PublicStatus> {
   const incidents = (await listIncidents(db, 20)).filter((i) => i.resolvedAt === null || now.getTime() - i.resolvedAt.getTime() < RECENT_MS);
+  const lastUpdate = new Map((await selectLastStatusUpdates(db, incidents.map((i) => i.id))).map((row) => [row.incidentId, eventFromRow(row)]));
   const shown: PublicStatus['incidents'] = [];
   for (const incident of incidents) {
-    const updates = (await incidentEvents(db, incident.id)).filter((e) => e.kind === 'status-update');
-    const last = updates[updates.length - 1];
+    const last = lastUpdate.get(incident.id);
     const message = incident.resolvedAt !== null ? 'This problem is resolved.' : typeof last?.details.public === 'string' ? last.details.public : 'We are investigating a problem and will post an update soon.';
     shown.push({
       status: incident.resolvedAt !== null ? 'resolved' : incident.status,
