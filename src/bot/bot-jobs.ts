@@ -21,7 +21,14 @@ import { runHook } from '../jobs/run-hook.ts';
 import { verifyBackup } from '../jobs/verify-backup.ts';
 import { restoreDirUnderRoots } from './restore-roots.ts';
 import { kindOfBackupRef, type BackupVariant, type BotJobSpec } from './job-spec.ts';
-import { backupResult, drillResult, dropKeptResult, filesRestoreResult, filesVerifyResult, restoreResult, setResult, verifyResult } from './job-results.ts';
+import { backupResult, drillResult, dropKeptResult, filesRestoreResult, filesVerifyResult, pitrResult, restoreResult, setResult, verifyResult } from './job-results.ts';
+import { listBackups } from '../catalog/catalog.ts';
+import type { StoreLocation } from '../storage/open-store.ts';
+import { describeDatabaseUrl } from '../jobs/pg/connection.ts';
+import { roleOf, runPointInTimeRestore } from '../jobs/pitr/run-pitr.ts';
+import { describeTime } from '../jobs/pitr/target-time.ts';
+import { parseRestoreTarget } from '../jobs/restore-database.ts';
+import { openSecondaryStore } from '../storage/open-secondary.ts';
 import type { JobResult } from './job-result.ts';
 
 export type { JobResult } from './job-result.ts';
@@ -56,9 +63,16 @@ export interface BotJobs {
   filesRestoreDir(name: string, backupId: string): string;
   /** The last uploads backup taken on `day` (YYYY-MM-DD) in BANTAY_TZ, like `restore --date`. */
   uploadsBackupOfDay(manifests: readonly Manifest[], day: string): Manifest | undefined;
+  /** The usable backups of a location, read now (the secondary has no cache: it is read during an outage only). */
+  backupsAt(location: 'primary' | 'secondary'): Promise<Manifest[]>;
 }
 
-export type BotJobsConfig = Pick<Config, 'databaseUrl' | 'recovery'> & { files?: FilesConfig; slack?: { restoreRoots: readonly string[] } };
+/**
+ * `dataDir` (the scratch cluster of a point-in-time recovery lives under it) and `secondary`
+ * (restores from the secondary location) are optional: without them those two jobs say they are
+ * not set up where the bot runs.
+ */
+export type BotJobsConfig = Pick<Config, 'databaseUrl' | 'recovery'> & { files?: FilesConfig; slack?: { restoreRoots: readonly string[] }; dataDir?: string; secondary?: StoreLocation; wal?: { replicationUrl?: string } };
 
 const NO_FILES: FilesConfig = { appDir: undefined, uploadsDir: undefined, appExclude: [], uploadsChainDays: 7, timeZone: 'UTC' };
 
@@ -69,11 +83,24 @@ interface JobEnv {
   files: FilesConfig;
   databaseUrl: () => string;
   restoreRoots: readonly string[];
+  config: BotJobsConfig;
+  /** The secondary location, opened once on first use. */
+  secondary: () => JobDeps;
 }
 
 export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
   const files = config.files ?? NO_FILES;
-  const env: JobEnv = { deps, recovery: config.recovery, files, databaseUrl: () => config.databaseUrl!, restoreRoots: config.slack?.restoreRoots ?? [] };
+  let secondaryDeps: JobDeps | undefined;
+  const env: JobEnv = {
+    deps,
+    recovery: config.recovery,
+    files,
+    databaseUrl: () => config.databaseUrl!,
+    restoreRoots: config.slack?.restoreRoots ?? [],
+    config,
+    // Backups read from the secondary are trusted the same way (its records are authenticated with the same keys).
+    secondary: () => (secondaryDeps ??= { ...deps, store: openSecondaryStore(config.secondary!) }),
+  };
   const missing = (needs: Array<'db' | 'app' | 'uploads'>): string | undefined => {
     // People in Slack cannot fix settings: say what is missing in words and who can fix it.
     const names = needs.filter((n) => (n === 'db' ? config.databaseUrl : n === 'app' ? files.appDir : files.uploadsDir) === undefined).map((n) => ({ db: 'the FBMS database', app: 'the application folder', uploads: 'the uploads folder' })[n]);
@@ -90,8 +117,14 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
           return missing(['db']);
         case 'verify':
           return kindOfBackupRef(spec.backup) === 'database' ? missing(['db']) : undefined;
+        case 'pitr-restore':
+          return missing(['db']) ?? (config.dataDir === undefined ? 'Point-in-time recovery is not set up where the bot runs. Ask whoever runs Bantay to set it up.' : undefined);
         case 'restore': {
           const kind = kindOfBackupRef(spec.backup);
+          if (spec.from === 'secondary') {
+            if (config.secondary === undefined) return 'No secondary location is set up where the bot runs. Ask whoever runs Bantay to set one up.';
+            if (spec.target.mode === 'in-place' || kind !== 'database') return 'From Slack, a backup from the secondary location is restored into a new database only. Putting it in place is done at the Bantay console on the server.';
+          }
           if (kind === 'database') return missing(['db']);
           return spec.target.mode === 'in-place' ? missing([kind === 'application' ? 'app' : 'uploads']) : undefined;
         }
@@ -111,6 +144,8 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
           return runVerify(spec.backup, env, ctx);
         case 'restore':
           return runRestore(spec, env, ctx);
+        case 'pitr-restore':
+          return runPitrRestore(spec, env, ctx);
         case 'drop-kept':
           return dropKeptResult(await dropKeptDatabase({ ...dbCommon(env), name: spec.database, trigger: ctx.trigger }, deps));
         case 'drill':
@@ -162,6 +197,11 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
     filesRestoreDir: (name, backupId) => restoreDirUnderRoots(name, backupId, env.restoreRoots),
     uploadsBackupOfDay: (manifests, day) => pickLastBackupOfDay(manifests.filter((m) => m.kind === 'uploads'), day, files.timeZone),
     objectives: () => ({ rtoSeconds: config.recovery.rtoObjectiveSeconds, rpoSeconds: config.recovery.rpoObjectiveSeconds }),
+    async backupsAt(location) {
+      if (location === 'secondary' && config.secondary === undefined) throw new BantayError(ErrorCode.ConfigInvalid, 'No secondary location is set up where the bot runs. Ask whoever runs Bantay to set one up.');
+      const at = location === 'secondary' ? env.secondary() : deps;
+      return listBackups(at.store, at);
+    },
   };
   return jobs;
 }
@@ -205,8 +245,31 @@ async function runVerify(backup: string, env: JobEnv, { trigger, signal, reporte
   return filesVerifyResult(manifest.id, await verifyFilesBackup(manifest, env.deps, reporter, { signal }));
 }
 
+/** Point-in-time recovery into a new database: the console's `restore --time T --target-db NAME`. */
+async function runPitrRestore(spec: Extract<BotJobSpec, { type: 'pitr-restore' }>, env: JobEnv, { trigger, signal, reporter }: RunContext): Promise<JobResult> {
+  const restore = { ...dbCommon(env), backup: '', trigger, signal };
+  const live = describeDatabaseUrl(env.databaseUrl()).database;
+  const tz = env.files.timeZone;
+  const result = await runPointInTimeRestore(
+    {
+      target: new Date(spec.time),
+      to: { kind: 'database', name: parseRestoreTarget(spec.target.name, live), replace: false, restore },
+      dataDir: env.config.dataDir!,
+      role: roleOf(env.config.databaseUrl ?? env.config.wal?.replicationUrl),
+      database: live,
+      describeTime: (d) => describeTime(d, tz),
+      trigger,
+      signal,
+    },
+    env.deps,
+    reporter,
+  );
+  return pitrResult(result, (d) => describeTime(d, tz));
+}
+
 async function runRestore(spec: Extract<BotJobSpec, { type: 'restore' }>, env: JobEnv, { trigger, signal, reporter }: RunContext): Promise<JobResult> {
-  const { deps, files, recovery } = env;
+  const { files, recovery } = env;
+  const deps = spec.from === 'secondary' ? env.secondary() : env.deps;
   const kind = kindOfBackupRef(spec.backup);
   // The approval id travels with the spec; the job checks and uses it up (the bot only asks).
   const authorization = spec.approvalId === undefined ? undefined : { type: 'approval' as const, approvalId: spec.approvalId };

@@ -21,9 +21,9 @@ const RETRYABLE = new Set<FailureCause>(['store-unreachable', 'database-gone', '
 /** The fixing action for a failure that Retry cannot fix, when the bot has one. */
 export type FixAction = { type: 'restore-another-name'; backupId: string };
 
-export function fixActionFor(err: unknown, spec: { type: string; backup?: string; target?: { mode: string } }): FixAction | undefined {
+export function fixActionFor(err: unknown, spec: { type: string; backup?: string; target?: { mode: string }; from?: string }): FixAction | undefined {
   if (!isBantayError(err) || err.code !== ErrorCode.InvalidInput) return undefined;
-  if (spec.type === 'restore' && spec.target?.mode === 'new' && spec.backup && /already exists/.test(err.message)) return { type: 'restore-another-name', backupId: spec.backup };
+  if (spec.type === 'restore' && spec.from !== 'secondary' && spec.target?.mode === 'new' && spec.backup && /already exists/.test(err.message)) return { type: 'restore-another-name', backupId: spec.backup };
   return undefined;
 }
 

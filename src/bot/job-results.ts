@@ -1,3 +1,4 @@
+import type { PitrResult } from '../jobs/pitr/run-pitr.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { formatBytes, formatDuration } from '../format/units.ts';
 import type { SetResult } from '../jobs/backup-set.ts';
@@ -106,6 +107,25 @@ export function restoreResult(r: RestoreResult): JobResult {
     ...(r.mode === 'in-place' ? { inPlace: { kind: 'database', safetyBackupId: r.safetyBackupId, keptAs: r.keptAs } } : {}),
     fields,
     details: checkLines(r.checks),
+  };
+}
+
+/** A point-in-time recovery into a new database: where it reached, and the copy it restored. */
+export function pitrResult(r: PitrResult, timeText: (d: Date) => string): JobResult {
+  const reached = r.point.lastTransactionAt ? timeText(new Date(r.point.lastTransactionAt)) : 'no transaction after the base backup';
+  const fields: Array<[string, string]> = [
+    ['Last replayed transaction', reached],
+    ['Base backup', `\`${r.baseBackupId}\``],
+    ['Restored into', `\`${r.restore?.target ?? '?'}\``],
+    ['Measured RTO', formatDuration(r.rtoSeconds)],
+  ];
+  if (r.copyBackupId) fields.push(['Copy kept as backup', `\`${r.copyBackupId}\``]);
+  return {
+    headline: `Recovered to ${reached} into \`${r.restore?.target ?? '?'}\` and verified.${r.point.reachedEndOfArchive ? ' Nothing was committed between the newest archived transaction and the requested time.' : ''}`,
+    ok: true,
+    ...(r.copyBackupId ? { backupId: r.copyBackupId } : {}),
+    fields,
+    details: r.restore ? checkLines(r.restore.checks) : [],
   };
 }
 

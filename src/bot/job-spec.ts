@@ -16,7 +16,10 @@ export type RestoreTargetSpec = { mode: 'new'; name: string } | { mode: 'in-plac
 export type BotJobSpec =
   | { type: 'backup'; variant: BackupVariant; label?: string }
   | { type: 'verify'; backup: string }
-  | { type: 'restore'; backup: string; target: RestoreTargetSpec; reason: string; date?: string; approvalId?: string }
+  /** `from: 'secondary'` reads the backup from the secondary location (to a new database only). */
+  | { type: 'restore'; backup: string; target: RestoreTargetSpec; reason: string; date?: string; approvalId?: string; from?: 'secondary' }
+  /** Point-in-time recovery (base backup + WAL) to `time` (ISO), copied into a new database. */
+  | { type: 'pitr-restore'; time: string; target: { mode: 'new'; name: string }; reason: string }
   | { type: 'drill' }
   | { type: 'drop-kept'; database: string }
   /** An incident step: the configured application stop/start command (BANTAY_APP_STOP_CMD / BANTAY_APP_START_CMD). */
@@ -33,6 +36,7 @@ export function resourcesOf(spec: BotJobSpec): string[] {
     case 'restore':
       return [kindOfBackupRef(spec.backup)];
     case 'drop-kept':
+    case 'pitr-restore':
       return ['database'];
     case 'app-hook':
       return ['application service'];
@@ -58,7 +62,9 @@ export function describeJob(spec: BotJobSpec): string {
     case 'verify':
       return `Verification of ${spec.backup === 'latest' ? 'the latest database backup' : spec.backup}`;
     case 'restore':
-      return spec.target.mode === 'in-place' ? `IN-PLACE restore of ${spec.backup}` : `Restore of ${spec.backup} into ${spec.target.name}`;
+      return spec.target.mode === 'in-place' ? `IN-PLACE restore of ${spec.backup}` : `Restore of ${spec.backup}${spec.from === 'secondary' ? ' from the secondary location' : ''} into ${spec.target.name}`;
+    case 'pitr-restore':
+      return `Point-in-time recovery to ${spec.time.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')} into ${spec.target.name}`;
     case 'drill':
       return 'Recovery drill';
     case 'drop-kept':
@@ -132,6 +138,12 @@ export function parseJobSpec(value: unknown): BotJobSpec {
   if (v && v.type === 'drill') return { type: 'drill' };
   if (v && v.type === 'app-hook' && (v.hook === 'stop' || v.hook === 'start')) return { type: 'app-hook', hook: v.hook };
   if (v && v.type === 'drop-kept' && typeof v.database === 'string') return { type: 'drop-kept', database: parseDatabaseName(v.database) };
+  if (v && v.type === 'pitr-restore' && typeof v.time === 'string' && typeof v.reason === 'string' && v.target && typeof v.target === 'object') {
+    const time = new Date(v.time);
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(v.time) || Number.isNaN(time.getTime())) throw new BantayError(ErrorCode.InvalidInput, 'Not a recovery time');
+    const name = (v.target as { name?: unknown }).name;
+    return { type: 'pitr-restore', time: time.toISOString(), target: { mode: 'new', name: parseDatabaseName(typeof name === 'string' ? name : '') }, reason: v.reason.slice(0, 500) };
+  }
   if (v && v.type === 'restore' && typeof v.backup === 'string' && typeof v.reason === 'string' && v.target && typeof v.target === 'object') {
     const target = v.target as Partial<RestoreTargetSpec> & { name?: unknown };
     const parsedTarget: RestoreTargetSpec =
@@ -143,6 +155,7 @@ export function parseJobSpec(value: unknown): BotJobSpec {
       reason: v.reason,
       ...(typeof v.date === 'string' ? { date: v.date } : {}),
       ...(typeof v.approvalId === 'string' ? { approvalId: v.approvalId } : {}),
+      ...(v.from === 'secondary' ? { from: 'secondary' as const } : {}),
     };
   }
   throw new BantayError(ErrorCode.InvalidInput, 'Not a job this bot knows how to run');

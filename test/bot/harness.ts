@@ -63,11 +63,11 @@ export async function startTestBotWithBackup(
   return { bot, manifest };
 }
 
-export async function startTestBot(o: { databaseUrl?: string; files?: FilesConfig; settings?: Partial<BotSettings>; userGroups?: Record<string, string[]>; wrapJobs?: (jobs: BotJobs) => BotJobs; pgBinDir?: string; restoreRoots?: string[]; recovery?: Partial<RecoveryConfig> } = {}): Promise<TestBot> {
+export async function startTestBot(o: { databaseUrl?: string; files?: FilesConfig; settings?: Partial<BotSettings>; userGroups?: Record<string, string[]>; wrapJobs?: (jobs: BotJobs) => BotJobs; pgBinDir?: string; restoreRoots?: string[]; recovery?: Partial<RecoveryConfig>; secondaryDir?: string } = {}): Promise<TestBot> {
   const api = await new FakeSlackApi({ userGroups: o.userGroups }).start();
   const { deps, dir, logLines, close } = await makeBotDeps();
   if (o.pgBinDir) deps.pgBinDir = o.pgBinDir;
-  const jobs = createBotJobs(deps, { databaseUrl: o.databaseUrl, recovery: { ...RECOVERY, ...o.recovery }, files: o.files, slack: { restoreRoots: o.restoreRoots ?? [tmpdir()] } });
+  const jobs = createBotJobs(deps, { databaseUrl: o.databaseUrl, recovery: { ...RECOVERY, ...o.recovery }, files: o.files, slack: { restoreRoots: o.restoreRoots ?? [tmpdir()] }, ...(o.secondaryDir ? { secondary: { type: 'local' as const, dir: o.secondaryDir } } : {}) });
   const bot = createBotApp({
     mode: { type: 'http', signingSecret: SIGNING_SECRET, port: 0, host: '127.0.0.1' },
     botToken: 'xoxb-test-token',

@@ -4,8 +4,12 @@ import { SHIPPED_RUNBOOK_DIR } from '../../src/config/incident-config.ts';
 import { readIncidentReport } from '../../src/catalog/incident-report.ts';
 import { declareIncident, listIncidents, markStepDone, requireIncident } from '../../src/jobs/incident/incidents.ts';
 import { loadRunbook } from '../../src/jobs/incident/runbooks.ts';
+import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
+import { withDatabase } from '../../src/jobs/pg/connection.ts';
+import { createLocalStore } from '../../src/storage/local-store.ts';
 import { checksumsOf, createFbmsDatabase, dropDatabasesLike, sql } from '../support/databases.ts';
-import { APPROVER_B, nextReply, openModal, OPERATOR, startTestBot, startTestBotWithBackup, STRANGER, textOf, waitForMessage, type TestBot } from './harness.ts';
+import { tempDir } from '../support/job-deps.ts';
+import { APPROVER_B, CHANNEL, nextReply, openModal, OPERATOR, startTestBot, startTestBotWithBackup, STRANGER, textOf, waitForMessage, type TestBot } from './harness.ts';
 
 /**
  * Incident mode through the real Bolt app and the fake Slack API: declare → headline and
@@ -54,8 +58,8 @@ describe('/incident', () => {
     const checklistCall = await t.api.waitFor((c) => c.method === 'chat.postMessage' && c.args.thread_ts === headline.ts && /Runbook/.test(textOf(c)), { since });
     let checklist = t.slack.currentMessage(headline.channel, checklistCall.response.ts as string)!;
     expect(JSON.stringify(checklist.blocks)).toContain('bantay_incident_run_7');
-    // Steps Slack cannot run (point in time) have only "Mark done".
-    expect(JSON.stringify(checklist.blocks)).not.toContain('bantay_incident_run_5');
+    // Every step Bantay can do has its button, point in time included.
+    expect(JSON.stringify(checklist.blocks)).toContain('bantay_incident_run_5');
     const [incident] = await listIncidents(t.deps.state);
 
     // App Home shows the open incident first.
@@ -97,6 +101,13 @@ describe('/incident', () => {
     runModal = await t.slack.waitForModal(since);
     if (!runModal || !('view' in runModal)) throw new Error('no run modal');
     expect(JSON.stringify(await t.slack.submitViewAndSee(OPERATOR, runModal.view))).toMatch(/No command to start the application/);
+
+    // This bot has no point-in-time recovery set up (no data directory): the step says so in words.
+    since = t.api.nextSeq;
+    await t.slack.clickButton(OPERATOR, checklist, 'bantay_incident_run_5');
+    runModal = await t.slack.waitForModal(since);
+    if (!runModal || !('view' in runModal)) throw new Error('no run modal');
+    expect(JSON.stringify(await t.slack.submitViewAndSee(OPERATOR, runModal.view))).toMatch(/Point-in-time recovery is not set up where the bot runs/);
 
     since = t.api.nextSeq;
     await t.slack.command(OPERATOR, '/incident', `commander <@${COMMANDER}|maria>`);
@@ -194,5 +205,33 @@ describe('/incident', () => {
     expect(second.at - first.at).toBeGreaterThanOrEqual(2900);
     const checklistEdits = t.api.calls.filter((c) => c.seq >= since && c.method === 'chat.update' && c.args.ts === announced.slackChecklistTs);
     expect(checklistEdits).toHaveLength(2);
+  });
+
+  it('a data center outage: the step "restore from the secondary location" reads the secondary\'s own catalog and restores into a new database', { timeout: 120_000 }, async () => {
+    const secondaryDir = tempDir('bantay-secondary-');
+    t = await startTestBot({ databaseUrl: source.url, secondaryDir, settings: { incident: { runbookDir: SHIPPED_RUNBOOK_DIR, serviceName: 'Tindahan', internalNames: [] } } });
+    // The backup exists on the secondary only (the primary is the lost site).
+    const onSecondary = await runDatabaseBackup({ databaseUrl: source.url, trigger: { by: 'cli:test', via: 'cli' } }, { ...t.deps, store: createLocalStore(secondaryDir) });
+    const expected = await checksumsOf(source.url);
+    await new Promise((r) => setTimeout(r, 1100));
+    const declare = await openModal(t, OPERATOR, '/incident');
+    let since = t.api.nextSeq;
+    await t.slack.submitView(OPERATOR, declare, { incident_scenario: 'datacenter-outage', incident_summary: 'The main site is down' });
+    const checklistCall = await t.api.waitFor((c) => c.method === 'chat.postMessage' && c.args.thread_ts !== undefined && /Runbook/.test(textOf(c)), { since });
+    const checklist = t.slack.currentMessage(CHANNEL, checklistCall.response.ts as string)!;
+    since = t.api.nextSeq;
+    await t.slack.clickButton(OPERATOR, checklist, 'bantay_incident_run_3');
+    const run = await t.slack.waitForModal(since);
+    if (!run || !('view' in run)) throw new Error('no run modal');
+    expect(JSON.stringify(run.view.blocks)).toContain(`Restore backup ${onSecondary.id}`);
+    expect(JSON.stringify(run.view.blocks)).toContain('from the secondary location');
+    expect(JSON.stringify(run.view.blocks)).not.toContain('In place of the live data');
+    since = t.api.nextSeq;
+    const target = `${source.name}_dc`;
+    expect(JSON.stringify(await t.slack.submitViewAndSee(OPERATOR, run.view, { incident_target_name: target }))).toMatch(/Step 3 started/);
+    await t.api.waitFor((c) => c.method === 'chat.postMessage' && /Step 3 succeeded/.test(textOf(c)), { since, timeoutMs: 60_000 });
+    expect(await checksumsOf(withDatabase(source.url, target))).toEqual(expected);
+    // A crafted in-place restore from the secondary is refused by the job layer, not only the form.
+    expect(t.bot.services.jobs.unavailable({ type: 'restore', backup: onSecondary.id, target: { mode: 'in-place' }, reason: 'x', from: 'secondary' })).toMatch(/new database only/);
   });
 });

@@ -70,9 +70,11 @@ export function handleStepRunAction(s: BotServices) {
       const { incidentId, step: number } = stepOfAction(args);
       await openModalThen(args.client, args.body.trigger_id, `Run step ${number}`, async () => {
         const { incident, step, plan } = await planFor(s, incidentId, number, {});
+        const newOnly = plan.kind === 'restore-pitr' || (plan.kind === 'restore' && plan.from === 'secondary');
         return buildRunStepModal(step, describePlan(plan, planTimeText(s)), {
-          restore: plan.kind === 'restore',
-          to: plan.kind === 'restore' ? plan.to : 'new',
+          restore: plan.kind === 'restore' || plan.kind === 'restore-pitr',
+          to: newOnly ? 'new' : plan.kind === 'restore' ? plan.to : 'new',
+          inPlace: !newOnly,
           defaultName: defaultTargetDb(s.now()),
           metadata: encodeMetadata({ requestId: newRequestId(), channelId: incident.slackChannel ?? s.settings.channel, incidentId, step: number }),
         });
@@ -94,8 +96,9 @@ async function planFor(s: BotServices, incidentId: string, number: number, overr
   requireOpen(incident);
   const step = requireStep(incident, number);
   if (!step.action || !SLACK_RUNNABLE.has(step.action)) throw new BantayError(ErrorCode.InvalidInput, `Step ${number} is not one Slack can run: do it by hand or from the Bantay console, then mark it done`);
-  const snapshot = await s.catalog.get(10_000);
-  const plan = planStep(incident, step, (snapshot?.entries ?? []).map((e) => e.manifest), await incidentEvents(s.state, incidentId), overrides);
+  // A data center outage's step reads the secondary location's own catalog (the primary may be gone).
+  const backups = step.action === 'restore-secondary' ? await s.jobs.backupsAt('secondary') : ((await s.catalog.get(10_000))?.entries ?? []).map((e) => e.manifest);
+  const plan = planStep(incident, step, backups, await incidentEvents(s.state, incidentId), overrides);
   return { incident, step, plan };
 }
 
@@ -138,8 +141,12 @@ export function handleRunStepSubmission(s: BotServices) {
       if (plan.kind === 'emergency-backup') spec = { type: 'backup', variant: 'emergency' };
       else if (plan.kind === 'hook') spec = { type: 'app-hook', hook: plan.hook };
       else if (plan.kind === 'verify') spec = { type: 'verify', backup: plan.backupId };
-      else if (plan.kind === 'restore' && plan.to === 'new') {
-        spec = { type: 'restore', backup: plan.backupId, target: { mode: 'new', name: name ?? defaultTargetDb(s.now()) }, reason };
+      else if ((plan.kind === 'restore-pitr' || (plan.kind === 'restore' && plan.from === 'secondary')) && plan.to === 'in-place') {
+        return await answer({ title: 'Not started', text: 'From Slack, this step restores into a new database only. Run it into a new database, check it, then put it in place at the Bantay console on the server.' });
+      } else if (plan.kind === 'restore-pitr') {
+        spec = { type: 'pitr-restore', time: plan.time.toISOString(), target: { mode: 'new', name: name ?? defaultTargetDb(s.now()) }, reason };
+      } else if (plan.kind === 'restore' && plan.to === 'new') {
+        spec = { type: 'restore', backup: plan.backupId, target: { mode: 'new', name: name ?? defaultTargetDb(s.now()) }, reason, ...(plan.from === 'secondary' ? { from: 'secondary' as const } : {}) };
       } else if (plan.kind === 'restore' || plan.kind === 'restore-files') {
         spec = { type: 'restore', backup: plan.backupId, target: { mode: 'in-place' }, reason: `${reason} (incident ${incident.title})` };
         const entry = (await s.catalog.get(10_000))?.entries.find((e) => e.manifest.id === plan.backupId);

@@ -13,8 +13,8 @@ export function actorText(actor: string): string {
   return mentionOf(id) ?? escape(id.replace(/^cli:/, ''));
 }
 
-/** Steps Slack can run: point-in-time and secondary restores are the console's (README, "Incident mode"). */
-export const SLACK_RUNNABLE = new Set(['stop-app', 'start-app', 'emergency-backup', 'restore-latest', 'verify-restored', 'restore-files']);
+/** Steps Slack can run: all of them (point-in-time and secondary restores into a new database only; README, "Incident mode"). */
+export const SLACK_RUNNABLE = new Set(['stop-app', 'start-app', 'emergency-backup', 'restore-latest', 'restore-pitr', 'verify-restored', 'restore-files', 'restore-secondary']);
 
 /** The headline in the channel: status, scenario, commander, time against the objective. */
 export function buildHeadline(i: Incident, now: Date, oncallMentions = ''): SlackMessage {

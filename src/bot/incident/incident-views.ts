@@ -55,13 +55,14 @@ export function buildResolveModal(i: Incident, metadata: string): ModalView {
 }
 
 /** "Run step N": what it will do, and for restores where to and why (in place needs a second approver). */
-export function buildRunStepModal(step: RunbookStep, description: string, o: { restore: boolean; to: 'new' | 'in-place'; defaultName: string; metadata: string }): ModalView {
+/** `inPlace: false`: the step restores into a new database only from Slack (point in time, secondary location). */
+export function buildRunStepModal(step: RunbookStep, description: string, o: { restore: boolean; to: 'new' | 'in-place'; inPlace?: boolean; defaultName: string; metadata: string }): ModalView {
   const blocks: Block[] = [section(`*Step ${step.number}:* ${escape(truncate(step.text, 300))}\n${escape(description)}`)];
   if (o.restore) {
     const newOption = { text: plain('A new database'), value: 'new', description: plain('Safe: the live data is not touched') };
     const inPlace = { text: plain('In place of the live data'), value: 'in-place', description: plain('Needs a second approver; the current data is kept') };
     blocks.push(
-      { type: 'input', block_id: B.target, label: plain('Restore into'), element: { type: 'radio_buttons', action_id: B.target, initial_option: o.to === 'in-place' ? inPlace : newOption, options: [newOption, inPlace] } },
+      { type: 'input', block_id: B.target, label: plain('Restore into'), element: { type: 'radio_buttons', action_id: B.target, initial_option: o.to === 'in-place' && o.inPlace !== false ? inPlace : newOption, options: o.inPlace === false ? [newOption] : [newOption, inPlace] } },
       textInput(B.targetName, 'New database name', { optional: true, initial: o.defaultName, max: 63 }),
       textInput(B.reason, 'Why', { max: 500, initial: `Incident step ${step.number}` }),
     );

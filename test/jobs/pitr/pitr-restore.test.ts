@@ -5,8 +5,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import { createFbmsSchema, seedFbmsData } from '../../../src/dev/fbms-fixture.ts';
 import { withDatabase } from '../../../src/jobs/pg/connection.ts';
+import { PassThrough } from 'node:stream';
+import { FakeSlackApi } from '../../../src/bot/dev/fake-slack-api.ts';
+import { SimulatedSlack } from '../../../src/bot/dev/simulated-slack.ts';
+import { main } from '../../../src/cli/main.ts';
+import { freePort } from '../../../src/dev/pg-cluster-process.ts';
+import { CHANNEL, OPERATOR, SIGNING_SECRET } from '../../bot/harness.ts';
 import { bantay } from '../../support/cli.ts';
-import { sql } from '../../support/databases.ts';
+import { createDatabase, sql } from '../../support/databases.ts';
 import { tempDir } from '../../support/job-deps.ts';
 import { startPitrCluster, startServerOn, switchAndWait, type PitrCluster } from '../../support/pitr-cluster.ts';
 
@@ -80,6 +86,49 @@ describe('bantay restore --time / --latest', () => {
     expect(await readdir(join(p.dataDir, 'pitr'))).toEqual([]);
     const list = await bantay(['list', '--json'], env, p.dir);
     expect(list.stdout).toContain(report.copyBackupId);
+  }, 300_000);
+
+  it('from Slack, through bantay serve: the incident step "recover to the second before detection" recovers into a new database and closes the step', async () => {
+    const api = await new FakeSlackApi().start();
+    const port = await freePort();
+    const stop = new AbortController();
+    const serveEnv = { ...env, BANTAY_STATE_URL: await createDatabase(), SLACK_BOT_TOKEN: 'xoxb-pitr-test', SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_CHANNEL: CHANNEL, SLACK_API_URL: api.apiUrl, BANTAY_HTTP_PORT: String(port), BANTAY_OPERATORS: OPERATOR };
+    const exit = main(['serve'], { env: serveEnv, signal: stop.signal, stdout: new PassThrough() as unknown as NodeJS.WriteStream, stderr: new PassThrough() as unknown as NodeJS.WriteStream, cwd: p.dir });
+    try {
+      let healthy = false;
+      for (let i = 0; i < 150 && !healthy; i += 1) {
+        healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+        if (!healthy) await sleep(100);
+      }
+      expect(healthy).toBe(true);
+      const slack = new SimulatedSlack({ botUrl: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET, api, channelId: CHANNEL });
+      const text = (c: { args: Record<string, unknown> }) => `${String(c.args.text ?? '')} ${JSON.stringify(c.args.blocks ?? c.args.view ?? '')}`;
+      let since = api.nextSeq;
+      await slack.command(OPERATOR, '/incident');
+      const declare = await slack.waitForModal(since);
+      if (!declare || !('view' in declare)) throw new Error('no declare modal');
+      // Detected one second after the cut: the step recovers to the cut itself.
+      const detected = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Manila', dateStyle: 'short', timeStyle: 'medium' }).format(new Date(cut.getTime() + 1000));
+      since = api.nextSeq;
+      await slack.submitView(OPERATOR, declare.view, { incident_scenario: 'database-corruption', incident_summary: 'A price update without a WHERE clause', incident_detected_at: detected });
+      const checklistCall = await api.waitFor((c) => c.method === 'chat.postMessage' && c.args.thread_ts !== undefined && /Runbook/.test(text(c)), { since });
+      const checklist = slack.currentMessage(checklistCall.args.channel as string, checklistCall.response.ts as string)!;
+      since = api.nextSeq;
+      await slack.clickButton(OPERATOR, checklist, 'bantay_incident_run_5');
+      const run = await slack.waitForModal(since, 30_000);
+      if (!run || !('view' in run)) throw new Error('no run modal');
+      expect(JSON.stringify(run.view.blocks)).toMatch(/Recover the database to .*Asia\/Manila.* into a new database/);
+      expect(JSON.stringify(run.view.blocks)).not.toContain('In place of the live data');
+      since = api.nextSeq;
+      expect(JSON.stringify(await slack.submitViewAndSee(OPERATOR, run.view, { incident_target_name: 'fbms_from_slack' }))).toMatch(/Step 5 started/);
+      await api.waitFor((c) => c.method === 'chat.postMessage' && /Step 5 succeeded/.test(text(c)), { since, timeoutMs: 240_000 });
+      expect(await labels(withDatabase(fbms, 'fbms_from_slack'))).toEqual(['seed', ...before]);
+      expect(api.violations()).toEqual([]);
+    } finally {
+      stop.abort();
+      expect(await exit).toBe(0);
+      await api.stop();
+    }
   }, 300_000);
 
   it('refuses a time outside the restorable window, naming the window', async () => {
