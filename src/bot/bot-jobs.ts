@@ -27,6 +27,7 @@ import type { StoreLocation } from '../storage/open-store.ts';
 import { describeDatabaseUrl } from '../jobs/pg/connection.ts';
 import { roleOf, runPointInTimeRestore } from '../jobs/pitr/run-pitr.ts';
 import { describeTime } from '../jobs/pitr/target-time.ts';
+import { drillPitrOf } from '../jobs/pitr/drill-pitr.ts';
 import { parseRestoreTarget } from '../jobs/restore-database.ts';
 import { openSecondaryStore } from '../storage/open-secondary.ts';
 import type { JobResult } from './job-result.ts';
@@ -72,7 +73,7 @@ export interface BotJobs {
  * (restores from the secondary location) are optional: without them those two jobs say they are
  * not set up where the bot runs.
  */
-export type BotJobsConfig = Pick<Config, 'databaseUrl' | 'recovery'> & { files?: FilesConfig; slack?: { restoreRoots: readonly string[] }; dataDir?: string; secondary?: StoreLocation; wal?: { replicationUrl?: string } };
+export type BotJobsConfig = Pick<Config, 'databaseUrl' | 'recovery'> & { files?: FilesConfig; slack?: { restoreRoots: readonly string[] }; dataDir?: string; secondary?: StoreLocation; wal?: { mode: string; replicationUrl?: string } };
 
 const NO_FILES: FilesConfig = { appDir: undefined, uploadsDir: undefined, appExclude: [], uploadsChainDays: 7, timeZone: 'UTC' };
 
@@ -149,7 +150,7 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
         case 'drop-kept':
           return dropKeptResult(await dropKeptDatabase({ ...dbCommon(env), name: spec.database, trigger: ctx.trigger }, deps));
         case 'drill':
-          return drillResult(await runDrill({ ...dbCommon(env), objectives: jobs.objectives(), trigger: ctx.trigger, signal: ctx.signal }, deps, ctx.reporter));
+          return drillResult(await runDrill({ ...dbCommon(env), objectives: jobs.objectives(), trigger: ctx.trigger, signal: ctx.signal, pitr: drillPitrOf({ ...config, timeZone: files.timeZone }) }, deps, ctx.reporter));
         case 'app-hook': {
           const command = spec.hook === 'stop' ? config.recovery.appStopCmd : config.recovery.appStartCmd;
           const result = await runAppHookStep(deps, { hook: spec.hook, command, timeoutSeconds: config.recovery.hookTimeoutSeconds, trigger: ctx.trigger, signal: ctx.signal });

@@ -12,7 +12,8 @@ import { compactUtcStamp, readJsonRecord, writeJsonRecord, type RecordTrust } fr
  * the state database for the bot.
  */
 export const drillItemSchema = z.object({
-  kind: z.enum(['database', 'application', 'uploads']),
+  /** pitr: the point-in-time recovery of the cluster (base backup + WAL), when set up. */
+  kind: z.enum(['database', 'application', 'uploads', 'pitr']),
   backupId: z.string().nullable(),
   backupCreatedAt: z.string().nullable(),
   status: z.enum(['passed', 'failed', 'skipped']),

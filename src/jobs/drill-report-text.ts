@@ -18,7 +18,12 @@ export function renderDrillReport(report: DrillReport): string {
 }
 
 function renderItem(item: DrillItem): string[] {
-  const head = item.backupId === null ? `${item.kind}: no backup` : `${item.kind} backup ${item.backupId} (created ${item.backupCreatedAt})`;
+  const head =
+    item.kind === 'pitr'
+      ? `point-in-time recovery${item.backupId === null ? '' : ` from base backup ${item.backupId}`}`
+      : item.backupId === null
+        ? `${item.kind}: no backup`
+        : `${item.kind} backup ${item.backupId} (created ${item.backupCreatedAt})`;
   const figures = [
     item.rtoSeconds === null ? undefined : `RTO measured ${humanDuration(item.rtoSeconds)}`,
     item.rpoSeconds === null ? undefined : `RPO measured ${humanDuration(item.rpoSeconds)}`,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { runDrill } from '../../jobs/drill.ts';
+import { drillPitrOf } from '../../jobs/pitr/drill-pitr.ts';
 import type { CliContext } from '../context.ts';
 import { createCliReporter } from '../progress-bar.ts';
 import { FROM_OPTION_HELP, parseFromOption, recoveryBase } from '../recovery.ts';
@@ -22,7 +23,7 @@ export function registerDrillCommand(program: Command, run: Run): void {
         const reporter = createCliReporter({ tty: ctx.io.stderr.isTTY === true && !opts.json, out: ctx.io.stderr, logger: ctx.logger });
         let outcome;
         try {
-          outcome = await runDrill({ ...recoveryBase(ctx, opts), objectives }, await ctx.deps(), reporter);
+          outcome = await runDrill({ ...recoveryBase(ctx, opts), objectives, pitr: drillPitrOf({ ...ctx.config, timeZone: ctx.config.files.timeZone }) }, await ctx.deps(), reporter);
         } finally {
           reporter.done();
         }

@@ -139,6 +139,8 @@ export function recoveriesOf(audit: readonly AuditFact[], backupTimes: ReadonlyM
  */
 function isRestoreOutcome(a: AuditFact): boolean {
   if (a.operationType !== 'restore' || (a.status !== 'succeeded' && a.status !== 'failed')) return false;
+  // A drill's point-in-time recovery is checked and thrown away: not a recovery of this incident.
+  if (a.details.target === 'check') return false;
   if (a.backupType === 'database') return a.details.step === 'restore' || a.details.step === 'restore in place';
   return a.backupType === 'pitr' || a.backupType === 'application' || a.backupType === 'uploads';
 }

@@ -32,8 +32,8 @@ export function drillAsIncidentReport(drill: DrillReport): IncidentReport {
       timeline: drill.items.map((i) => ({ at: drill.startedAt, actor: drill.performedBy, kind: `drill:${i.kind}`, text: `${i.kind} ${i.status}${i.backupId ? `: ${i.backupId}` : ''}${i.rtoSeconds !== null ? ` in ${formatDuration(i.rtoSeconds)}` : ''}` })),
       recoveries: drill.items
         .filter((i) => i.backupId !== null)
-        .map((i) => ({ at: drill.startedAt, kind: i.kind === 'database' ? ('restore' as const) : ('files' as const), backupId: i.backupId, target: 'scratch copy', inPlace: false, recoveredPoint: i.backupCreatedAt, status: i.status === 'passed' ? 'succeeded' : i.status })),
-      steps: drill.items.map((i, n) => ({ number: n + 1, text: `Restore and verify the newest ${i.kind} backup`, done: i.status === 'passed', doneBy: i.status === 'passed' ? drill.performedBy : null, doneAt: i.status === 'passed' ? drill.finishedAt : null })),
+        .map((i) => ({ at: drill.startedAt, kind: i.kind === 'database' ? ('restore' as const) : i.kind === 'pitr' ? ('pitr' as const) : ('files' as const), backupId: i.backupId, target: 'scratch copy', inPlace: false, recoveredPoint: i.backupCreatedAt, status: i.status === 'passed' ? 'succeeded' : i.status })),
+      steps: drill.items.map((i, n) => ({ number: n + 1, text: i.kind === 'pitr' ? 'Recover the cluster to five minutes before the drill (point in time) and check it' : `Restore and verify the newest ${i.kind} backup`, done: i.status === 'passed', doneBy: i.status === 'passed' ? drill.performedBy : null, doneAt: i.status === 'passed' ? drill.finishedAt : null })),
     },
     timeToRecovery: { seconds: Math.round(slowest), sinceDetectionSeconds: Math.round(drill.durationSeconds), objectiveSeconds: drill.objectives.rtoSeconds, withinObjective: slowest <= drill.objectives.rtoSeconds },
     dataLoss:

@@ -25,6 +25,8 @@ import { FETCH_CLIENT, startWalFetchServer } from './wal-fetch-server.ts';
 /** Where the recovered state goes. */
 export type PitrTarget =
   | { kind: 'dir'; dir: string }
+  /** The drill's: recover and check in the scratch directory, deliver nothing (it is removed). */
+  | { kind: 'check' }
   | { kind: 'database'; name: string; replace: boolean; restore: RestoreSpec }
   | { kind: 'in-place'; restore: RestoreSpec; hooks: { stop?: string; start?: string; timeoutSeconds: number }; authorization: InPlaceAuthorization | undefined };
 
@@ -108,6 +110,11 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
         await server.stop();
         await finishDirectory(spec.to.dir, user);
         return await succeed(deps, spec, { ...base, rtoSeconds: (Date.now() - started) / 1000, dir: spec.to.dir });
+      }
+      if (spec.to.kind === 'check') {
+        await server.stop();
+        server = undefined;
+        return await succeed(deps, spec, { ...base, rtoSeconds: (Date.now() - started) / 1000 });
       }
       const copy = await copyOut(spec, server, deps, reporter);
       await server.stop();

@@ -11,6 +11,10 @@ import { SimulatedSlack } from '../../../src/bot/dev/simulated-slack.ts';
 import { main } from '../../../src/cli/main.ts';
 import { freePort } from '../../../src/dev/pg-cluster-process.ts';
 import { CHANNEL, OPERATOR, SIGNING_SECRET } from '../../bot/harness.ts';
+import { CliContext } from '../../../src/cli/context.ts';
+import { recoveryBase } from '../../../src/cli/recovery.ts';
+import { runDrill } from '../../../src/jobs/drill.ts';
+import { drillPitrOf } from '../../../src/jobs/pitr/drill-pitr.ts';
 import { bantay } from '../../support/cli.ts';
 import { createDatabase, sql } from '../../support/databases.ts';
 import { tempDir } from '../../support/job-deps.ts';
@@ -129,6 +133,34 @@ describe('bantay restore --time / --latest', () => {
       expect(await exit).toBe(0);
       await api.stop();
     }
+  }, 300_000);
+
+  it('the drill also recovers to five minutes before it started and reports the point-in-time RTO and RPO', async () => {
+    await sql(fbms, "INSERT INTO prices (label) VALUES ('drill-marker')");
+    await sql(fbms, "DELETE FROM prices WHERE label = 'drill-marker'");
+    await switchAndWait(p.cluster.adminUrl);
+    await sleep(1500);
+    // The drill's clock runs five minutes ahead, so "five minutes before" falls inside this young archive.
+    const drillStart = new Date(Date.now() + 5 * 60_000 - 3000);
+    const ctx = new CliContext({ env: { ...env, BANTAY_STATE_URL: await createDatabase(), BANTAY_WAL: 'archive' }, stdout: new PassThrough() as unknown as NodeJS.WriteStream, stderr: new PassThrough() as unknown as NodeJS.WriteStream, cwd: p.dir, signal: new AbortController().signal });
+    try {
+      const pitr = drillPitrOf({ ...ctx.config, timeZone: ctx.config.files.timeZone });
+      expect(pitr).toBeDefined();
+      const deps = await ctx.deps();
+      const { report, text } = await runDrill({ ...recoveryBase(ctx, {}), objectives: { rtoSeconds: 4 * 3600, rpoSeconds: 3600 }, pitr }, { ...deps, now: () => drillStart });
+      const item = report.items.find((i) => i.kind === 'pitr');
+      expect(item).toMatchObject({ status: 'passed', checks: expect.arrayContaining([expect.objectContaining({ name: 'point-in-time recovery', status: 'passed' })]) });
+      expect(item!.rtoSeconds).toBeGreaterThan(0);
+      // The newest archived WAL is about five minutes older than the drill's (shifted) start.
+      expect(item!.rpoSeconds).toBeGreaterThan(4 * 60);
+      expect(item!.rpoSeconds).toBeLessThan(6 * 60);
+      expect(text).toMatch(/point-in-time recovery from base backup base-/);
+      expect(await readdir(join(p.dataDir, 'pitr'))).toEqual([]);
+    } finally {
+      await ctx.close();
+    }
+    // Without WAL archiving configured the drill has no point-in-time part.
+    expect(drillPitrOf({ wal: { mode: 'off' }, dataDir: p.dataDir, timeZone: 'UTC' })).toBeUndefined();
   }, 300_000);
 
   it('refuses a time outside the restorable window, naming the window', async () => {
