@@ -119,20 +119,22 @@ export async function markIncidentResolved(db: Queryable, id: string, at: Date, 
  * Closes the runbook steps a dead process left running (kill -9 mid-step, a restart while an
  * approval waited): a 'step-finished' event, failed with cause "abandoned", for every
  * 'step-started' of an open incident with no finish after it whose owner process is gone.
- * Called at every start, like closeAbandonedRuns; steps started before owners were recorded
- * are left alone.
+ * Called at every start, like closeAbandonedRuns; a step started before owners were recorded
+ * (an earlier version, so a process gone since) is closed too. One on another host is that
+ * host's to close; marking the step done also ends it.
  */
 export async function closeAbandonedSteps(db: Queryable): Promise<number> {
-  const rows = await db.query<{ incidentId: string; step: number; owner: string }>(
+  const rows = await db.query<{ incidentId: string; step: number; owner: string | null }>(
     `SELECT s.incident_id AS "incidentId", (s.details->>'step')::int AS step, s.details->>'owner' AS owner
        FROM incident_events s JOIN incidents i ON i.id = s.incident_id AND i.resolved_at IS NULL
-      WHERE s.kind = 'step-started' AND s.details ? 'owner'
+      WHERE s.kind = 'step-started'
         AND NOT EXISTS (SELECT 1 FROM incident_events f WHERE f.incident_id = s.incident_id AND f.kind = 'step-finished'
                           AND f.details->>'step' = s.details->>'step' AND (f.at > s.at OR (f.at = s.at AND f.id > s.id)))`,
   );
   let closed = 0;
   for (const row of rows) {
-    if (!isAbandonedOwner(row.owner, false)) continue;
+    // No owner: started before owners were recorded, by a process that an upgrade has since replaced.
+    if (row.owner !== null && !isAbandonedOwner(row.owner, false)) continue;
     const text = `Step ${row.step} abandoned: the Bantay process running it stopped without finishing (killed, crashed or restarted); run it again or mark it done`;
     if (await insertIncidentEvent(db, { incidentId: row.incidentId, at: new Date(), kind: 'step-finished', actor: 'bantay', text, details: { step: row.step, outcome: 'failed', cause: 'abandoned' } })) closed++;
   }

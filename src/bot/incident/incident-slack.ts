@@ -33,8 +33,23 @@ export class IncidentSlack {
     this.#intervalMs = Math.max(MIN_EDIT_INTERVAL_MS, o.intervalMs ?? 0);
   }
 
-  /** Posts the headline and the checklist of a new incident; resolves with the headline's ts. */
-  async announce(incident: Incident): Promise<string> {
+  /**
+   * Posts the headline and the checklist of a new incident, once: the announcement is claimed
+   * in the state database first, so the Slack declare and the minute sync (of this bot or
+   * another replica) never both post it. Resolves with the headline's ts, undefined when
+   * someone else announces it.
+   */
+  async announce(incident: Incident): Promise<string | undefined> {
+    if (!(await claimAnnouncement(this.o.state, incident.id, this.o.channel))) return undefined;
+    try {
+      return await this.#post(incident);
+    } catch (err) {
+      await releaseAnnouncement(this.o.state, incident.id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #post(incident: Incident): Promise<string> {
     const mentions = mentionAll([...this.o.oncall, incident.commander.replace(/^slack:/, '')]);
     const message = buildHeadline(incident, this.o.now(), mentions);
     await this.#turn(this.o.channel);
@@ -64,6 +79,8 @@ export class IncidentSlack {
       const wait = Math.max(0, (this.#last.get(key) ?? 0) + this.#intervalMs - Date.now());
       const timer = setTimeout(() => {
         this.#pending.delete(key);
+        // The window starts now, not when the edit is sent: a refresh meanwhile waits a full window.
+        this.#last.set(key, Date.now());
         void this.#update(incidentId, which);
       }, wait);
       timer.unref();
@@ -84,10 +101,9 @@ export class IncidentSlack {
           this.refresh(incident.id);
           continue;
         }
-        if (incident.slackChannel || !(await claimAnnouncement(this.o.state, incident.id, this.o.channel))) continue;
-        await this.announce(incident).catch(async (err: unknown) => {
+        if (incident.slackChannel) continue;
+        await this.announce(incident).catch((err: unknown) => {
           this.o.logger.warn({ incidentId: incident.id, error: slackErrorOf(err) }, 'could not announce an incident declared on the console; trying again later');
-          await releaseAnnouncement(this.o.state, incident.id);
         });
       }
     } catch (err) {

@@ -204,13 +204,14 @@ export async function closeIncident(db: Queryable, incident: Incident, actor: st
   await addEvent(db, incident.id, 'resolved', actor, text, { reportKey }, at);
 }
 
-/** Steps started and not finished since (their job is running, or waits for approval), in step order. */
+/** Steps started and neither finished nor marked done since (their job is running, or waits for approval), in step order. */
 export function runningSteps(events: readonly IncidentEvent[]): number[] {
   const running = new Set<number>();
   for (const e of events) {
     if (typeof e.details.step !== 'number') continue;
     if (e.kind === 'step-started') running.add(e.details.step);
-    else if (e.kind === 'step-finished') running.delete(e.details.step);
+    // A step marked done by people is not running, whatever a lost process left behind.
+    else if (e.kind === 'step-finished' || e.kind === 'step-done') running.delete(e.details.step);
   }
   return [...running].sort((a, b) => a - b);
 }
