@@ -152,7 +152,13 @@ export function handleRunStepSubmission(s: BotServices) {
         const entry = (await s.catalog.get(10_000))?.entries.find((e) => e.manifest.id === plan.backupId);
         if (!entry) throw new BantayError(ErrorCode.NotFound, 'That backup is no longer in the catalog');
         await recordStepStarted(s.state, incident, step, plan, actor, `${describePlan(plan, planTimeText(s))}: approval requested`);
-        await requestInPlaceApproval(s, answer, { userId, spec, entry, requestId: meta.requestId, claimed: true, incidentStep: { incidentId: incident.id, step: step.number } });
+        try {
+          await requestInPlaceApproval(s, answer, { userId, spec, entry, requestId: meta.requestId, claimed: true, incidentStep: { incidentId: incident.id, step: step.number } });
+        } catch (err) {
+          // No approval exists to close the step later: close it now, or it shows running until a restart.
+          await recordStepFinished(s.state, incident, step, plan, actor, { ok: false, error: err }).catch(() => undefined);
+          throw err;
+        }
         s.incident.refresh(incident.id);
         return;
       } else throw new BantayError(ErrorCode.InvalidInput, 'That step cannot be run from Slack');
