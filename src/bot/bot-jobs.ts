@@ -24,10 +24,8 @@ import { kindOfBackupRef, type BackupVariant, type BotJobSpec } from './job-spec
 import { backupResult, drillResult, dropKeptResult, filesRestoreResult, filesVerifyResult, pitrResult, restoreResult, setResult, verifyResult } from './job-results.ts';
 import { listBackups } from '../catalog/catalog.ts';
 import type { StoreLocation } from '../storage/open-store.ts';
-import { describeDatabaseUrl } from '../jobs/pg/connection.ts';
-import { roleOf, runPointInTimeRestore } from '../jobs/pitr/run-pitr.ts';
-import { describeTime } from '../jobs/pitr/target-time.ts';
-import { drillPitrOf } from '../jobs/pitr/drill-pitr.ts';
+import { runPointInTimeRestore } from '../jobs/pitr/run-pitr.ts';
+import { drillPitrOf, pitrContextOf } from '../jobs/pitr/pitr-settings.ts';
 import { parseRestoreTarget } from '../jobs/restore-database.ts';
 import { openSecondaryStore } from '../storage/open-secondary.ts';
 import type { JobResult } from './job-result.ts';
@@ -74,6 +72,8 @@ export interface BotJobs {
  * not set up where the bot runs.
  */
 export type BotJobsConfig = Pick<Config, 'databaseUrl' | 'recovery'> & { files?: FilesConfig; slack?: { restoreRoots: readonly string[] }; dataDir?: string; secondary?: StoreLocation; wal?: { mode: string; replicationUrl?: string } };
+
+const NO_SECONDARY = 'No secondary location is set up where the bot runs. Ask whoever runs Bantay to set one up.';
 
 const NO_FILES: FilesConfig = { appDir: undefined, uploadsDir: undefined, appExclude: [], uploadsChainDays: 7, timeZone: 'UTC' };
 
@@ -123,7 +123,7 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
         case 'restore': {
           const kind = kindOfBackupRef(spec.backup);
           if (spec.from === 'secondary') {
-            if (config.secondary === undefined) return 'No secondary location is set up where the bot runs. Ask whoever runs Bantay to set one up.';
+            if (config.secondary === undefined) return NO_SECONDARY;
             if (spec.target.mode === 'in-place' || kind !== 'database') return 'From Slack, a backup from the secondary location is restored into a new database only. Putting it in place is done at the Bantay console on the server.';
           }
           if (kind === 'database') return missing(['db']);
@@ -199,7 +199,7 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
     uploadsBackupOfDay: (manifests, day) => pickLastBackupOfDay(manifests.filter((m) => m.kind === 'uploads'), day, files.timeZone),
     objectives: () => ({ rtoSeconds: config.recovery.rtoObjectiveSeconds, rpoSeconds: config.recovery.rpoObjectiveSeconds }),
     async backupsAt(location) {
-      if (location === 'secondary' && config.secondary === undefined) throw new BantayError(ErrorCode.ConfigInvalid, 'No secondary location is set up where the bot runs. Ask whoever runs Bantay to set one up.');
+      if (location === 'secondary' && config.secondary === undefined) throw new BantayError(ErrorCode.ConfigInvalid, NO_SECONDARY);
       const at = location === 'secondary' ? env.secondary() : deps;
       return listBackups(at.store, at);
     },
@@ -249,23 +249,14 @@ async function runVerify(backup: string, env: JobEnv, { trigger, signal, reporte
 /** Point-in-time recovery into a new database: the console's `restore --time T --target-db NAME`. */
 async function runPitrRestore(spec: Extract<BotJobSpec, { type: 'pitr-restore' }>, env: JobEnv, { trigger, signal, reporter }: RunContext): Promise<JobResult> {
   const restore = { ...dbCommon(env), backup: '', trigger, signal };
-  const live = describeDatabaseUrl(env.databaseUrl()).database;
-  const tz = env.files.timeZone;
+  const context = pitrContextOf({ ...env.config, dataDir: env.config.dataDir!, timeZone: env.files.timeZone });
+  const live = context.database!;
   const result = await runPointInTimeRestore(
-    {
-      target: new Date(spec.time),
-      to: { kind: 'database', name: parseRestoreTarget(spec.target.name, live), replace: false, restore },
-      dataDir: env.config.dataDir!,
-      role: roleOf(env.config.databaseUrl ?? env.config.wal?.replicationUrl),
-      database: live,
-      describeTime: (d) => describeTime(d, tz),
-      trigger,
-      signal,
-    },
+    { ...context, target: new Date(spec.time), to: { kind: 'database', name: parseRestoreTarget(spec.target.name, live), replace: false, restore }, trigger, signal },
     env.deps,
     reporter,
   );
-  return pitrResult(result, (d) => describeTime(d, tz));
+  return pitrResult(result, context.describeTime);
 }
 
 async function runRestore(spec: Extract<BotJobSpec, { type: 'restore' }>, env: JobEnv, { trigger, signal, reporter }: RunContext): Promise<JobResult> {

@@ -118,7 +118,8 @@ export async function markIncidentResolved(db: Queryable, id: string, at: Date, 
 /**
  * Closes the runbook steps a dead process left running (kill -9 mid-step, a restart while an
  * approval waited): a 'step-finished' event, failed with cause "abandoned", for every
- * 'step-started' of an open incident with no finish after it whose owner process is gone.
+ * 'step-started' of an open incident with no finish (or done) after it whose owner process is
+ * gone: the same "running" as runningSteps in src/jobs/incident/incidents.ts.
  * Called at every start, like closeAbandonedRuns; a step started before owners were recorded
  * (an earlier version, so a process gone since) is closed too. One on another host is that
  * host's to close; marking the step done also ends it.
@@ -128,7 +129,7 @@ export async function closeAbandonedSteps(db: Queryable): Promise<number> {
     `SELECT s.incident_id AS "incidentId", (s.details->>'step')::int AS step, s.details->>'owner' AS owner
        FROM incident_events s JOIN incidents i ON i.id = s.incident_id AND i.resolved_at IS NULL
       WHERE s.kind = 'step-started'
-        AND NOT EXISTS (SELECT 1 FROM incident_events f WHERE f.incident_id = s.incident_id AND f.kind = 'step-finished'
+        AND NOT EXISTS (SELECT 1 FROM incident_events f WHERE f.incident_id = s.incident_id AND f.kind IN ('step-finished', 'step-done')
                           AND f.details->>'step' = s.details->>'step' AND (f.at > s.at OR (f.at = s.at AND f.id > s.id)))`,
   );
   let closed = 0;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { runDrill } from '../../jobs/drill.ts';
-import { drillPitrOf } from '../../jobs/pitr/drill-pitr.ts';
+import { drillPitrOf } from '../../jobs/pitr/pitr-settings.ts';
 import type { CliContext } from '../context.ts';
 import { createCliReporter } from '../progress-bar.ts';
 import { FROM_OPTION_HELP, parseFromOption, recoveryBase } from '../recovery.ts';

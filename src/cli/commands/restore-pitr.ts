@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { describeDatabaseUrl } from '../../jobs/pg/connection.ts';
 import { parseRestoreTarget } from '../../jobs/restore-database.ts';
-import { roleOf, runPointInTimeRestore, type PitrResult, type PitrTarget } from '../../jobs/pitr/run-pitr.ts';
+import { pitrContextOf } from '../../jobs/pitr/pitr-settings.ts';
+import { runPointInTimeRestore, type PitrResult, type PitrTarget } from '../../jobs/pitr/run-pitr.ts';
 import { describeTime, parseTargetTime } from '../../jobs/pitr/target-time.ts';
 import type { CliContext } from '../context.ts';
 import { formatDuration } from '../format.ts';
@@ -35,16 +36,7 @@ export async function runPitrCommand(ctx: CliContext, id: string | undefined, op
   let result: PitrResult;
   try {
     result = await runPointInTimeRestore(
-      {
-        target,
-        to,
-        dataDir: ctx.config.dataDir,
-        role: roleOf(ctx.config.databaseUrl ?? ctx.config.wal.replicationUrl),
-        database: ctx.config.databaseUrl ? describeDatabaseUrl(ctx.config.databaseUrl).database : undefined,
-        describeTime: (d) => describeTime(d, tz),
-        trigger: ctx.trigger(),
-        signal: ctx.io.signal,
-      },
+      { ...pitrContextOf({ ...ctx.config, timeZone: tz }), target, to, trigger: ctx.trigger(), signal: ctx.io.signal },
       deps,
       reporter,
     );

@@ -14,7 +14,7 @@ import { CHANNEL, OPERATOR, SIGNING_SECRET } from '../../bot/harness.ts';
 import { CliContext } from '../../../src/cli/context.ts';
 import { recoveryBase } from '../../../src/cli/recovery.ts';
 import { runDrill } from '../../../src/jobs/drill.ts';
-import { drillPitrOf } from '../../../src/jobs/pitr/drill-pitr.ts';
+import { drillPitrOf } from '../../../src/jobs/pitr/pitr-settings.ts';
 import { bantay } from '../../support/cli.ts';
 import { createDatabase, sql } from '../../support/databases.ts';
 import { tempDir } from '../../support/job-deps.ts';
