@@ -18,10 +18,12 @@ import type { ProgressReporter } from '../jobs/progress.ts';
 import { restoreToNewDatabase } from '../jobs/restore-database.ts';
 import { restoreInPlace } from '../jobs/restore-in-place.ts';
 import { runHook } from '../jobs/run-hook.ts';
+import { checkDatabaseAgainstBackup } from '../jobs/check-database.ts';
+import { describeDatabaseUrl } from '../jobs/pg/connection.ts';
 import { verifyBackup } from '../jobs/verify-backup.ts';
 import { restoreDirUnderRoots } from './restore-roots.ts';
 import { kindOfBackupRef, type BackupVariant, type BotJobSpec } from './job-spec.ts';
-import { backupResult, drillResult, dropKeptResult, filesRestoreResult, filesVerifyResult, pitrResult, restoreResult, setResult, verifyResult } from './job-results.ts';
+import { backupResult, databaseCheckResult, drillResult, dropKeptResult, filesRestoreResult, filesVerifyResult, pitrResult, restoreResult, setResult, verifyResult } from './job-results.ts';
 import { listBackups } from '../catalog/catalog.ts';
 import type { StoreLocation } from '../storage/open-store.ts';
 import { runPointInTimeRestore } from '../jobs/pitr/run-pitr.ts';
@@ -117,6 +119,7 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
         case 'drop-kept':
           return missing(['db']);
         case 'verify':
+          if (spec.from === 'secondary' && config.secondary === undefined) return NO_SECONDARY;
           return kindOfBackupRef(spec.backup) === 'database' ? missing(['db']) : undefined;
         case 'pitr-restore':
           return missing(['db']) ?? (config.dataDir === undefined ? 'Point-in-time recovery is not set up where the bot runs. Ask whoever runs Bantay to set it up.' : undefined);
@@ -142,7 +145,7 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
         case 'backup':
           return runBackup(spec, env, ctx);
         case 'verify':
-          return runVerify(spec.backup, env, ctx);
+          return runVerify(spec, env, ctx);
         case 'restore':
           return runRestore(spec, env, ctx);
         case 'pitr-restore':
@@ -240,10 +243,17 @@ async function runBackup(spec: Extract<BotJobSpec, { type: 'backup' }>, env: Job
   }
 }
 
-async function runVerify(backup: string, env: JobEnv, { trigger, signal, reporter }: RunContext): Promise<JobResult> {
-  if (kindOfBackupRef(backup) === 'database') return verifyResult(await verifyBackup({ ...dbCommon(env), backup, trigger, signal }, env.deps, reporter));
-  const manifest = await findUsableBackup(env.deps, backup, { operation: 'verify', trigger });
-  return filesVerifyResult(manifest.id, await verifyFilesBackup(manifest, env.deps, reporter, { signal }));
+async function runVerify(spec: Extract<BotJobSpec, { type: 'verify' }>, env: JobEnv, { trigger, signal, reporter }: RunContext): Promise<JobResult> {
+  const { backup } = spec;
+  const deps = spec.from === 'secondary' ? env.secondary() : env.deps;
+  if (spec.restored !== undefined) {
+    const common = dbCommon(env);
+    const database = spec.restored.mode === 'new' ? spec.restored.name : describeDatabaseUrl(common.databaseUrl).database;
+    return databaseCheckResult(await checkDatabaseAgainstBackup({ ...common, backup, database, trigger, signal }, deps, reporter));
+  }
+  if (kindOfBackupRef(backup) === 'database') return verifyResult(await verifyBackup({ ...dbCommon(env), backup, trigger, signal }, deps, reporter));
+  const manifest = await findUsableBackup(deps, backup, { operation: 'verify', trigger });
+  return filesVerifyResult(manifest.id, await verifyFilesBackup(manifest, deps, reporter, { signal }));
 }
 
 /** Point-in-time recovery into a new database: the console's `restore --time T --target-db NAME`. */

@@ -6,6 +6,7 @@ import type { DrillOutcome } from '../jobs/drill.ts';
 import type { FilesRestoreResult } from '../jobs/files/restore-files.ts';
 import type { FilesVerification } from '../jobs/files/verify-files.ts';
 import type { RestoreResult } from '../jobs/restore-database.ts';
+import type { CheckDatabaseResult } from '../jobs/check-database.ts';
 import type { VerifyResult } from '../jobs/verify-backup.ts';
 import type { JobResult } from './job-result.ts';
 import { escape } from './messages/blocks.ts';
@@ -65,6 +66,24 @@ export function verifyResult(r: VerifyResult): JobResult {
       ['Checks', `${r.checks.length - failed.length} of ${r.checks.length} passed`],
       ['Duration', formatDuration(r.durationSeconds)],
       ['Restore time', formatDuration(r.restoreSeconds)],
+    ],
+    details: checkLines(r.checks),
+  };
+}
+
+export function databaseCheckResult(r: CheckDatabaseResult): JobResult {
+  const failed = r.checks.filter((c) => c.status === 'failed');
+  return {
+    headline: r.passed
+      ? `Database \`${escape(r.database)}\` matches backup \`${r.backupId}\`: all ${r.checks.length} checks passed.`
+      : `Database \`${escape(r.database)}\` does NOT match backup \`${r.backupId}\`: ${failed[0] ? escape(failed[0].detail) : 'see the checks in the thread'}.`,
+    ok: r.passed,
+    backupId: r.backupId,
+    fields: [
+      ['Database', `\`${escape(r.database)}\``],
+      ['Compared with', `\`${r.backupId}\``],
+      ['Checks', `${r.checks.length - failed.length} of ${r.checks.length} passed`],
+      ['Duration', formatDuration(r.durationSeconds)],
     ],
     details: checkLines(r.checks),
   };

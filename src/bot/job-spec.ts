@@ -15,7 +15,11 @@ export type RestoreTargetSpec = { mode: 'new'; name: string } | { mode: 'in-plac
 
 export type BotJobSpec =
   | { type: 'backup'; variant: BackupVariant; label?: string }
-  | { type: 'verify'; backup: string }
+  /**
+   * With `restored`, checks that existing database (a new one by name, or the live one) against
+   * the backup instead of restoring the backup; `from: 'secondary'` reads the backup there.
+   */
+  | { type: 'verify'; backup: string; restored?: RestoreTargetSpec; from?: 'secondary' }
   /** `from: 'secondary'` reads the backup from the secondary location (to a new database only). */
   | { type: 'restore'; backup: string; target: RestoreTargetSpec; reason: string; date?: string; approvalId?: string; from?: 'secondary' }
   /** Point-in-time recovery (base backup + WAL) to `time` (ISO), copied into a new database. */
@@ -41,6 +45,9 @@ export function resourcesOf(spec: BotJobSpec): string[] {
     case 'app-hook':
       return ['application service'];
     case 'verify':
+      // Checking the live database while an in-place restore swaps it would read a half-swapped server.
+      if (spec.restored?.mode === 'in-place') return ['database'];
+      return ['scratch restores'];
     case 'drill':
       // Both restore into scratch databases on the FBMS server: one at a time is plenty.
       return ['scratch restores'];
@@ -60,6 +67,7 @@ export function describeJob(spec: BotJobSpec): string {
         'pre-deploy': `Pre-deploy backup for ${spec.label ?? '?'} (database, application)`,
       }[spec.variant];
     case 'verify':
+      if (spec.restored !== undefined) return `Check of ${spec.restored.mode === 'in-place' ? 'the live database' : spec.restored.name} against ${spec.backup}`;
       return `Verification of ${spec.backup === 'latest' ? 'the latest database backup' : spec.backup}`;
     case 'restore':
       return spec.target.mode === 'in-place' ? `IN-PLACE restore of ${spec.backup}` : `Restore of ${spec.backup}${spec.from === 'secondary' ? ' from the secondary location' : ''} into ${spec.target.name}`;
@@ -134,7 +142,14 @@ export function parseJobSpec(value: unknown): BotJobSpec {
     const label = typeof v.label !== 'string' ? undefined : v.variant === 'pre-deploy' ? parseLabel(v.label) : parseFreeLabel(v.label);
     return { type: 'backup', variant: v.variant as BackupVariant, ...(label !== undefined ? { label } : {}) };
   }
-  if (v && v.type === 'verify' && typeof v.backup === 'string') return { type: 'verify', backup: v.backup === 'latest' ? 'latest' : parseBackupId(v.backup) };
+  if (v && v.type === 'verify' && typeof v.backup === 'string') {
+    const backup = v.backup === 'latest' ? 'latest' : parseBackupId(v.backup);
+    const r = v.restored as { mode?: unknown; name?: unknown } | undefined;
+    if (r === undefined) return { type: 'verify', backup, ...(v.from === 'secondary' ? { from: 'secondary' as const } : {}) };
+    if (backup === 'latest' || typeof r !== 'object' || r === null) throw new BantayError(ErrorCode.InvalidInput, 'Not a database to check');
+    const restored: RestoreTargetSpec = r.mode === 'in-place' ? { mode: 'in-place' } : { mode: 'new', name: parseDatabaseName(typeof r.name === 'string' ? r.name : '') };
+    return { type: 'verify', backup, restored, ...(v.from === 'secondary' ? { from: 'secondary' as const } : {}) };
+  }
   if (v && v.type === 'drill') return { type: 'drill' };
   if (v && v.type === 'app-hook' && (v.hook === 'stop' || v.hook === 'start')) return { type: 'app-hook', hook: v.hook };
   if (v && v.type === 'drop-kept' && typeof v.database === 'string') return { type: 'drop-kept', database: parseDatabaseName(v.database) };

@@ -118,7 +118,7 @@ async function restoreAndJudge(
     throw err;
   }
   options.reporter.phase?.('checking', `contents of ${scratch.name} against the manifest`);
-  const restored: RestoredState = manifest.contents !== undefined ? { kind: 'contents', contents: await readContentsAt(scratch.url) } : { kind: 'legacy', counts: await countRowsIn(scratch.url) };
+  const restored = await readRestoredState(manifest, scratch.url);
   const accepted = options.acceptRestoreErrors === true && outcome.errorCount > 0;
   return {
     list: [
@@ -130,4 +130,9 @@ async function restoreAndJudge(
     usedTempFile: outcome.usedTempFile,
     restoreErrors: outcome.errors,
   };
+}
+
+/** What a database holds, in the form its backup's manifest recorded (contents, or row counts for old manifests). */
+export async function readRestoredState(manifest: Pick<Manifest, 'contents'>, url: string): Promise<RestoredState> {
+  return manifest.contents !== undefined ? { kind: 'contents', contents: await readContentsAt(url) } : { kind: 'legacy', counts: await countRowsIn(url) };
 }

@@ -231,6 +231,17 @@ describe('/incident', () => {
     expect(JSON.stringify(await t.slack.submitViewAndSee(OPERATOR, run.view, { incident_target_name: target }))).toMatch(/Step 3 started/);
     await t.api.waitFor((c) => c.method === 'chat.postMessage' && /Step 3 succeeded/.test(textOf(c)), { since, timeoutMs: 60_000 });
     expect(await checksumsOf(withDatabase(source.url, target))).toEqual(expected);
+    // Step 4 checks that database against the backup it came from, read where it came from.
+    since = t.api.nextSeq;
+    await t.slack.clickButton(OPERATOR, t.slack.currentMessage(CHANNEL, checklistCall.response.ts as string)!, 'bantay_incident_run_4');
+    const verify = await t.slack.waitForModal(since);
+    if (!verify || !('view' in verify)) throw new Error('no run modal');
+    expect(JSON.stringify(verify.view.blocks)).toContain(`Check database ${target} against backup ${onSecondary.id} (read from the secondary location)`);
+    since = t.api.nextSeq;
+    expect(JSON.stringify(await t.slack.submitViewAndSee(OPERATOR, verify.view, {}))).toMatch(/Step 4 started/);
+    await t.api.waitFor((c) => c.method === 'chat.postMessage' && /Step 4 succeeded/.test(textOf(c)), { since, timeoutMs: 60_000 });
+    const audit: Array<{ details: { database?: string } }> = await t.deps.state.query(`SELECT details FROM backup_audit WHERE operation_type = 'verify' AND backup_id = $1 AND status = 'succeeded'`, [onSecondary.id]);
+    expect(audit.map((r) => r.details.database)).toEqual([target]);
     // A crafted in-place restore from the secondary is refused by the job layer, not only the form.
     expect(t.bot.services.jobs.unavailable({ type: 'restore', backup: onSecondary.id, target: { mode: 'in-place' }, reason: 'x', from: 'secondary' })).toMatch(/new database only/);
   });

@@ -21,4 +21,20 @@ describe('parseJobSpec', () => {
     expect(parseJobSpec({ ...base, from: 'https://evil.example' })).not.toHaveProperty('from');
     expect(describeJob(parseJobSpec({ ...base, from: 'secondary' }))).toBe('Restore of db-20261203T020000Z-7f3a from the secondary location into fbms_dc');
   });
+
+  it('checks an existing database only with a valid name and a named backup', () => {
+    const base = { type: 'verify', backup: 'db-20261203T020000Z-7f3a' };
+    const check = parseJobSpec({ ...base, restored: { mode: 'new', name: 'fbms_dc' }, from: 'secondary' });
+    expect(check).toEqual({ ...base, restored: { mode: 'new', name: 'fbms_dc' }, from: 'secondary' });
+    expect(resourcesOf(check)).toEqual(['scratch restores']);
+    expect(describeJob(check)).toBe('Check of fbms_dc against db-20261203T020000Z-7f3a');
+    const live = parseJobSpec({ ...base, restored: { mode: 'in-place', name: 'ignored' } });
+    expect(live).toEqual({ ...base, restored: { mode: 'in-place' } });
+    // The live database is swapped by in-place restores: never checked while one runs.
+    expect(resourcesOf(live)).toEqual(['database']);
+    expect(() => parseJobSpec({ ...base, restored: { mode: 'new', name: 'x"; DROP DATABASE fbms; --' } })).toThrow();
+    expect(() => parseJobSpec({ ...base, restored: 'fbms' })).toThrow();
+    expect(() => parseJobSpec({ type: 'verify', backup: 'latest', restored: { mode: 'new', name: 'fbms_dc' } })).toThrow();
+    expect(parseJobSpec({ ...base, from: '../other' })).toEqual(base);
+  });
 });

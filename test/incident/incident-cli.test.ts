@@ -80,9 +80,16 @@ describe('incident mode from the console', () => {
     const pitr = await bantay(['incident', 'run', '5', '--target-db', uniqueName('never')]);
     expect(pitr.code).not.toBe(0);
 
+    // Step 6 checks the database step 4 restored, against the backup it came from (not the latest one).
+    expect((await bantay(['incident', 'run', '6', '--dry-run'])).stdout).toContain(`Runs: bantay verify ${clean.id} --database ${target}`);
+    await sql(withDatabase(adminUrl(), target), 'CREATE TABLE stray (x int); INSERT INTO stray VALUES (1)');
+    const differs = await bantay(['incident', 'run', '6']);
+    expect(differs.code).toBe(1);
+    expect(differs.stdout).toContain(`Database ${target} DOES NOT MATCH backup ${clean.id}`);
+    await sql(withDatabase(adminUrl(), target), 'DROP TABLE stray');
     const verified = await bantay(['incident', 'run', '6']);
     expect(verified.code, verified.stderr).toBe(0);
-    expect(verified.stdout).toContain(`Backup ${clean.id} PASSED verification`);
+    expect(verified.stdout).toContain(`Database ${target} MATCHES backup ${clean.id}`);
 
     const handover = await bantay(['incident', 'commander', 'U0HANDOVER1']);
     expect(handover.stdout).toContain('The incident commander is now slack:U0HANDOVER1');
@@ -113,7 +120,8 @@ describe('incident mode from the console', () => {
     expect(report.dataLoss.seconds).toBe(Math.round((detected - new Date(clean.createdAt).getTime()) / 1000));
     expect(report.dataLoss.text).toContain(`the new database ${target} (not put in place)`);
     expect(report.timeToRecovery).toMatchObject({ objectiveSeconds: 7200, withinObjective: true });
-    expect(report.verification).toEqual(expect.arrayContaining([expect.objectContaining({ backupId: clean.id, result: 'succeeded', check: expect.stringMatching(/^verify/) })]));
+    expect(report.verification).toEqual(expect.arrayContaining([expect.objectContaining({ backupId: clean.id, result: 'succeeded', check: expect.stringContaining(`check of database ${target}`) })]));
+    expect(report.verification).toEqual(expect.arrayContaining([expect.objectContaining({ backupId: clean.id, result: 'failed', check: expect.stringContaining(`check of database ${target}`) })]));
     const kinds = new Set(report.actions.timeline.map((e: { kind: string }) => e.kind));
     for (const kind of ['declared', 'note', 'step-done', 'step-started', 'step-finished', 'commander', 'status-update', 'audit:restore', 'audit:verify', 'audit:hook', 'audit:backup']) expect(kinds).toContain(kind);
     expect(report.actions.steps.filter((s: { done: boolean }) => s.done).map((s: { number: number }) => s.number)).toEqual([1, 2, 3, 4, 6]);

@@ -53,6 +53,18 @@ describe('incident rules that hold whoever calls', () => {
     expect(() => planStep(incident, pitr, backups, [], { time: new Date('2026-12-03T06:30:00Z') })).toThrow(/after the detection time/);
     expect(() => planStep(incident, step, backups.slice(2, 3), [])).toThrow(/no database backup taken before the detection time/);
     expect(() => planStep(incident, incident.steps[0]!, backups, [])).toThrow(/done by people/);
+    // "Verify the restored database": with nothing restored, the backup a restore would use; after
+    // a restore, that restore's database against its own backup (a PITR's kept copy), never another.
+    const verify = incident.steps.find((s) => s.action === 'verify-restored')!;
+    expect(planStep(incident, verify, backups, [])).toEqual({ kind: 'verify', backupId: 'db-20261203T055000Z-0001', from: 'primary' });
+    const finished = (details: Record<string, unknown>) => ({ id: '1', incidentId: incident.id, at: new Date(), kind: 'step-finished' as const, actor: 'cli:x', text: '', details: { step: 5, outcome: 'succeeded', ...details } });
+    const restoredFromSecondary = finished({ plan: 'restore', backupId: 'db-20261203T040000Z-0004', to: 'new', from: 'secondary', target: 'fbms_dc' });
+    const pitrCopy = finished({ plan: 'restore-pitr', to: 'new', target: 'fbms_at', copyBackupId: 'db-20261203T070000Z-0009' });
+    expect(planStep(incident, verify, backups, [restoredFromSecondary])).toEqual({ kind: 'verify', backupId: 'db-20261203T040000Z-0004', from: 'secondary', restored: { to: 'new', database: 'fbms_dc' } });
+    expect(planStep(incident, verify, backups, [restoredFromSecondary, pitrCopy])).toEqual({ kind: 'verify', backupId: 'db-20261203T070000Z-0009', from: 'primary', restored: { to: 'new', database: 'fbms_at' } });
+    expect(planStep(incident, verify, backups, [finished({ plan: 'restore', backupId: 'db-20261203T040000Z-0004', to: 'in-place', from: 'primary' })])).toMatchObject({ restored: { to: 'in-place' } });
+    expect(planStep(incident, verify, backups, [pitrCopy, finished({ plan: 'restore', outcome: 'failed', backupId: 'db-20261203T040000Z-0004', to: 'new', target: 'nope' })])).toMatchObject({ restored: { database: 'fbms_at' } });
+    expect(() => planStep(incident, verify, backups, [finished({ plan: 'restore-pitr', to: 'new', target: 'fbms_at' })])).toThrow(/did not record which backup/);
   });
 
   it('a step left running by a killed process is closed as abandoned at the next start; a running step blocks resolve; a resolved incident never changes', async () => {

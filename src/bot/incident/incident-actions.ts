@@ -140,7 +140,10 @@ export function handleRunStepSubmission(s: BotServices) {
       let spec: BotJobSpec;
       if (plan.kind === 'emergency-backup') spec = { type: 'backup', variant: 'emergency' };
       else if (plan.kind === 'hook') spec = { type: 'app-hook', hook: plan.hook };
-      else if (plan.kind === 'verify') spec = { type: 'verify', backup: plan.backupId };
+      else if (plan.kind === 'verify') {
+        const restored = plan.restored === undefined ? undefined : plan.restored.to === 'in-place' ? { mode: 'in-place' as const } : { mode: 'new' as const, name: plan.restored.database };
+        spec = { type: 'verify', backup: plan.backupId, ...(restored ? { restored } : {}), ...(plan.from === 'secondary' ? { from: 'secondary' as const } : {}) };
+      }
       else if ((plan.kind === 'restore-pitr' || (plan.kind === 'restore' && plan.from === 'secondary')) && plan.to === 'in-place') {
         return await answer({ title: 'Not started', text: 'From Slack, this step restores into a new database only. Run it into a new database, check it, then put it in place at the Bantay console on the server.' });
       } else if (plan.kind === 'restore-pitr') {
@@ -170,7 +173,7 @@ export function handleRunStepSubmission(s: BotServices) {
         await recordStepFinished(s.state, incident, step, plan, actor, { ok: false, error: new BantayError(ErrorCode.InvalidInput, `${outcome.running.title} was running`) });
         return await answer({ title: 'Not started', text: `${outcome.running.title} is running.` });
       }
-      followStepJob(s, incident, step, plan, actor, outcome.done);
+      followStepJob(s, incident, step, plan, actor, outcome.done, spec.type === 'restore' || spec.type === 'pitr-restore' ? spec.target : undefined);
       await answer({ title: 'Started', text: `:arrow_forward: Step ${step.number} started; progress is in <#${s.settings.channel}>, and the checklist is updated when it ends.` });
       s.incident.refresh(incident.id);
     } catch (err) {

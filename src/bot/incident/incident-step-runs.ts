@@ -2,7 +2,8 @@ import { BantayError, ErrorCode } from '../../errors.ts';
 import { parseIncidentId } from '../../jobs/incident/ids.ts';
 import { requireIncident, requireStep } from '../../jobs/incident/incidents.ts';
 import type { Incident, RunbookStep } from '../../jobs/incident/model.ts';
-import { recordStepFinished } from '../../jobs/incident/step-record.ts';
+import { recordStepFinished, type StepResult } from '../../jobs/incident/step-record.ts';
+import type { RestoreTargetSpec } from '../job-spec.ts';
 import type { StepPlan } from '../../jobs/incident/step-plan.ts';
 import type { JobOutcome } from '../job-runner.ts';
 import { escape } from '../messages/blocks.ts';
@@ -14,17 +15,30 @@ import { actorText } from './incident-messages.ts';
  * once) or an approval (in place, once a second person approved). Either way the step's finish
  * is recorded, the thread is told (a post, which notifies) and the checklist is refreshed.
  */
-export function followStepJob(s: BotServices, incident: Incident, step: RunbookStep, plan: StepPlan, actor: string, done: Promise<JobOutcome>): void {
+export function followStepJob(s: BotServices, incident: Incident, step: RunbookStep, plan: StepPlan, actor: string, done: Promise<JobOutcome>, target?: RestoreTargetSpec): void {
   void done
     .then(async (o) => {
       const result = o.ok
-        ? { ok: true as const, details: plan.kind === 'restore' || plan.kind === 'restore-files' ? { recoveredPoint: plan.backupCreatedAt } : {} }
+        ? { ok: true as const, details: stepResultOf(plan, target, o.result.backupId) }
         : { ok: false as const, error: 'error' in o ? o.error : new BantayError(ErrorCode.Integrity, o.result.headline) };
       await recordStepFinished(s.state, incident, step, plan, actor, result);
       await s.incident.reply(incident, `${o.ok ? ':white_check_mark:' : ':x:'} Step ${step.number} ${o.ok ? 'succeeded' : 'did not succeed'}: ${escape(step.text)} (${actorText(actor)})`);
       s.incident.refresh(incident.id);
     })
     .catch((err: unknown) => s.logger.error({ err, incidentId: incident.id }, 'could not record the end of an incident step'));
+}
+
+/**
+ * What a successful step records for the report and for "verify the restored database": the
+ * point a restore recovered, the new database it went to, and a point-in-time recovery's kept
+ * copy (the backup id its result carries).
+ */
+function stepResultOf(plan: StepPlan, target: RestoreTargetSpec | undefined, resultBackupId: string | undefined): StepResult {
+  const into = target?.mode === 'new' ? { target: target.name } : {};
+  if (plan.kind === 'restore') return { recoveredPoint: plan.backupCreatedAt, ...into };
+  if (plan.kind === 'restore-files') return { recoveredPoint: plan.backupCreatedAt };
+  if (plan.kind === 'restore-pitr') return { ...into, ...(resultBackupId !== undefined ? { copyBackupId: resultBackupId } : {}) };
+  return {};
 }
 
 /** What an approval request of an incident step carries, so the approval can close the step. */

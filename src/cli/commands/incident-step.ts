@@ -4,10 +4,13 @@ import { listBackups } from '../../catalog/catalog.ts';
 import { runAppHookStep } from '../../jobs/incident/hook-step.ts';
 import { incidentEvents, requireOpen, requireStep } from '../../jobs/incident/incidents.ts';
 import type { Incident } from '../../jobs/incident/model.ts';
-import { recordStepFinished, recordStepStarted } from '../../jobs/incident/step-record.ts';
+import { recordStepFinished, recordStepStarted, type StepResult } from '../../jobs/incident/step-record.ts';
 import { defaultTargetDb, describePlan, planStep, type StepPlan } from '../../jobs/incident/step-plan.ts';
 import { describeTime, parseTargetTime } from '../../jobs/pitr/target-time.ts';
-import { isAbortError } from '../../errors.ts';
+import { BantayError, ErrorCode, isAbortError } from '../../errors.ts';
+import { describeDatabaseUrl } from '../../jobs/pg/connection.ts';
+import { selectAuditBetween } from '../../state/incidents.ts';
+import type { Queryable } from '../../state/state-types.ts';
 import { registerCommands } from '../command-table.ts';
 import type { CliContext } from '../context.ts';
 
@@ -40,7 +43,9 @@ export async function runIncidentStep(ctx: CliContext, incident: Incident, stepN
     time: opts.time === undefined ? undefined : parseTargetTime(opts.time, tz),
     to: opts.inPlace ? 'in-place' : undefined,
   });
-  const argv = plan.kind === 'hook' ? undefined : stepArgv(plan, { targetDb: opts.targetDb, yes: opts.yes === true, now: new Date() });
+  const targetDb = opts.targetDb ?? defaultTargetDb(new Date());
+  const liveDatabase = ctx.config.databaseUrl === undefined ? undefined : describeDatabaseUrl(ctx.config.databaseUrl).database;
+  const argv = plan.kind === 'hook' ? undefined : stepArgv(plan, { targetDb, yes: opts.yes === true, liveDatabase });
   const description = describePlan(plan, (d) => describeTime(d, tz));
   if (opts.dryRun) {
     ctx.io.stdout.write(`Step ${step.number}: ${description}\n${argv ? `Runs: bantay ${argv.join(' ')}` : `Runs: ${plan.kind === 'hook' && plan.hook === 'stop' ? 'BANTAY_APP_STOP_CMD' : 'BANTAY_APP_START_CMD'}`}\n(dry run: nothing was done)\n`);
@@ -49,6 +54,7 @@ export async function runIncidentStep(ctx: CliContext, incident: Incident, stepN
   const actor = ctx.trigger().by;
   ctx.io.stderr.write(`Step ${step.number}: ${description}\n`);
   await recordStepStarted(state, incident, step, plan, actor, description);
+  const startedAt = new Date();
   try {
     if (plan.kind === 'hook') {
       const command = plan.hook === 'stop' ? ctx.config.recovery.appStopCmd : ctx.config.recovery.appStartCmd;
@@ -60,13 +66,16 @@ export async function runIncidentStep(ctx: CliContext, incident: Incident, stepN
     await recordStepFinished(state, incident, step, plan, actor, { ok: false, error: err, cancelled: isAbortError(err) || ctx.io.signal.aborted });
     throw err;
   }
-  await recordStepFinished(state, incident, step, plan, actor, { ok: true, details: plan.kind === 'restore' ? { recoveredPoint: plan.backupCreatedAt } : {} });
+  const target = 'to' in plan && plan.to === 'new' ? { target: targetDb } : {};
+  const details: StepResult =
+    plan.kind === 'restore' ? { recoveredPoint: plan.backupCreatedAt, ...target } : plan.kind === 'restore-pitr' ? { ...target, ...(await pitrCopyOf(state, actor, startedAt)) } : {};
+  await recordStepFinished(state, incident, step, plan, actor, { ok: true, details });
   ctx.io.stdout.write(`Step ${step.number} done.\n`);
 }
 
 /** The console command that does a planned step (pure). */
-export function stepArgv(plan: Exclude<StepPlan, { kind: 'hook' }>, opts: { targetDb?: string; yes: boolean; now: Date }): string[] {
-  const target = (to: 'new' | 'in-place') => (to === 'in-place' ? ['--in-place', ...(opts.yes ? ['--yes'] : [])] : ['--target-db', opts.targetDb ?? defaultTargetDb(opts.now)]);
+export function stepArgv(plan: Exclude<StepPlan, { kind: 'hook' }>, opts: { targetDb: string; yes: boolean; liveDatabase?: string }): string[] {
+  const target = (to: 'new' | 'in-place') => (to === 'in-place' ? ['--in-place', ...(opts.yes ? ['--yes'] : [])] : ['--target-db', opts.targetDb]);
   switch (plan.kind) {
     case 'emergency-backup':
       return ['backup', 'emergency'];
@@ -74,11 +83,30 @@ export function stepArgv(plan: Exclude<StepPlan, { kind: 'hook' }>, opts: { targ
       return ['restore', plan.backupId, ...target(plan.to), ...(plan.from === 'secondary' ? ['--from', 'secondary'] : [])];
     case 'restore-pitr':
       return ['restore', '--time', plan.time.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '+00:00'), ...target(plan.to)];
-    case 'verify':
-      return ['verify', plan.backupId];
+    case 'verify': {
+      const from = plan.from === 'secondary' ? ['--from', 'secondary'] : [];
+      if (plan.restored === undefined) return ['verify', plan.backupId, ...from];
+      const database = plan.restored.to === 'new' ? plan.restored.database : opts.liveDatabase;
+      if (database === undefined) throw new BantayError(ErrorCode.ConfigInvalid, 'Set BANTAY_DATABASE_URL: the live database is the one to check');
+      return ['verify', plan.backupId, '--database', database, ...from];
+    }
     case 'restore-files':
       return ['restore', plan.backupId, '--in-place', ...(opts.yes ? ['--yes'] : [])];
   }
+}
+
+/**
+ * The kept copy of the point-in-time recovery this step just ran (the console command prints it
+ * but returns nothing): its own audit row, by this actor since the step started.
+ */
+async function pitrCopyOf(state: Queryable, actor: string, since: Date): Promise<StepResult> {
+  const rows = await selectAuditBetween(state, since, new Date());
+  const row = rows.reverse().find((r) => r.operationType === 'restore' && r.backupType === 'pitr' && r.status === 'succeeded' && r.performedBy === actor);
+  const details = (row?.details ?? {}) as { copyBackupId?: unknown; lastTransactionAt?: unknown };
+  return {
+    ...(typeof details.copyBackupId === 'string' ? { copyBackupId: details.copyBackupId } : {}),
+    ...(typeof details.lastTransactionAt === 'string' ? { recoveredPoint: details.lastTransactionAt } : {}),
+  };
 }
 
 async function runSubcommand(ctx: CliContext, argv: string[]): Promise<void> {

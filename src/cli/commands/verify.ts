@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { kindOfId, parseBackupId, parseKind, type BackupKind } from '../../catalog/backup-id.ts';
+import { checkDatabaseAgainstBackup } from '../../jobs/check-database.ts';
 import { findUsableBackup } from '../../jobs/find-backup.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { failureReasons } from '../../jobs/restore-checks.ts';
@@ -20,11 +21,17 @@ export function registerVerifyCommand(program: Command, run: Run): void {
     .option('--kind <kind>', 'with latest: the newest backup of this kind (database, application, uploads)')
     .option('--from <where>', FROM_OPTION_HELP)
     .option('--jobs <n>', 'pg_restore parallel jobs (default BANTAY_RESTORE_JOBS)')
+    .option('--database <name>', 'instead of restoring the backup, check this existing database (a restored copy, or the live one after an in-place restore) against the contents the backup recorded')
     .option('--json', 'print the result as one JSON object on stdout')
-    .action((id: string, opts: { kind?: string; from?: string; jobs?: string; json?: boolean }) =>
+    .action((id: string, opts: { kind?: string; from?: string; jobs?: string; database?: string; json?: boolean }) =>
       run(async (ctx) => {
         ctx.useReadLocation(parseFromOption(opts.from));
         const target = await resolveVerifyTarget(ctx, id, opts.kind);
+        if (opts.database !== undefined) {
+          if (target.kind !== 'database') throw new BantayError(ErrorCode.Usage, '--database checks a database against a database backup');
+          await runDatabaseCheck(ctx, target.id, opts.database, opts.json === true);
+          return;
+        }
         if (target.kind !== 'database') {
           // Files backups: every file's hash against the index, the whole chain for uploads.
           await runFilesVerifyCommand(ctx, target.id, { json: opts.json });
@@ -60,6 +67,15 @@ async function resolveVerifyTarget(ctx: CliContext, id: string, kind: string | u
   // manifest is refused (and audited) the same way for every kind.
   if (parsedKind !== 'database') await findUsableBackup(await ctx.deps(), parsed, { operation: 'verify', trigger: ctx.trigger() });
   return { id: parsed, kind: parsedKind };
+}
+
+/** `verify ID --database NAME`: the restored database itself, compared with its backup; exit 1 when it differs. */
+async function runDatabaseCheck(ctx: CliContext, id: string, database: string, json: boolean): Promise<void> {
+  const { databaseUrl, maintenanceDb, trigger, signal } = recoveryBase(ctx, {});
+  const result = await checkDatabaseAgainstBackup({ backup: id, database, databaseUrl, maintenanceDb, trigger, signal }, await ctx.deps());
+  const head = `Database ${result.database} ${result.passed ? 'MATCHES' : 'DOES NOT MATCH'} backup ${result.backupId} (checked in ${formatDuration(result.durationSeconds)})`;
+  ctx.io.stdout.write(json ? `${JSON.stringify(result)}\n` : `${head}\n${renderChecks(result.checks)}\n`);
+  if (!result.passed) throw new BantayError(ErrorCode.Integrity, `Database ${result.database} does not match backup ${result.backupId}`, { details: failureReasons(result.checks) });
 }
 
 function renderVerify(r: VerifyResult): string {

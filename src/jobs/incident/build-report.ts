@@ -176,7 +176,11 @@ function verificationOf(audit: readonly AuditFact[]): IncidentReport['verificati
   const checks: IncidentReport['verification'] = [];
   for (const a of audit) {
     if (a.operationType === 'verify' && a.status !== 'started') {
-      checks.push({ at: a.createdAt.toISOString(), check: 'verify: restored into a scratch database, row counts and required tables compared with the backup', backupId: a.backupId, result: a.status, detail: a.errorMessage });
+      const check =
+        typeof a.details.database === 'string'
+          ? `check of database ${a.details.database}: row counts, sequences and objects compared with the backup it was restored from`
+          : 'verify: restored into a scratch database, row counts and required tables compared with the backup';
+      checks.push({ at: a.createdAt.toISOString(), check, backupId: a.backupId, result: a.status, detail: a.errorMessage });
     } else if (isRestoreOutcome(a) && a.status === 'succeeded' && a.backupType !== 'pitr') {
       checks.push({ at: a.createdAt.toISOString(), check: 'restore: the copy was verified (row counts per table) before it was put in its place', backupId: a.backupId, result: 'passed', detail: null });
     } else if (isRestoreOutcome(a) && a.status === 'succeeded' && a.backupType === 'pitr') {

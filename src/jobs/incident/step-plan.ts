@@ -13,8 +13,16 @@ export type StepPlan =
   | { kind: 'emergency-backup' }
   | { kind: 'restore'; backupId: string; backupCreatedAt: string; to: RestoreTo; from: 'primary' | 'secondary' }
   | { kind: 'restore-pitr'; time: Date; to: RestoreTo }
-  | { kind: 'verify'; backupId: string }
+  /**
+   * With `restored`, checks the database a restore step of this incident produced against the
+   * backup it came from (for a point-in-time recovery, the kept copy), read from where that
+   * backup was read; without, verifies a backup by restoring it into a scratch database.
+   */
+  | { kind: 'verify'; backupId: string; from: 'primary' | 'secondary'; restored?: RestoredDatabase }
   | { kind: 'restore-files'; backupId: string; backupCreatedAt: string };
+
+/** A database a restore step left: in place of the live one, or a new database by name. */
+export type RestoredDatabase = { to: 'in-place' } | { to: 'new'; database: string };
 
 export interface StepOverrides {
   /** A backup id instead of the latest clean one. */
@@ -45,8 +53,13 @@ export function planStep(incident: Incident, step: RunbookStep, backups: readonl
       if (time.getTime() > incident.detectedAt.getTime()) throw new BantayError(ErrorCode.InvalidInput, 'The recovery time is after the detection time: the damage would be recovered too');
       return { kind: 'restore-pitr', time, to };
     }
-    case 'verify-restored':
-      return { kind: 'verify', backupId: overrides.backupId ?? restoredBackupOf(events) ?? chooseBackup(incident, backups, 'database', undefined).id };
+    case 'verify-restored': {
+      if (overrides.backupId !== undefined) return { kind: 'verify', backupId: chooseBackup(incident, backups, 'database', overrides.backupId).id, from: 'primary' };
+      const restored = lastRestoreOf(events);
+      if (restored !== undefined) return { kind: 'verify', ...restored };
+      // Nothing restored yet: prove the backup a restore would use.
+      return { kind: 'verify', backupId: chooseBackup(incident, backups, 'database', undefined).id, from: 'primary' };
+    }
     case 'restore-files': {
       const backup = chooseBackup(incident, backups, 'application', overrides.backupId);
       return { kind: 'restore-files', backupId: backup.id, backupCreatedAt: backup.createdAt };
@@ -68,11 +81,21 @@ export function chooseBackup(incident: Incident, backups: readonly Manifest[], k
   return clean;
 }
 
-/** The backup a successful restore step of this incident used, newest first. */
-export function restoredBackupOf(events: readonly IncidentEvent[]): string | undefined {
+/**
+ * The database the newest successful database restore step of this incident produced, the
+ * backup to compare it with and where that backup is. Throws when that step did not record
+ * them (a step run before they were recorded): checking another backup would prove nothing.
+ */
+export function lastRestoreOf(events: readonly IncidentEvent[]): { backupId: string; from: 'primary' | 'secondary'; restored: RestoredDatabase } | undefined {
   for (const event of [...events].reverse()) {
-    const backupId = event.details.backupId;
-    if (event.kind === 'step-finished' && event.details.outcome === 'succeeded' && event.details.plan === 'restore' && typeof backupId === 'string') return backupId;
+    const d = event.details;
+    if (event.kind !== 'step-finished' || d.outcome !== 'succeeded' || (d.plan !== 'restore' && d.plan !== 'restore-pitr')) continue;
+    const backupId = d.plan === 'restore' ? d.backupId : d.copyBackupId;
+    const restored: RestoredDatabase | undefined = d.to === 'in-place' ? { to: 'in-place' } : typeof d.target === 'string' ? { to: 'new', database: d.target } : undefined;
+    if (typeof backupId !== 'string' || restored === undefined) {
+      throw new BantayError(ErrorCode.InvalidInput, `Step ${String(d.step)} restored the database but did not record which backup and database: name the backup to verify`);
+    }
+    return { backupId, from: d.from === 'secondary' ? 'secondary' : 'primary', restored };
   }
   return undefined;
 }
@@ -88,8 +111,12 @@ export function describePlan(plan: StepPlan, timeText: (d: Date) => string): str
       return `Restore backup ${plan.backupId} (taken ${timeText(new Date(plan.backupCreatedAt))})${plan.from === 'secondary' ? ' from the secondary location' : ''} ${plan.to === 'in-place' ? 'in place of the live database' : 'to a new database'}`;
     case 'restore-pitr':
       return `Recover the database to ${timeText(plan.time)} ${plan.to === 'in-place' ? 'in place of the live database' : 'into a new database'}`;
-    case 'verify':
-      return `Verify backup ${plan.backupId} by restoring it into a scratch database`;
+    case 'verify': {
+      const from = plan.from === 'secondary' ? ' (read from the secondary location)' : '';
+      if (plan.restored === undefined) return `Verify backup ${plan.backupId}${from} by restoring it into a scratch database`;
+      const what = plan.restored.to === 'in-place' ? 'the live database' : `database ${plan.restored.database}`;
+      return `Check ${what} against backup ${plan.backupId}${from}: row counts, sequences and objects as the backup recorded them`;
+    }
     case 'restore-files':
       return `Restore the application files from ${plan.backupId} (taken ${timeText(new Date(plan.backupCreatedAt))}) in place`;
   }

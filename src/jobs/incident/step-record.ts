@@ -21,8 +21,10 @@ export async function recordStepStarted(db: Queryable, incident: Incident, step:
 export interface StepResult {
   /** The recovered point of a restore: the backup's time, or the last replayed transaction of a PITR. */
   recoveredPoint?: string;
-  /** The target database of a restore ("live" for in place). */
+  /** The new database a restore went to (none for in place: plan.to says so). */
   target?: string;
+  /** A point-in-time recovery's kept copy: the backup its new database was restored from. */
+  copyBackupId?: string;
 }
 
 export async function recordStepFinished(db: Queryable, incident: Incident, step: RunbookStep, plan: StepPlan, actor: string, result: { ok: true; details?: StepResult } | { ok: false; error: unknown; cancelled?: boolean }): Promise<void> {
@@ -46,7 +48,7 @@ function planDetails(plan: StepPlan): Record<string, unknown> {
     case 'restore-pitr':
       return { plan: 'restore-pitr', time: plan.time.toISOString(), to: plan.to };
     case 'verify':
-      return { plan: 'verify', backupId: plan.backupId };
+      return { plan: 'verify', backupId: plan.backupId, from: plan.from, ...(plan.restored ? { checked: plan.restored.to === 'in-place' ? 'live' : plan.restored.database } : {}) };
     case 'restore-files':
       return { plan: 'restore-files', backupId: plan.backupId };
     case 'hook':

@@ -127,6 +127,17 @@ describe('bantay restore --time / --latest', () => {
       expect(JSON.stringify(await slack.submitViewAndSee(OPERATOR, run.view, { incident_target_name: 'fbms_from_slack' }))).toMatch(/Step 5 started/);
       await api.waitFor((c) => c.method === 'chat.postMessage' && /Step 5 succeeded/.test(text(c)), { since, timeoutMs: 240_000 });
       expect(await labels(withDatabase(fbms, 'fbms_from_slack'))).toEqual(['seed', ...before]);
+      // Step 6 checks that new database against the recovery's kept copy, not against an older dump.
+      since = api.nextSeq;
+      await slack.clickButton(OPERATOR, slack.currentMessage(checklistCall.args.channel as string, checklistCall.response.ts as string)!, 'bantay_incident_run_6');
+      const verify = await slack.waitForModal(since, 30_000);
+      if (!verify || !('view' in verify)) throw new Error('no run modal');
+      expect(JSON.stringify(verify.view.blocks)).toMatch(/Check database fbms_from_slack against backup db-\d{8}T\d{6}Z-[0-9a-f]{4}/);
+      since = api.nextSeq;
+      expect(JSON.stringify(await slack.submitViewAndSee(OPERATOR, verify.view, {}))).toMatch(/Step 6 started/);
+      const checked = await api.waitFor((c) => c.method === 'chat.postMessage' && /matches backup|does NOT match|Step 6/.test(text(c)), { since, timeoutMs: 60_000 });
+      await api.waitFor((c) => c.method === 'chat.postMessage' && /Step 6 succeeded/.test(text(c)), { since, timeoutMs: 60_000 });
+      expect(text(checked)).not.toContain('does NOT match');
       expect(api.violations()).toEqual([]);
     } finally {
       stop.abort();
