@@ -109,6 +109,31 @@ export async function releaseAnnouncement(db: Queryable, id: string): Promise<vo
   await db.query('UPDATE incidents SET slack_channel = NULL WHERE id = $1 AND slack_ts IS NULL', [id]);
 }
 
+/**
+ * Claims the writing of an open incident's report for one resolve (ownerToken plus a nonce), so two
+ * resolves racing never overwrite each other's report in the store: false when another live
+ * resolve holds it. A claim whose process is gone, or older than `staleAfterMs` (a resolve
+ * writes two small objects: minutes mean it hangs or died on another host), is taken over.
+ */
+export async function claimResolve(db: Queryable, id: string, owner: string, now: Date, staleAfterMs = 10 * 60_000): Promise<boolean> {
+  const current = await db.query<{ owner: string | null; since: Date | null }>('SELECT resolving_owner AS owner, resolving_since AS since FROM incidents WHERE id = $1 AND resolved_at IS NULL', [id]);
+  const row = current[0];
+  if (row === undefined) return false;
+  const free = row.owner === null || isAbandonedOwner(row.owner, false) || (row.since !== null && now.getTime() - row.since.getTime() > staleAfterMs);
+  if (!free) return false;
+  // Conditional on the value read: of two takers of one stale claim, one wins.
+  const taken = await db.query(
+    'UPDATE incidents SET resolving_owner = $2, resolving_since = $3 WHERE id = $1 AND resolved_at IS NULL AND resolving_owner IS NOT DISTINCT FROM $4 RETURNING id',
+    [id, owner, now, row.owner],
+  );
+  return taken.length === 1;
+}
+
+/** Gives the claim back after a resolve that failed (the store refused the report): the incident stays open, to resolve again. */
+export async function releaseResolve(db: Queryable, id: string, owner: string): Promise<void> {
+  await db.query('UPDATE incidents SET resolving_owner = NULL, resolving_since = NULL WHERE id = $1 AND resolving_owner = $2', [id, owner]);
+}
+
 /** Marks an incident resolved once: false when it already was (two resolves racing). */
 export async function markIncidentResolved(db: Queryable, id: string, at: Date, reportKey: string): Promise<boolean> {
   const rows = await db.query(`UPDATE incidents SET status = 'resolved', resolved_at = $2, report_key = $3 WHERE id = $1 AND resolved_at IS NULL RETURNING id`, [id, at, reportKey]);

@@ -244,6 +244,11 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
     name: 'incident mode: a step is done once, whatever races',
     sql: `CREATE UNIQUE INDEX incident_events_step_done ON incident_events (incident_id, (details->>'step')) WHERE kind = 'step-done'`,
   },
+  {
+    version: 26,
+    name: 'incident mode: one resolve at a time writes the report',
+    sql: `ALTER TABLE incidents ADD COLUMN resolving_owner text, ADD COLUMN resolving_since timestamptz`,
+  },
 ];
 
 export async function applyMigrations(db: StateDb): Promise<void> {

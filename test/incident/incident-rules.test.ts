@@ -6,6 +6,8 @@ import { addEvent, addNote, declareIncident, handOver, incidentEvents, markStepD
 import { resolveIncident } from '../../src/jobs/incident/resolve.ts';
 import { recordStepFinished, recordStepStarted } from '../../src/jobs/incident/step-record.ts';
 import { closeAbandonedSteps } from '../../src/state/incidents.ts';
+import { ownerToken } from '../../src/state/job-runs.ts';
+import { readIncidentReport } from '../../src/catalog/incident-report.ts';
 import { loadRunbook } from '../../src/jobs/incident/runbooks.ts';
 import { planStep } from '../../src/jobs/incident/step-plan.ts';
 import type { JobDeps } from '../../src/jobs/job-context.ts';
@@ -98,5 +100,27 @@ describe('incident rules that hold whoever calls', () => {
     const after = await requireIncident(deps.state, incident.id);
     expect(after).toMatchObject({ status: 'resolved', commander: 'cli:ana' });
     expect((await incidentEvents(deps.state, incident.id)).filter((e) => e.kind === 'resolved')).toHaveLength(1);
+  });
+
+  it('of two resolves racing, the report in the store is the one of the resolve that closed the incident; a dead resolver\'s claim is taken over', async () => {
+    const runbook = await loadRunbook(SHIPPED_RUNBOOK_DIR, 'database-corruption');
+    const incident = await declareIncident(deps.state, { runbook, severity: 'sev1', summary: 'race to resolve', detectedAt: new Date(), declaredBy: 'cli:ana', scope: 'resolve-race' });
+    const resolution = (rootCause: string) => ({ impact: '', rootCause, prevention: '', lessonsLearned: '' });
+    const results = await Promise.allSettled(['first', 'second', 'third'].map((who) => resolveIncident(deps, incident, { actor: `cli:${who}`, resolution: resolution(`cause told by ${who}`) })));
+    const won = results.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof resolveIncident>>> => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    for (const lost of results.filter((r) => r.status === 'rejected')) expect(String((lost as PromiseRejectedResult).reason.message)).toMatch(/resolving this incident right now|resolved/);
+    const stored = await readIncidentReport(deps.store, incident.id, { keyRing: deps.keyRing, state: deps.state });
+    expect(stored.lessons.rootCause).toBe(won[0]!.value.report.lessons.rootCause);
+    expect((await requireIncident(deps.state, incident.id)).resolvedAt).not.toBeNull();
+
+    // A resolve killed after claiming (its process gone) does not block the next one forever.
+    const other = await declareIncident(deps.state, { runbook, severity: 'sev1', summary: 'killed resolver', detectedAt: new Date(), declaredBy: 'cli:ana', scope: 'resolve-killed' });
+    await deps.state.query('UPDATE incidents SET resolving_owner = $2, resolving_since = now() WHERE id = $1', [other.id, `${hostname()}||999999|1|dead`]);
+    await expect(resolveIncident(deps, other, { actor: 'cli:ana', resolution: resolution('after a crash') })).resolves.toMatchObject({ report: { lessons: { rootCause: "after a crash" } } });
+    // A live claim (this very process, another resolve) is respected.
+    const third = await declareIncident(deps.state, { runbook, severity: 'sev1', summary: 'busy', detectedAt: new Date(), declaredBy: 'cli:ana', scope: 'resolve-busy' });
+    await deps.state.query('UPDATE incidents SET resolving_owner = $2, resolving_since = now() WHERE id = $1', [third.id, `${ownerToken()}|other`]);
+    await expect(resolveIncident(deps, third, { actor: 'cli:ana', resolution: resolution('x') })).rejects.toThrow(/resolving this incident right now/);
   });
 });

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { catalogEntry } from '../../catalog/catalog.ts';
 import { writeIncidentReport, type IncidentReport } from '../../catalog/incident-report.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { recordAudit } from '../../state/audit-log.ts';
-import { selectAuditBetween } from '../../state/incidents.ts';
+import { claimResolve, releaseResolve, selectAuditBetween } from '../../state/incidents.ts';
+import { ownerToken } from '../../state/job-runs.ts';
 import type { JobDeps } from '../job-context.ts';
 import { buildIncidentReport, type AuditFact, type Resolution } from './build-report.ts';
 import { closeIncident, incidentEvents, requireOpen, runningSteps } from './incidents.ts';
@@ -12,6 +14,8 @@ import { renderIncidentReport } from './render-report.ts';
 /**
  * Resolving writes the recovery report (store: Markdown, then the authenticated JSON) and only
  * then marks the incident resolved: a store failure leaves the incident open, to resolve again.
+ * One resolve at a time holds the incident's claim (claimResolve), so of two racing the report
+ * in the store is always the one of the resolve that closed the incident.
  */
 export async function resolveIncident(
   deps: Pick<JobDeps, 'state' | 'store' | 'keyRing' | 'now'>,
@@ -22,6 +26,25 @@ export async function resolveIncident(
   const problems = Object.entries(input.resolution).filter(([, v]) => v.length > 3000).map(([k]) => `${k}: at most 3000 characters`);
   if (problems.length > 0) throw new BantayError(ErrorCode.InvalidInput, 'The resolution is too long', { details: problems });
   const resolvedAt = deps.now?.() ?? new Date();
+  // This process and this call: two resolves in one bot process race too.
+  const owner = `${ownerToken()}|${randomBytes(4).toString('hex')}`;
+  if (!(await claimResolve(deps.state, incident.id, owner, resolvedAt))) {
+    throw new BantayError(ErrorCode.InvalidInput, 'Someone else is resolving this incident right now, or it was just resolved: its report is theirs');
+  }
+  try {
+    return await writeReportAndClose(deps, incident, input, resolvedAt);
+  } finally {
+    // Resolved: the claim is moot. Not resolved (a store failure, a running step): free to try again.
+    await releaseResolve(deps.state, incident.id, owner);
+  }
+}
+
+async function writeReportAndClose(
+  deps: Pick<JobDeps, 'state' | 'store' | 'keyRing' | 'now'>,
+  incident: Incident,
+  input: { resolution: Resolution; actor: string },
+  resolvedAt: Date,
+): Promise<{ report: IncidentReport; markdown: string; key: string }> {
   const events = await incidentEvents(deps.state, incident.id);
   // A report written while a step runs would miss its outcome, and the outcome could not be added after.
   const running = runningSteps(events);
