@@ -150,19 +150,27 @@ export async function markIncidentResolved(db: Queryable, id: string, at: Date, 
  * host's to close; marking the step done also ends it.
  */
 export async function closeAbandonedSteps(db: Queryable): Promise<number> {
-  const rows = await db.query<{ incidentId: string; step: number; owner: string | null }>(
-    `SELECT s.incident_id AS "incidentId", (s.details->>'step')::int AS step, s.details->>'owner' AS owner
+  // Ended by: its own run's finish, a finish with no run (recorded before runs were), or done.
+  // A start taken over by a later start of the same run (the approved job's process) is that one's.
+  const rows = await db.query<{ incidentId: string; step: number; owner: string | null; run: string | null; waiting: boolean }>(
+    `SELECT s.incident_id AS "incidentId", (s.details->>'step')::int AS step, s.details->>'owner' AS owner, s.details->>'run' AS run,
+            (s.details->>'waitsForApproval') IS NOT NULL AS waiting
        FROM incident_events s JOIN incidents i ON i.id = s.incident_id AND i.resolved_at IS NULL
       WHERE s.kind = 'step-started'
+        AND NOT EXISTS (SELECT 1 FROM incident_events l WHERE l.incident_id = s.incident_id AND l.kind = 'step-started' AND l.id > s.id
+                          AND s.details->>'run' IS NOT NULL AND l.details->>'run' = s.details->>'run')
         AND NOT EXISTS (SELECT 1 FROM incident_events f WHERE f.incident_id = s.incident_id AND f.kind IN ('step-finished', 'step-done')
-                          AND f.details->>'step' = s.details->>'step' AND (f.at > s.at OR (f.at = s.at AND f.id > s.id)))`,
+                          AND f.details->>'step' = s.details->>'step' AND (f.at > s.at OR (f.at = s.at AND f.id > s.id))
+                          AND (f.kind = 'step-done' OR f.details->>'run' IS NULL OR s.details->>'run' IS NULL OR f.details->>'run' = s.details->>'run'))`,
   );
   let closed = 0;
   for (const row of rows) {
     // No owner: started before owners were recorded, by a process that an upgrade has since replaced.
     if (row.owner !== null && !isAbandonedOwner(row.owner, false)) continue;
+    // Waiting for a second person: alive while the approval is, whichever process asked.
+    if (row.waiting && row.run !== null && (await db.query(`SELECT 1 FROM approvals WHERE status = 'pending' AND payload->'incidentStep'->>'run' = $1`, [row.run])).length > 0) continue;
     const text = `Step ${row.step} abandoned: the Bantay process running it stopped without finishing (killed, crashed or restarted); run it again or mark it done`;
-    if (await insertIncidentEvent(db, { incidentId: row.incidentId, at: new Date(), kind: 'step-finished', actor: 'bantay', text, details: { step: row.step, outcome: 'failed', cause: 'abandoned' } })) closed++;
+    if (await insertIncidentEvent(db, { incidentId: row.incidentId, at: new Date(), kind: 'step-finished', actor: 'bantay', text, details: { step: row.step, ...(row.run !== null ? { run: row.run } : {}), outcome: 'failed', cause: 'abandoned' } })) closed++;
   }
   return closed;
 }

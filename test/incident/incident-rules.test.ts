@@ -7,6 +7,7 @@ import { resolveIncident } from '../../src/jobs/incident/resolve.ts';
 import { recordStepFinished, recordStepStarted } from '../../src/jobs/incident/step-record.ts';
 import { closeAbandonedSteps } from '../../src/state/incidents.ts';
 import { ownerToken } from '../../src/state/job-runs.ts';
+import { createApproval, decideApproval } from '../../src/bot/approval-store.ts';
 import { readIncidentReport } from '../../src/catalog/incident-report.ts';
 import { loadRunbook } from '../../src/jobs/incident/runbooks.ts';
 import { planStep } from '../../src/jobs/incident/step-plan.ts';
@@ -75,7 +76,11 @@ describe('incident rules that hold whoever calls', () => {
     const step = incident.steps.find((s) => s.action === 'emergency-backup')!;
     const plan = { kind: 'emergency-backup' } as const;
     // A step started by this process is alive; one whose owner (same host, a pid that does not exist) died is not.
-    await recordStepStarted(deps.state, incident, step, plan, 'cli:ana', 'emergency backup');
+    const run = await recordStepStarted(deps.state, incident, step, plan, 'cli:ana', 'emergency backup');
+    // A second run of the same step, refused (busy), ends itself only: the first keeps running.
+    const refused = await recordStepStarted(deps.state, incident, step, plan, 'cli:ben', 'emergency backup');
+    await recordStepFinished(deps.state, incident, step, plan, 'cli:ben', refused, { ok: false, error: new Error('Emergency database backup was running') });
+    expect(runningSteps(await incidentEvents(deps.state, incident.id))).toEqual([step.number]);
     await addEvent(deps.state, incident.id, 'step-started', 'cli:ben', 'Step 1 started', { step: 1, owner: `${hostname()}||2147480000|1` });
     // One started by an earlier version (no owner recorded) is closed too; one marked done by people is not running.
     await addEvent(deps.state, incident.id, 'step-started', 'cli:ben', 'Step 2 started', { step: 2 });
@@ -83,17 +88,17 @@ describe('incident rules that hold whoever calls', () => {
     expect(runningSteps(await incidentEvents(deps.state, incident.id))).toEqual([1, 2, step.number, 8]);
     expect(await closeAbandonedSteps(deps.state)).toBe(2);
     const events = await incidentEvents(deps.state, incident.id);
-    expect(events.filter((e) => e.kind === 'step-finished').map((e) => [e.details.step, e.details.cause])).toEqual([[1, 'abandoned'], [2, 'abandoned']]);
+    expect(events.filter((e) => e.kind === 'step-finished' && e.details.cause === 'abandoned').map((e) => e.details.step)).toEqual([1, 2]);
     expect(runningSteps(events)).toEqual([step.number, 8]);
     await markStepDone(deps.state, incident, 8, 'cli:ana', 'the other site did it');
     expect(runningSteps(await incidentEvents(deps.state, incident.id))).toEqual([step.number]);
 
     const resolution = { impact: '', rootCause: 'test', prevention: '', lessonsLearned: '' };
     await expect(resolveIncident(deps, incident, { actor: 'cli:ana', resolution })).rejects.toThrow(`Step ${step.number} is still running`);
-    await recordStepFinished(deps.state, incident, step, plan, 'cli:ana', { ok: true });
+    await recordStepFinished(deps.state, incident, step, plan, 'cli:ana', run, { ok: true });
     await resolveIncident(deps, incident, { actor: 'cli:ana', resolution });
     // Every later change is refused by the state database itself, even through a stale copy of the open incident.
-    await expect(recordStepFinished(deps.state, incident, step, plan, 'cli:ana', { ok: true })).rejects.toThrow(/resolved/);
+    await expect(recordStepFinished(deps.state, incident, step, plan, 'cli:ana', run, { ok: true })).rejects.toThrow(/resolved/);
     await expect(addNote(deps.state, incident, 'cli:ana', 'late')).rejects.toThrow(/resolved/);
     await expect(handOver(deps.state, incident, 'cli:ana', 'cli:ben')).rejects.toThrow(/resolved/);
     await expect(resolveIncident(deps, incident, { actor: 'cli:ben', resolution })).rejects.toThrow(/resolved/);
@@ -122,5 +127,29 @@ describe('incident rules that hold whoever calls', () => {
     const third = await declareIncident(deps.state, { runbook, severity: 'sev1', summary: 'busy', detectedAt: new Date(), declaredBy: 'cli:ana', scope: 'resolve-busy' });
     await deps.state.query('UPDATE incidents SET resolving_owner = $2, resolving_since = now() WHERE id = $1', [third.id, `${ownerToken()}|other`]);
     await expect(resolveIncident(deps, third, { actor: 'cli:ana', resolution: resolution('x') })).rejects.toThrow(/resolving this incident right now/);
+  });
+
+  it('a step waiting for approval stays running while the approval is pending, whoever asked; once approved it belongs to the process running the job', async () => {
+    const runbook = await loadRunbook(SHIPPED_RUNBOOK_DIR, 'database-corruption');
+    const incident = await declareIncident(deps.state, { runbook, severity: 'sev1', summary: 'approval owner', detectedAt: new Date(), declaredBy: 'cli:ana', scope: 'approval-owner' });
+    const step = incident.steps.find((s) => s.action === 'restore-latest')!;
+    const plan = { kind: 'restore', backupId: 'db-20261203T040000Z-0004', backupCreatedAt: '2026-12-03T04:00:00Z', to: 'in-place', from: 'primary' } as const;
+    const dead = `${hostname()}||2147480001|1`;
+    // Asked by a replica that has since died; the approval is still pending.
+    const run = await recordStepStarted(deps.state, incident, step, plan, 'slack:U0ASKER01', 'restore in place: approval requested', { waitsForApproval: true });
+    await deps.state.query(`UPDATE incident_events SET details = jsonb_set(details, '{owner}', to_jsonb($2::text)) WHERE incident_id = $1 AND details->>'run' = $3`, [incident.id, dead, run]);
+    const approval = await createApproval(deps.state, { kind: 'restore-in-place', payload: { incidentStep: { incidentId: incident.id, step: step.number, run } }, requestedBy: 'U0ASKER01', reason: 'incident', ttlSeconds: 600, now: new Date() });
+    expect(await closeAbandonedSteps(deps.state)).toBe(0);
+    expect(runningSteps(await incidentEvents(deps.state, incident.id))).toEqual([step.number]);
+    // Approved: this process runs the job and records the run again as its owner; the dead asker no longer matters.
+    await decideApproval(deps.state, approval.id, 'approved', 'U0APPROVE1', new Date());
+    await recordStepStarted(deps.state, incident, step, plan, 'slack:U0ASKER01', 'approved, running', { run });
+    expect(await closeAbandonedSteps(deps.state)).toBe(0);
+    expect(runningSteps(await incidentEvents(deps.state, incident.id))).toEqual([step.number]);
+    // The job's process dies too: now the step is abandoned, closed once.
+    await deps.state.query(`UPDATE incident_events SET details = jsonb_set(details, '{owner}', to_jsonb($2::text)) WHERE incident_id = $1 AND details->>'run' = $3`, [incident.id, dead, run]);
+    expect(await closeAbandonedSteps(deps.state)).toBe(1);
+    expect(await closeAbandonedSteps(deps.state)).toBe(0);
+    expect(runningSteps(await incidentEvents(deps.state, incident.id))).toEqual([]);
   });
 });

@@ -15,7 +15,7 @@ import { slackErrorOf } from '../slack-api.ts';
 import { getIncident, openIncidents } from '../../jobs/incident/incidents.ts';
 import type { Incident } from '../../jobs/incident/model.ts';
 import { actorText } from '../incident/incident-messages.ts';
-import { endUnapprovedStep, followApprovedStep } from '../incident/incident-step-runs.ts';
+import { endUnapprovedStep, followApprovedStep, type ApprovalStep } from '../incident/incident-step-runs.ts';
 
 export type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 
@@ -35,7 +35,7 @@ export interface ApprovalRequest {
   /** The caller claimed the request id already (incident steps claim theirs before planning). */
   claimed?: boolean;
   /** The incident step this restore is, so its approval, rejection or expiry ends the step. */
-  incidentStep?: { incidentId: string; step: number };
+  incidentStep?: ApprovalStep;
 }
 
 /**
@@ -121,7 +121,7 @@ export function handleApproveAction(s: BotServices) {
       if (decided === undefined) return replyEphemeral(args.respond, decidedText(await getApproval(s.state, id)));
       await audit(s, decided, 'approved', userId);
       const outcome = s.runner.start(spec, decided.requestedBy, { approvedBy: userId });
-      if (outcome.started) await followApprovedStep(s, decided.payload, decided.requestedBy, outcome.done).catch((err: unknown) => s.logger.error({ err, approvalId: id }, 'could not follow the incident step of an approval'));
+      if (outcome.started) await followApprovedStep(s, decided.payload, decided.requestedBy, userId, outcome.done).catch((err: unknown) => s.logger.error({ err, approvalId: id }, 'could not follow the incident step of an approval'));
       else await endUnapprovedStep(s, decided.payload, decided.requestedBy, `approved, but ${outcome.running.title} was running, so it did not start`);
       await updateApprovalMessage(s, decided, outcome.started ? undefined : `Approved, but it could not start: ${outcome.running.title} is running. Ask again with /restore when it has finished.`);
       s.home.refresh();

@@ -154,12 +154,12 @@ export function handleRunStepSubmission(s: BotServices) {
         spec = { type: 'restore', backup: plan.backupId, target: { mode: 'in-place' }, reason: `${reason} (incident ${incident.title})` };
         const entry = (await s.catalog.get(10_000))?.entries.find((e) => e.manifest.id === plan.backupId);
         if (!entry) throw new BantayError(ErrorCode.NotFound, 'That backup is no longer in the catalog');
-        await recordStepStarted(s.state, incident, step, plan, actor, `${describePlan(plan, planTimeText(s))}: approval requested`);
+        const run = await recordStepStarted(s.state, incident, step, plan, actor, `${describePlan(plan, planTimeText(s))}: approval requested`, { waitsForApproval: true });
         try {
-          await requestInPlaceApproval(s, answer, { userId, spec, entry, requestId: meta.requestId, claimed: true, incidentStep: { incidentId: incident.id, step: step.number } });
+          await requestInPlaceApproval(s, answer, { userId, spec, entry, requestId: meta.requestId, claimed: true, incidentStep: { incidentId: incident.id, step: step.number, run } });
         } catch (err) {
           // No approval exists to close the step later: close it now, or it shows running until a restart.
-          await recordStepFinished(s.state, incident, step, plan, actor, { ok: false, error: err }).catch(() => undefined);
+          await recordStepFinished(s.state, incident, step, plan, actor, run, { ok: false, error: err }).catch(() => undefined);
           throw err;
         }
         s.incident.refresh(incident.id);
@@ -167,13 +167,14 @@ export function handleRunStepSubmission(s: BotServices) {
       } else throw new BantayError(ErrorCode.InvalidInput, 'That step cannot be run from Slack');
       const refusal = refusalFor(s, spec);
       if (refusal !== undefined) return await answer({ title: 'Not started', text: refusal });
-      await recordStepStarted(s.state, incident, step, plan, actor, describePlan(plan, planTimeText(s)));
+      const run = await recordStepStarted(s.state, incident, step, plan, actor, describePlan(plan, planTimeText(s)));
       const outcome = s.runner.start(spec, userId);
       if (!outcome.started) {
-        await recordStepFinished(s.state, incident, step, plan, actor, { ok: false, error: new BantayError(ErrorCode.InvalidInput, `${outcome.running.title} was running`) });
+        // This run's own finish: a run of the same step already going keeps running.
+        await recordStepFinished(s.state, incident, step, plan, actor, run, { ok: false, error: new BantayError(ErrorCode.InvalidInput, `${outcome.running.title} was running`) });
         return await answer({ title: 'Not started', text: `${outcome.running.title} is running.` });
       }
-      followStepJob(s, incident, step, plan, actor, outcome.done, spec.type === 'restore' || spec.type === 'pitr-restore' ? spec.target : undefined);
+      followStepJob(s, incident, step, plan, actor, run, outcome.done, spec.type === 'restore' || spec.type === 'pitr-restore' ? spec.target : undefined);
       await answer({ title: 'Started', text: `:arrow_forward: Step ${step.number} started; progress is in <#${s.settings.channel}>, and the checklist is updated when it ends.` });
       s.incident.refresh(incident.id);
     } catch (err) {

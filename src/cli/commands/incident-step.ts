@@ -53,7 +53,7 @@ export async function runIncidentStep(ctx: CliContext, incident: Incident, stepN
   }
   const actor = ctx.trigger().by;
   ctx.io.stderr.write(`Step ${step.number}: ${description}\n`);
-  await recordStepStarted(state, incident, step, plan, actor, description);
+  const run = await recordStepStarted(state, incident, step, plan, actor, description);
   const startedAt = new Date();
   try {
     if (plan.kind === 'hook') {
@@ -63,13 +63,13 @@ export async function runIncidentStep(ctx: CliContext, incident: Incident, stepN
       await runSubcommand(ctx, argv!);
     }
   } catch (err) {
-    await recordStepFinished(state, incident, step, plan, actor, { ok: false, error: err, cancelled: isAbortError(err) || ctx.io.signal.aborted });
+    await recordStepFinished(state, incident, step, plan, actor, run, { ok: false, error: err, cancelled: isAbortError(err) || ctx.io.signal.aborted });
     throw err;
   }
   const target = 'to' in plan && plan.to === 'new' ? { target: targetDb } : {};
   const details: StepResult =
     plan.kind === 'restore' ? { recoveredPoint: plan.backupCreatedAt, ...target } : plan.kind === 'restore-pitr' ? { ...target, ...(await pitrCopyOf(state, actor, startedAt)) } : {};
-  await recordStepFinished(state, incident, step, plan, actor, { ok: true, details });
+  await recordStepFinished(state, incident, step, plan, actor, run, { ok: true, details });
   ctx.io.stdout.write(`Step ${step.number} done.\n`);
 }
 

@@ -206,14 +206,25 @@ export async function closeIncident(db: Queryable, incident: Incident, actor: st
 
 /** Steps started and neither finished nor marked done since (their job is running, or waits for approval), in step order. */
 export function runningSteps(events: readonly IncidentEvent[]): number[] {
-  const running = new Set<number>();
+  // Per step, the runs started and not finished: a finish ends its own run (one without a run
+  // id, from before runs were recorded, ends them all).
+  const running = new Map<number, Set<string>>();
   for (const e of events) {
-    if (typeof e.details.step !== 'number') continue;
-    if (e.kind === 'step-started') running.add(e.details.step);
-    // A step marked done by people is not running, whatever a lost process left behind.
-    else if (e.kind === 'step-finished' || e.kind === 'step-done') running.delete(e.details.step);
+    const step = e.details.step;
+    if (typeof step !== 'number') continue;
+    const run = typeof e.details.run === 'string' ? e.details.run : undefined;
+    if (e.kind === 'step-started') {
+      const runs = running.get(step) ?? new Set<string>();
+      runs.add(run ?? `legacy-${e.id}`);
+      running.set(step, runs);
+    } else if (e.kind === 'step-finished' && run !== undefined) {
+      running.get(step)?.delete(run);
+    } else if (e.kind === 'step-finished' || e.kind === 'step-done') {
+      // A step marked done by people is not running, whatever a lost process left behind.
+      running.delete(step);
+    }
   }
-  return [...running].sort((a, b) => a - b);
+  return [...running].filter(([, runs]) => runs.size > 0).map(([step]) => step).sort((a, b) => a - b);
 }
 
 export function fromRow(row: IncidentRow): Incident {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { classifyFailure } from '../../failure.ts';
 import { redactSecrets } from '../../log/redact.ts';
 import { ownerToken } from '../../state/job-runs.ts';
@@ -12,10 +13,30 @@ import type { StepPlan } from './step-plan.ts';
  * recovered, which the report's data loss is measured from). A successful run also marks the
  * step done. The job's own audit rows join the timeline by time.
  */
-export async function recordStepStarted(db: Queryable, incident: Incident, step: RunbookStep, plan: StepPlan, actor: string, description: string): Promise<void> {
+export async function recordStepStarted(
+  db: Queryable,
+  incident: Incident,
+  step: RunbookStep,
+  plan: StepPlan,
+  actor: string,
+  description: string,
+  opts: { run?: string; waitsForApproval?: boolean } = {},
+): Promise<string> {
   requireOpen(incident);
-  // The owner lets the next start close a step whose process died (closeAbandonedSteps).
-  await addEvent(db, incident.id, 'step-started', actor, `Step ${step.number} started: ${description}`, { step: step.number, owner: ownerToken(), ...planDetails(plan) });
+  // The owner lets the next start close a step whose process died (closeAbandonedSteps); the
+  // run pairs this start with its own finish, so a second run of the step that is refused
+  // (busy, not approved) never ends the first one's "running". A start waiting for approval is
+  // alive while its approval is pending, whoever asked; once approved, the process running the
+  // job records the same run again as its owner.
+  const run = opts.run ?? randomBytes(6).toString('hex');
+  const details = { step: step.number, run, owner: ownerToken(), ...(opts.waitsForApproval ? { waitsForApproval: true } : {}), ...planDetails(plan) };
+  await addEvent(db, incident.id, 'step-started', actor, `Step ${step.number} started: ${description}`, details);
+  return run;
+}
+
+/** A run id as recordStepStarted makes them (it travels through approval rows: checked). */
+export function parseStepRun(value: unknown): string | undefined {
+  return typeof value === 'string' && /^[0-9a-f]{12}$/.test(value) ? value : undefined;
 }
 
 export interface StepResult {
@@ -27,9 +48,19 @@ export interface StepResult {
   copyBackupId?: string;
 }
 
-export async function recordStepFinished(db: Queryable, incident: Incident, step: RunbookStep, plan: StepPlan, actor: string, result: { ok: true; details?: StepResult } | { ok: false; error: unknown; cancelled?: boolean }): Promise<void> {
+/** `run`: what recordStepStarted returned (undefined only for a start recorded before runs were). */
+export async function recordStepFinished(
+  db: Queryable,
+  incident: Incident,
+  step: RunbookStep,
+  plan: StepPlan,
+  actor: string,
+  run: string | undefined,
+  result: { ok: true; details?: StepResult } | { ok: false; error: unknown; cancelled?: boolean },
+): Promise<void> {
+  const ids = { step: step.number, ...(run !== undefined ? { run } : {}) };
   if (result.ok) {
-    await addEvent(db, incident.id, 'step-finished', actor, `Step ${step.number} succeeded`, { step: step.number, outcome: 'succeeded', ...planDetails(plan), ...result.details });
+    await addEvent(db, incident.id, 'step-finished', actor, `Step ${step.number} succeeded`, { ...ids, outcome: 'succeeded', ...planDetails(plan), ...result.details });
     // Someone may have marked it done while it ran: the step is done either way.
     await addEvent(db, incident.id, 'step-done', actor, `Step ${step.number} done: ${step.text}`, { step: step.number, byBantay: true }).catch((err: unknown) => {
       if ((err as { code?: string }).code !== '23505') throw err;
@@ -38,7 +69,7 @@ export async function recordStepFinished(db: Queryable, incident: Incident, step
   }
   const c = classifyFailure(result.error, { cancelled: result.cancelled });
   const message = redactSecrets(result.error instanceof Error ? result.error.message : String(result.error)).slice(0, 500);
-  await addEvent(db, incident.id, 'step-finished', actor, `Step ${step.number} ${c.outcome}: ${message}`, { step: step.number, outcome: c.outcome, cause: c.cause, ...planDetails(plan) });
+  await addEvent(db, incident.id, 'step-finished', actor, `Step ${step.number} ${c.outcome}: ${message}`, { ...ids, outcome: c.outcome, cause: c.cause, ...planDetails(plan) });
 }
 
 function planDetails(plan: StepPlan): Record<string, unknown> {
