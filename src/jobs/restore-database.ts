@@ -83,6 +83,22 @@ export function parseRestoreTarget(value: string, liveDatabase: string): string 
 const SYSTEM_DATABASES = new Set(['template0', 'template1', 'postgres']);
 
 /**
+ * Whether a restore may go to `target` (a name parseRestoreTarget accepted): never the
+ * maintenance database, an existing one only with `replace`. True when it exists. Point-in-time
+ * recovery asks before it recovers, so a taken name is refused in seconds, not after the replay.
+ */
+export async function checkNewTarget(session: AdminSession, target: string, spec: { maintenanceDb: string; replace: boolean }): Promise<boolean> {
+  if (target === spec.maintenanceDb) {
+    throw new BantayError(ErrorCode.InvalidInput, `${target} is the maintenance database Bantay works from (BANTAY_MAINTENANCE_DB); choose another --target-db`);
+  }
+  const exists = await databaseExists(session.client, target);
+  if (exists && !spec.replace) {
+    throw new BantayError(ErrorCode.InvalidInput, `Database ${target} already exists; choose another --target-db, or pass --replace to replace it`);
+  }
+  return exists;
+}
+
+/**
  * Restores a database backup into a new database on the FBMS server: restore into a scratch
  * database, check it against the manifest, and only then rename it to the target (atomically),
  * so the target name never holds a half-restored or unverified database. An existing target
@@ -97,14 +113,8 @@ export async function restoreToNewDatabase(spec: RestoreSpec & { target: string;
   let session: AdminSession | undefined;
   try {
     const target = parseRestoreTarget(spec.target, live);
-    if (target === spec.maintenanceDb) {
-      throw new BantayError(ErrorCode.InvalidInput, `${target} is the maintenance database Bantay works from (BANTAY_MAINTENANCE_DB); choose another --target-db`);
-    }
     session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
-    const exists = await databaseExists(session.client, target);
-    if (exists && !spec.replace) {
-      throw new BantayError(ErrorCode.InvalidInput, `Database ${target} already exists; choose another --target-db, or pass --replace to replace it`);
-    }
+    const exists = await checkNewTarget(session, target, spec);
     await audit('restore', 'started', { mode: exists ? 'replace' : 'new', noOwner: spec.noOwner === true, acceptRestoreErrors: spec.acceptRestoreErrors === true });
     for (const line of describeCleanup(await cleanupLeftovers(session, deps.state, { tmpDir: spec.tmpDir }))) reporter.warn?.(line);
     const copy = await restoreCheckedCopy(manifest, session, deps, { ...spec, like: live }, reporter);

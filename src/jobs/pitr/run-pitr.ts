@@ -12,7 +12,8 @@ import type { JobDeps } from '../job-context.ts';
 import { describeDatabaseUrl } from '../pg/connection.ts';
 import { findPgTool } from '../pg/pg-tools.ts';
 import { silentReporter, type ProgressReporter } from '../progress.ts';
-import { restoreToNewDatabase, type RestoreResult, type RestoreSpec } from '../restore-database.ts';
+import { checkNewTarget, restoreToNewDatabase, type RestoreResult, type RestoreSpec } from '../restore-database.ts';
+import { openAdminSession } from '../pg/database-admin.ts';
 import { restoreInPlace } from '../restore-in-place.ts';
 import { requireIdentity } from '../wal/archive-identity.ts';
 import { summarizeArchive } from './archive-summary.ts';
@@ -81,6 +82,14 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
     const postgres = await findPgTool('postgres', deps.pgBinDir);
     if (postgres.major !== plan.base.pgMajor) {
       throw new BantayError(ErrorCode.Tool, `${plan.base.id} is a PostgreSQL ${plan.base.pgMajor} cluster; recovering it needs the PostgreSQL ${plan.base.pgMajor} server programs (found ${postgres.version}; set BANTAY_PG_BIN)`);
+    }
+    if (spec.to.kind === 'database') {
+      const session = await openAdminSession(spec.to.restore.databaseUrl, spec.to.restore.maintenanceDb);
+      try {
+        await checkNewTarget(session, spec.to.name, { maintenanceDb: spec.to.restore.maintenanceDb, replace: spec.to.replace });
+      } finally {
+        await session.close();
+      }
     }
     const user = unprivilegedUser();
     await makePrivateDir(runDir, user);

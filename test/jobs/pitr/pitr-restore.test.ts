@@ -90,6 +90,13 @@ describe('bantay restore --time / --latest', () => {
     expect(await readdir(join(p.dataDir, 'pitr'))).toEqual([]);
     const list = await bantay(['list', '--json'], env, p.dir);
     expect(list.stdout).toContain(report.copyBackupId);
+    // The name is taken now: a second recovery to it is refused before anything is unpacked or replayed.
+    const again = await bantay(['restore', '--time', manila, '--target-db', 'fbms_at_cut'], env, p.dir);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('Database fbms_at_cut already exists');
+    // Refused late, it would have recovered and catalogued another copy first.
+    expect((await bantay(['list', '--json'], env, p.dir)).stdout).toBe(list.stdout);
+    expect(await readdir(join(p.dataDir, 'pitr'))).toEqual([]);
   }, 300_000);
 
   it('from Slack, through bantay serve: the incident step "recover to the second before detection" recovers into a new database and closes the step', async () => {
