@@ -134,6 +134,30 @@ export async function releaseResolve(db: Queryable, id: string, owner: string): 
   await db.query('UPDATE incidents SET resolving_owner = NULL, resolving_since = NULL WHERE id = $1 AND resolving_owner = $2', [id, owner]);
 }
 
+/**
+ * Claims posting the checklist of an incident whose headline is posted but whose checklist
+ * is not (its post failed, or the poster died): a placeholder `posting:<time>` in
+ * slack_checklist_ts, taken over when older than `staleAfterMs`. False when another is on it.
+ */
+export async function claimChecklistPost(db: Queryable, id: string, now: Date, staleAfterMs = 5 * 60_000): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE incidents SET slack_checklist_ts = $2 WHERE id = $1 AND slack_ts IS NOT NULL AND resolved_at IS NULL
+        AND (slack_checklist_ts IS NULL OR CASE WHEN slack_checklist_ts LIKE 'posting:%' THEN substr(slack_checklist_ts, 9)::timestamptz < $3 ELSE false END) RETURNING id`,
+    [id, `posting:${now.toISOString()}`, new Date(now.getTime() - staleAfterMs)],
+  );
+  return rows.length === 1;
+}
+
+/** Gives the checklist claim back after a failed post, so the next sync tries again. */
+export async function releaseChecklistPost(db: Queryable, id: string): Promise<void> {
+  await db.query(`UPDATE incidents SET slack_checklist_ts = NULL WHERE id = $1 AND slack_checklist_ts LIKE 'posting:%'`, [id]);
+}
+
+/** A checklist ts that is a claim placeholder, not a message. */
+export function isChecklistClaim(ts: string | null): boolean {
+  return ts !== null && ts.startsWith('posting:');
+}
+
 /** Marks an incident resolved once: false when it already was (two resolves racing). */
 export async function markIncidentResolved(db: Queryable, id: string, at: Date, reportKey: string): Promise<boolean> {
   const rows = await db.query(`UPDATE incidents SET status = 'resolved', resolved_at = $2, report_key = $3 WHERE id = $1 AND resolved_at IS NULL RETURNING id`, [id, at, reportKey]);

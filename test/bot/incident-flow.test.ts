@@ -207,6 +207,33 @@ describe('/incident', () => {
     expect(checklistEdits).toHaveLength(2);
   });
 
+  it('a headline whose checklist post failed gets its checklist at the next sync, once, whatever replicas race', { timeout: 60_000 }, async () => {
+    t = await startTestBot({ settings: { incidentSyncMs: 3_600_000, incident: { runbookDir: SHIPPED_RUNBOOK_DIR, serviceName: 'Tindahan', internalNames: [] } } });
+    const runbook = await loadRunbook(SHIPPED_RUNBOOK_DIR, 'database-corruption');
+    const incident = await declareIncident(t.deps.state, { runbook, severity: 'sev1', summary: 'checklist lost', detectedAt: new Date(), declaredBy: 'cli:ana' });
+    await t.bot.services.incident.sync();
+    const headlineTs = (await requireIncident(t.deps.state, incident.id)).slackTs!;
+    // As if the checklist post had failed after the headline was posted.
+    await t.deps.state.query('UPDATE incidents SET slack_checklist_ts = NULL WHERE id = $1', [incident.id]);
+    let since = t.api.nextSeq;
+    t.api.failNext('chat.postMessage', 'internal_error');
+    await t.bot.services.incident.sync();
+    expect((await requireIncident(t.deps.state, incident.id)).slackChecklistTs).toBeNull();
+    await Promise.all([t.bot.services.incident.sync(), t.bot.services.incident.sync(), t.bot.services.incident.sync()]);
+    const posts = t.api.calls.filter((c) => c.seq >= since && c.method === 'chat.postMessage' && c.response.ok === true && /Runbook/.test(textOf(c)));
+    expect(posts).toHaveLength(1);
+    expect(posts[0]!.args.thread_ts).toBe(headlineTs);
+    expect((await requireIncident(t.deps.state, incident.id)).slackChecklistTs).toBe(posts[0]!.response.ts);
+    // A poster that died holding the claim: a fresh claim is left alone, a stale one taken over.
+    await t.deps.state.query('UPDATE incidents SET slack_checklist_ts = $2 WHERE id = $1', [incident.id, `posting:${new Date().toISOString()}`]);
+    since = t.api.nextSeq;
+    await t.bot.services.incident.sync();
+    expect(t.api.calls.filter((c) => c.seq >= since && c.method === 'chat.postMessage')).toHaveLength(0);
+    await t.deps.state.query('UPDATE incidents SET slack_checklist_ts = $2 WHERE id = $1', [incident.id, `posting:${new Date(Date.now() - 10 * 60_000).toISOString()}`]);
+    await t.bot.services.incident.sync();
+    expect(t.api.calls.filter((c) => c.seq >= since && c.method === 'chat.postMessage' && /Runbook/.test(textOf(c)))).toHaveLength(1);
+  });
+
   it('a data center outage: the step "restore from the secondary location" reads the secondary\'s own catalog and restores into a new database', { timeout: 120_000 }, async () => {
     const secondaryDir = tempDir('bantay-secondary-');
     t = await startTestBot({ databaseUrl: source.url, secondaryDir, settings: { incident: { runbookDir: SHIPPED_RUNBOOK_DIR, serviceName: 'Tindahan', internalNames: [] } } });

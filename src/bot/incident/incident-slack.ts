@@ -1,7 +1,7 @@
 import { incidentEvents, openIncidents, requireIncident, setSlackMessages } from '../../jobs/incident/incidents.ts';
 import type { Incident } from '../../jobs/incident/model.ts';
 import type { Logger } from '../../log/logger.ts';
-import { claimAnnouncement, releaseAnnouncement } from '../../state/incidents.ts';
+import { claimAnnouncement, claimChecklistPost, isChecklistClaim, releaseAnnouncement, releaseChecklistPost } from '../../state/incidents.ts';
 import type { StateDb } from '../../state/state-db.ts';
 import type { ChannelBudgets } from '../channel-budget.ts';
 import type { Block } from '../messages/blocks.ts';
@@ -56,12 +56,28 @@ export class IncidentSlack {
     const headline = await this.o.chat.postMessage({ channel: this.o.channel, ...message });
     await setSlackMessages(this.o.state, incident.id, { channel: headline.channel, headlineTs: headline.ts });
     this.#sent(incident.id, 'headline', buildHeadline(incident, this.o.now()));
-    const checklist = buildChecklist(incident, await incidentEvents(this.o.state, incident.id));
-    await this.#turn(headline.channel);
-    const posted = await this.o.chat.postMessage({ channel: headline.channel, thread_ts: headline.ts, ...checklist });
-    await setSlackMessages(this.o.state, incident.id, { channel: headline.channel, checklistTs: posted.ts });
-    this.#sent(incident.id, 'checklist', checklist);
+    await this.#postChecklist(incident.id, headline.channel, headline.ts);
     return headline.ts;
+  }
+
+  /**
+   * The checklist in the headline's thread, claimed so two posters never both post it; a
+   * failed post gives the claim back and the minute sync posts it again (a headline without
+   * its checklist has no buttons).
+   */
+  async #postChecklist(incidentId: string, channel: string, headlineTs: string): Promise<void> {
+    if (!(await claimChecklistPost(this.o.state, incidentId, this.o.now()))) return;
+    try {
+      const incident = await requireIncident(this.o.state, incidentId);
+      const checklist = buildChecklist(incident, await incidentEvents(this.o.state, incidentId));
+      await this.#turn(channel);
+      const posted = await this.o.chat.postMessage({ channel, thread_ts: headlineTs, ...checklist });
+      await setSlackMessages(this.o.state, incidentId, { channel, checklistTs: posted.ts });
+      this.#sent(incidentId, 'checklist', checklist);
+    } catch (err) {
+      await releaseChecklistPost(this.o.state, incidentId).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** A reply in the incident's thread (notifies, unlike an edit); broadcast to the channel when asked. */
@@ -98,6 +114,11 @@ export class IncidentSlack {
     try {
       for (const incident of await openIncidents(this.o.state)) {
         if (incident.slackTs) {
+          if (incident.slackChannel && (incident.slackChecklistTs === null || isChecklistClaim(incident.slackChecklistTs))) {
+            await this.#postChecklist(incident.id, incident.slackChannel, incident.slackTs).catch((err: unknown) => {
+              this.o.logger.warn({ incidentId: incident.id, error: slackErrorOf(err) }, 'could not post the checklist of an incident; trying again later');
+            });
+          }
           this.refresh(incident.id);
           continue;
         }
@@ -139,7 +160,7 @@ export class IncidentSlack {
     try {
       const incident = await requireIncident(this.o.state, incidentId);
       const ts = which === 'headline' ? incident.slackTs : incident.slackChecklistTs;
-      if (!incident.slackChannel || !ts) return;
+      if (!incident.slackChannel || !ts || isChecklistClaim(ts)) return;
       const message = which === 'headline' ? buildHeadline(incident, this.o.now()) : buildChecklist(incident, await incidentEvents(this.o.state, incidentId));
       if (this.#shown.get(key) === JSON.stringify(message)) return;
       await this.#turn(incident.slackChannel);
