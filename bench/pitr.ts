@@ -41,6 +41,7 @@ import { pgBinary } from '../src/dev/pg-binaries.ts';
 import { freePort, unprivilegedUser } from '../src/dev/pg-cluster-process.ts';
 import { startPgCluster, type PgCluster } from '../src/dev/pg-cluster.ts';
 import { withDatabase } from '../src/jobs/pg/connection.ts';
+import { chooseEntry } from '../bin/entry.js';
 import { hasGnuTime, measure, median, type Measurement } from './support/measure.ts';
 
 const MB = 1024 * 1024;
@@ -278,7 +279,17 @@ interface Row {
   rssMb: number[];
 }
 
+/** Bantay as it ships: the built JavaScript (bin/bantay.js falls back to tsx when dist/ is stale, which would measure the compiler). */
+function ensureBuilt(): void {
+  if (chooseEntry(process.env).kind === 'dist') return;
+  log('dist/ is stale: npm run build');
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.js')], { cwd: ROOT, stdio: 'inherit' });
+  const entry = chooseEntry(process.env);
+  if (r.status !== 0 || entry.kind !== 'dist') throw new Error(`the build did not give a fresh dist/ (${entry.kind === 'sources' ? entry.reason : 'build failed'})`);
+}
+
 async function main(): Promise<void> {
+  ensureBuilt();
   log(`bench:pitr: ${sizeMb} MB, ${rounds} rounds, ${loadSeconds} s of load, ${cpus().length} CPUs, RSS via ${(await hasGnuTime()) ? 'GNU time' : '/proc polling'}`);
   const s = await setUp();
   const pgbrEnv = { PATH: process.env.PATH };
