@@ -45,6 +45,7 @@ export const ActionId = {
   RestoreDate: 'bantay_restore_date',
   RestoreReason: 'bantay_restore_reason',
   RestoreConfirmName: 'bantay_restore_confirm_name',
+  RestoreTime: 'bantay_restore_time',
   VerifyBackup: 'bantay_verify_backup',
 } as const;
 
@@ -58,6 +59,7 @@ export const BlockId = {
   RestoreDate: 'restore_date',
   RestoreReason: 'restore_reason',
   RestoreConfirmName: 'restore_confirm_name',
+  RestoreTime: 'restore_time',
   VerifyBackup: 'verify_backup',
   ApprovalActions: 'approval_actions',
   RestoreAckFailed: 'restore_ack_failed',
@@ -69,4 +71,6 @@ export const BlockId = {
 export const RestoreTarget = {
   New: 'new',
   InPlace: 'in-place',
+  /** A database recovered from a base backup and the WAL archive to a typed second, into a new database. */
+  PointInTime: 'point-in-time',
 } as const;

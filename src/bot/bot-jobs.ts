@@ -1,5 +1,5 @@
 import { runAppHookStep } from '../jobs/incident/hook-step.ts';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { findUsableBackup } from '../jobs/find-backup.ts';
 import type { BackupKind } from '../catalog/backup-id.ts';
 import type { Manifest } from '../catalog/manifest.ts';
@@ -30,6 +30,7 @@ import { runPointInTimeRestore } from '../jobs/pitr/run-pitr.ts';
 import { drillPitrOf, pitrContextOf } from '../jobs/pitr/pitr-settings.ts';
 import { parseRestoreTarget } from '../jobs/restore-database.ts';
 import { openSecondaryStore } from '../storage/open-secondary.ts';
+import { readWalStatus, type WalStatus } from '../jobs/wal/wal-status.ts';
 import type { JobResult } from './job-result.ts';
 
 export type { JobResult } from './job-result.ts';
@@ -66,6 +67,16 @@ export interface BotJobs {
   uploadsBackupOfDay(manifests: readonly Manifest[], day: string): Manifest | undefined;
   /** The usable backups of a location, read now (the secondary has no cache: it is read during an outage only). */
   backupsAt(location: 'primary' | 'secondary'): Promise<Manifest[]>;
+  /** BANTAY_WAL: off, stream or archive. */
+  walMode(): string;
+  /** Why point-in-time recovery is not set up where the bot runs (WAL archiving off, no data directory, no database), in words; undefined when it is. */
+  pitrNotSetUp(): string | undefined;
+  /**
+   * What `bantay wal status` reads from the store and the streamer's state file: the window,
+   * the newest archived WAL, the stream. No database connection (the slot is left out), so it
+   * only waits on the store.
+   */
+  readPitrStatus(): Promise<WalStatus>;
 }
 
 /**
@@ -73,7 +84,9 @@ export interface BotJobs {
  * (restores from the secondary location) are optional: without them those two jobs say they are
  * not set up where the bot runs.
  */
-export type BotJobsConfig = Pick<Config, 'databaseUrl' | 'recovery'> & { files?: FilesConfig; slack?: { restoreRoots: readonly string[] }; dataDir?: string; secondary?: StoreLocation; wal?: { mode: string; replicationUrl?: string } };
+export type BotJobsConfig = Pick<Config, 'databaseUrl' | 'recovery'> & { files?: FilesConfig; slack?: { restoreRoots: readonly string[] }; dataDir?: string; secondary?: StoreLocation; wal?: { mode: string; replicationUrl?: string; slot?: string } };
+
+const NO_PITR = 'Point-in-time recovery is not set up where the bot runs. Ask whoever runs Bantay to set it up.';
 
 const NO_SECONDARY = 'No secondary location is set up where the bot runs. Ask whoever runs Bantay to set one up.';
 
@@ -109,6 +122,7 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
     const names = needs.filter((n) => (n === 'db' ? config.databaseUrl : n === 'app' ? files.appDir : files.uploadsDir) === undefined).map((n) => ({ db: 'the FBMS database', app: 'the application folder', uploads: 'the uploads folder' })[n]);
     return names.length ? `This needs ${names.join(' and ')}, which ${names.length > 1 ? 'are' : 'is'} not set up where the bot runs. Ask whoever runs Bantay to set ${names.length > 1 ? 'them' : 'it'} up.` : undefined;
   };
+  const pitrMissing = () => missing(['db']) ?? (config.dataDir === undefined ? NO_PITR : undefined);
 
   const jobs: BotJobs = {
     unavailable(spec) {
@@ -122,7 +136,7 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
           if (spec.from === 'secondary' && config.secondary === undefined) return NO_SECONDARY;
           return kindOfBackupRef(spec.backup) === 'database' ? missing(['db']) : undefined;
         case 'pitr-restore':
-          return missing(['db']) ?? (config.dataDir === undefined ? 'Point-in-time recovery is not set up where the bot runs. Ask whoever runs Bantay to set it up.' : undefined);
+          return pitrMissing();
         case 'restore': {
           const kind = kindOfBackupRef(spec.backup);
           if (spec.from === 'secondary') {
@@ -201,6 +215,15 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
     filesRestoreDir: (name, backupId) => restoreDirUnderRoots(name, backupId, env.restoreRoots),
     uploadsBackupOfDay: (manifests, day) => pickLastBackupOfDay(manifests.filter((m) => m.kind === 'uploads'), day, files.timeZone),
     objectives: () => ({ rtoSeconds: config.recovery.rtoObjectiveSeconds, rpoSeconds: config.recovery.rpoObjectiveSeconds }),
+    walMode: () => config.wal?.mode ?? 'off',
+    pitrNotSetUp() {
+      if (jobs.walMode() === 'off') return 'WAL archiving is off where the bot runs, so there is no record of the changes between backups to recover a point in time from. Ask whoever runs Bantay to turn it on.';
+      return pitrMissing();
+    },
+    readPitrStatus() {
+      const streamStatusFile = join(config.dataDir ?? '.', 'wal', 'stream-status.json');
+      return readWalStatus({ slot: config.wal?.slot ?? 'bantay', streamStatusFile, now: deps.now?.() }, deps);
+    },
     async backupsAt(location) {
       if (location === 'secondary' && config.secondary === undefined) throw new BantayError(ErrorCode.ConfigInvalid, NO_SECONDARY);
       const at = location === 'secondary' ? env.secondary() : deps;
@@ -258,6 +281,10 @@ async function runVerify(spec: Extract<BotJobSpec, { type: 'verify' }>, env: Job
 
 /** Point-in-time recovery into a new database: the console's `restore --time T --target-db NAME`. */
 async function runPitrRestore(spec: Extract<BotJobSpec, { type: 'pitr-restore' }>, env: JobEnv, { trigger, signal, reporter }: RunContext): Promise<JobResult> {
+  // Whatever a form or a button claims: from the bot a point in time goes into a new database only.
+  if ((spec.target as { mode?: unknown } | undefined)?.mode !== 'new') {
+    throw new BantayError(ErrorCode.InvalidInput, 'From Slack, a point-in-time recovery goes into a new database only; the live database was not touched');
+  }
   const restore = { ...dbCommon(env), backup: '', trigger, signal };
   const context = pitrContextOf({ ...env.config, dataDir: env.config.dataDir!, timeZone: env.files.timeZone });
   const live = context.database!;

@@ -6,6 +6,7 @@ import type { StateDb } from '../state/state-db.ts';
 import { listPendingApprovals } from './approval-store.ts';
 import type { CatalogCache, CatalogEntry } from './catalog-cache.ts';
 import type { JobRunner } from './job-runner.ts';
+import type { PitrStatusCache } from './pitr-status.ts';
 import { openIncidents } from '../jobs/incident/incidents.ts';
 import { actorText } from './incident/incident-messages.ts';
 import { messageLink } from './messages/blocks.ts';
@@ -14,6 +15,10 @@ import { slackErrorOf } from './slack-api.ts';
 
 export interface HomeSources {
   catalog: CatalogCache;
+  /** The WAL archive's window and lag; a store that does not answer in 1.5 s shows "could not check". */
+  pitr?: PitrStatusCache;
+  /** BANTAY_TZ: the restorable window is shown in it. */
+  timeZone?: string;
   runner: JobRunner;
   state: StateDb;
   storeDescription: string;
@@ -23,10 +28,11 @@ export interface HomeSources {
 
 /** Reads everything the dashboard shows; each source failing alone leaves its section empty. */
 export async function gatherHomeSnapshot(src: HomeSources, now = new Date()): Promise<HomeSnapshot> {
-  const [catalog, approvals, drills] = await Promise.all([
+  const [catalog, approvals, drills, pitr] = await Promise.all([
     src.catalog.get(1500),
     listPendingApprovals(src.state, now).catch(() => []),
     listSavedDrillReports(src.state, 1).catch(() => []),
+    src.pitr?.get(1500),
   ]);
   const latest: Partial<Record<'database' | 'application' | 'uploads', CatalogEntry>> | undefined = catalog ? {} : undefined;
   for (const e of catalog?.entries ?? []) latest![e.manifest.kind] ??= e;
@@ -48,6 +54,7 @@ export async function gatherHomeSnapshot(src: HomeSources, now = new Date()): Pr
         }
       : undefined,
     nextRuns: src.nextRuns?.(),
+    pitr: pitr === undefined ? undefined : { state: pitr, timeZone: src.timeZone ?? 'Asia/Manila' },
     incidents: (await openIncidents(src.state).catch(() => [])).map((i) => ({
       title: i.title,
       status: i.status,

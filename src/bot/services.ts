@@ -12,6 +12,7 @@ import { resourcesOf } from './job-spec.ts';
 import { createNotifier, type Notifier } from './notifier.ts';
 import { chatApiOf, type ChatApi } from './slack-api.ts';
 import { IncidentSlack } from './incident/incident-slack.ts';
+import { PitrStatusCache } from './pitr-status.ts';
 
 /** The bot's settings, from SlackConfig plus knobs tests turn. */
 export interface BotSettings {
@@ -52,6 +53,8 @@ export interface BotServices {
   jobs: BotJobs;
   runner: JobRunner;
   catalog: CatalogCache;
+  /** The WAL archive's window and lag, cached (the restore form and App Home show them). */
+  pitr: PitrStatusCache;
   authz: Authz;
   notifier: Notifier;
   home: HomePublisher;
@@ -73,6 +76,7 @@ export function createBotServices(o: {
   const chat = chatApiOf(o.client);
   const budgets = new ChannelBudgets();
   const catalog = new CatalogCache({ store: o.deps.store, trust: o.deps, logger: o.logger });
+  const pitr = new PitrStatusCache({ jobs: o.jobs, logger: o.logger });
   let home: HomePublisher | undefined;
   const runner = new JobRunner({
     jobs: o.jobs,
@@ -99,7 +103,7 @@ export function createBotServices(o: {
   home = new HomePublisher({
     client: o.client,
     mayView: async (user) => (await authz.roleOf(user)) !== 'none',
-    sources: { catalog, runner, state: o.deps.state, storeDescription: o.deps.store.description, nextRuns: o.nextRuns },
+    sources: { catalog, pitr, runner, state: o.deps.state, storeDescription: o.deps.store.description, nextRuns: o.nextRuns, timeZone: o.settings.timeZone ?? 'Asia/Manila' },
     logger: o.logger,
     debounceMs: o.settings.homeDebounceMs,
     viewerTtlMs: o.settings.homeViewerTtlMs,
@@ -114,6 +118,7 @@ export function createBotServices(o: {
     jobs: o.jobs,
     runner,
     catalog,
+    pitr,
     authz,
     notifier: createNotifier({ chat, channel: o.settings.channel, logger: o.logger, webhookUrl: o.settings.alertWebhookUrl }),
     home,

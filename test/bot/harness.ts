@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { createBotApp, type BotApp } from '../../src/bot/app.ts';
-import { createBotJobs, type BotJobs } from '../../src/bot/bot-jobs.ts';
+import { createBotJobs, type BotJobs, type BotJobsConfig } from '../../src/bot/bot-jobs.ts';
 import { FakeSlackApi, type RecordedCall } from '../../src/bot/dev/fake-slack-api.ts';
 import { SimulatedSlack, type OpenedView, type PostedMessage } from '../../src/bot/dev/simulated-slack.ts';
 import type { BotSettings } from '../../src/bot/services.ts';
@@ -63,11 +63,11 @@ export async function startTestBotWithBackup(
   return { bot, manifest };
 }
 
-export async function startTestBot(o: { databaseUrl?: string; files?: FilesConfig; settings?: Partial<BotSettings>; userGroups?: Record<string, string[]>; wrapJobs?: (jobs: BotJobs) => BotJobs; pgBinDir?: string; restoreRoots?: string[]; recovery?: Partial<RecoveryConfig>; secondaryDir?: string } = {}): Promise<TestBot> {
+export async function startTestBot(o: { databaseUrl?: string; files?: FilesConfig; settings?: Partial<BotSettings>; userGroups?: Record<string, string[]>; wrapJobs?: (jobs: BotJobs) => BotJobs; pgBinDir?: string; restoreRoots?: string[]; recovery?: Partial<RecoveryConfig>; secondaryDir?: string; wal?: BotJobsConfig['wal']; dataDir?: string } = {}): Promise<TestBot> {
   const api = await new FakeSlackApi({ userGroups: o.userGroups }).start();
   const { deps, dir, logLines, close } = await makeBotDeps();
   if (o.pgBinDir) deps.pgBinDir = o.pgBinDir;
-  const jobs = createBotJobs(deps, { databaseUrl: o.databaseUrl, recovery: { ...RECOVERY, ...o.recovery }, files: o.files, slack: { restoreRoots: o.restoreRoots ?? [tmpdir()] }, ...(o.secondaryDir ? { secondary: { type: 'local' as const, dir: o.secondaryDir } } : {}) });
+  const jobs = createBotJobs(deps, { databaseUrl: o.databaseUrl, recovery: { ...RECOVERY, ...o.recovery }, files: o.files, slack: { restoreRoots: o.restoreRoots ?? [tmpdir()] }, ...(o.secondaryDir ? { secondary: { type: 'local' as const, dir: o.secondaryDir } } : {}), wal: o.wal, dataDir: o.dataDir });
   const bot = createBotApp({
     mode: { type: 'http', signingSecret: SIGNING_SECRET, port: 0, host: '127.0.0.1' },
     botToken: 'xoxb-test-token',

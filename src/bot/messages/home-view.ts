@@ -2,7 +2,9 @@ import { formatAge, formatBytes, formatDuration } from '../../format/units.ts';
 import type { Approval } from '../approval-store.ts';
 import type { CatalogEntry } from '../catalog-cache.ts';
 import { ActionId, BlockId } from '../action-ids.ts';
+import type { PitrState } from '../pitr-status.ts';
 import { COMMAND_LINES } from './command-lines.ts';
+import { pitrHomeLines } from './pitr-text.ts';
 import { actions, button, context, divider, escape, header, mention, section, slackDate, truncate, type Block } from './blocks.ts';
 
 export interface HomeSnapshot {
@@ -16,6 +18,8 @@ export interface HomeSnapshot {
   lastDrill: { at: Date; passed: boolean; durationSeconds: number; summary: string; counts: { passed: number; failed: number; skipped: number } } | undefined;
   /** Next scheduled runs, once a schedule exists; undefined means no schedule configured. */
   nextRuns: Array<{ job: string; at: Date }> | undefined;
+  /** Point-in-time recovery: the window and the lag, in BANTAY_TZ. Undefined: the section is left out. */
+  pitr?: { state: PitrState; timeZone: string };
   /** Open incidents, shown first (incident mode). */
   incidents?: Array<{ title: string; status: string; summary: string; commander: string; declaredAt: Date; objectiveSeconds: number; link?: string }>;
 }
@@ -49,6 +53,7 @@ export function buildHomeView(s: HomeSnapshot): { type: 'home'; blocks: Block[] 
     for (const kind of ['database', 'application', 'uploads'] as const) blocks.push(section(latestLine(KIND_TITLE[kind], s.latest[kind], s.now)));
   }
   if (s.storage) blocks.push(context(`Storage used: *${formatBytes(s.storage.bytes)}* in ${s.storage.backups} backups`));
+  if (s.pitr !== undefined) blocks.push(divider(), section(['*Point-in-time recovery*', ...pitrHomeLines(s.pitr.state, s.pitr.timeZone, s.now)].join('\n')));
   blocks.push(divider(), section('*Jobs running now*'));
   if (s.running.length === 0) blocks.push(context('Nothing is running.'));
   for (const job of s.running.slice(0, 10)) {

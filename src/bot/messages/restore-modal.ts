@@ -2,8 +2,9 @@ import { formatAge, formatBytes } from '../../format/units.ts';
 import { ActionId, BlockId, RestoreTarget, ViewId } from '../action-ids.ts';
 import type { BotJobs } from '../bot-jobs.ts';
 import type { CatalogEntry } from '../catalog-cache.ts';
-import { context, plain, section, truncate, type Block } from './blocks.ts';
+import { context, escape, plain, section, truncate, type Block } from './blocks.ts';
 import { modal, type ModalView } from './modal.ts';
+import { windowText, type restorableWindow } from './pitr-text.ts';
 
 const KIND_LABEL = { database: 'Database', application: 'Application files', uploads: 'Uploads' } as const;
 const MAX_OPTIONS = 100;
@@ -19,6 +20,11 @@ export interface RestoreModalInput {
   initialTarget?: 'new' | 'in-place';
   initialName?: string;
   initialReason?: string;
+  /**
+   * Point-in-time recovery: the window a time can be typed in (the choice is offered), or why
+   * there is none (said in the form); undefined leaves it out.
+   */
+  pitr?: { available: ReturnType<typeof restorableWindow>; timeZone: string };
 }
 
 type Option = { text: ReturnType<typeof plain>; value: string; description: ReturnType<typeof plain> };
@@ -55,14 +61,16 @@ export function buildRestoreModal(i: RestoreModalInput): ModalView {
   const kinds = [...new Set(shown.map((e) => e.manifest.kind))];
   const confirmNames = kinds.map((k) => ({ k, live: i.live(k) })).filter((x) => x.live !== undefined).map((x) => `${x.k}: ${x.live!.confirmName}`);
   const hasUploads = shown.some((e) => e.manifest.kind === 'uploads');
+  const pitrWindow = i.pitr !== undefined && 'window' in i.pitr.available ? i.pitr.available.window : undefined;
   const blocks: Block[] = [
     section(restoreSummary(i.entries, selected, i.now)),
     {
       type: 'input',
       block_id: BlockId.RestoreBackup,
-      // Optional only because uploads can be picked by day instead; the form says which is needed.
-      optional: hasUploads,
-      label: plain(hasUploads ? 'Backup to restore (or a day, below)' : 'Backup to restore'),
+      // Optional only because uploads can be picked by day, or a point in time needs no backup;
+      // the form says which is needed.
+      optional: hasUploads || pitrWindow !== undefined,
+      label: plain(hasUploads ? 'Backup to restore (or a day, below)' : pitrWindow !== undefined ? 'Backup to restore (not used for a point in time)' : 'Backup to restore'),
       hint: plain(i.entries.length > MAX_OPTIONS ? `Newest ${MAX_OPTIONS} of ${i.entries.length} shown; type to filter, or use /restore ID for an older one.` : 'Newest first; type to filter.'),
       element: { type: 'static_select', action_id: ActionId.RestoreBackup, placeholder: plain('Pick a backup'), option_groups: groups, ...(selected ? { initial_option: backupOption(selected, i.now) } : {}) },
     },
@@ -89,24 +97,27 @@ export function buildRestoreModal(i: RestoreModalInput): ModalView {
   }
   const newOption = { text: plain('A new database (or directory)'), value: RestoreTarget.New, description: plain('Safe: the live data is not touched') };
   const inPlaceOption = { text: plain(kinds.length === 1 && kinds[0] === 'database' ? `In place: replace ${truncate(liveDb ?? 'the live database', 40)}` : 'In place: replace the live data'), value: RestoreTarget.InPlace, description: plain('Needs a second approver; the current one is kept') };
-  blocks.push(
-    {
-      type: 'input',
-      block_id: BlockId.RestoreTarget,
-      label: plain('Restore into'),
-      element: {
-        type: 'radio_buttons',
-        action_id: ActionId.RestoreTarget,
-        initial_option: i.initialTarget === 'in-place' ? inPlaceOption : newOption,
-        options: [newOption, inPlaceOption],
-      },
+  const pitrOption = { text: plain('To a point in time (database only)'), value: RestoreTarget.PointInTime, description: plain('Into a new database, as it was at the second you type below') };
+  blocks.push({
+    type: 'input',
+    block_id: BlockId.RestoreTarget,
+    label: plain('Restore into'),
+    element: {
+      type: 'radio_buttons',
+      action_id: ActionId.RestoreTarget,
+      initial_option: i.initialTarget === 'in-place' ? inPlaceOption : newOption,
+      options: pitrWindow !== undefined ? [newOption, inPlaceOption, pitrOption] : [newOption, inPlaceOption],
     },
+  });
+  if (i.pitr !== undefined) blocks.push(...pointInTimeBlocks(i.pitr));
+  const pitrName = pitrWindow !== undefined ? ` For a point in time: ${(liveDb ?? 'fbms').slice(0, 40)}_pitr_YYYYMMDD_HHMMSS (the time).` : '';
+  blocks.push(
     {
       type: 'input',
       block_id: BlockId.RestoreTargetName,
       optional: true,
       label: plain('New database name, or target directory'),
-      hint: plain(`Empty: ${liveDb ?? 'fbms'}_restore_YYYYMMDD_HHMM (the backup's date) for a database, a new folder under the allowed restore directory for files. Not used in place.`),
+      hint: plain(`Empty: ${liveDb ?? 'fbms'}_restore_YYYYMMDD_HHMM (the backup's date) for a database, a new folder under the allowed restore directory for files.${pitrName} Not used in place.`),
       element: { type: 'plain_text_input', action_id: ActionId.RestoreTargetName, max_length: 255, ...(i.initialName ? { initial_value: truncate(i.initialName, 255) } : {}) },
     },
     {
@@ -129,6 +140,27 @@ export function buildRestoreModal(i: RestoreModalInput): ModalView {
   );
   if (groups.length === 0) return modal({ callbackId: ViewId.Restore, title: 'Restore', close: 'Close', blocks: [section('There are no backups in the store yet.')] });
   return modal({ callbackId: ViewId.Restore, title: 'Restore a backup', submit: 'Restore', metadata: i.metadata, blocks });
+}
+
+/** The point-in-time part of the form: the time field with the window, or why there is none. */
+function pointInTimeBlocks(p: NonNullable<RestoreModalInput['pitr']>): Block[] {
+  if (!('window' in p.available)) return [context(`:information_source: ${escape(p.available.why)}`)];
+  const window = windowText(p.available.window, p.timeZone);
+  return [
+    {
+      type: 'input',
+      block_id: BlockId.RestoreTime,
+      optional: true,
+      label: plain(`For a point in time: the time (${p.timeZone})`),
+      hint: plain(`YYYY-MM-DD HH:MM or HH:MM:SS. Restorable: ${window}. The database is recovered into a new database, never over the live one.`),
+      element: { type: 'plain_text_input', action_id: ActionId.RestoreTime, max_length: 40, placeholder: plain('YYYY-MM-DD HH:MM:SS', 150) },
+    },
+  ];
+}
+
+/** The default name of a point-in-time copy: the live name plus the time, as typed (in BANTAY_TZ). */
+export function defaultPitrName(live: string | undefined, wallTime: string): string {
+  return `${(live ?? 'fbms').slice(0, 40)}_pitr_${wallTime.replace(/[-:]/g, '').replace(' ', '_')}`.toLowerCase();
 }
 
 /** The default new database name: the live name plus the backup's UTC date and time. */
