@@ -30,6 +30,11 @@ export interface ArchiveOptions {
    * backups and with BANTAY_UPLOADS_STRICT=1.
    */
   skipUnstable?: boolean;
+  /**
+   * Uploads (also strict): a file whose size or mtime moved while it was read is never stored
+   * as if whole. With skipUnstable it is retried, then skipped; without, the backup fails.
+   */
+  detectChanges?: boolean;
 }
 
 /** Filled in while the archive streams; complete once `chunks` has ended. */
@@ -86,6 +91,11 @@ export function archiveTree(walk: AsyncIterable<WalkedEntry>, options: ArchiveOp
         countStored(outcome, item.record, item.compressed);
       } else {
         const done = yield* emitLarge(item, options, join(options.tempDir, `${(temps += 1)}.gz`));
+        if ('skipped' in done) {
+          outcome.skipped.push({ path: item.walked.path, reason: done.skipped });
+          if (item.previous !== undefined) seen.add(item.previous.path);
+          continue;
+        }
         present = done.record;
         record = !done.unchanged;
         if (done.stored) countStored(outcome, done.record, done.compressed);
@@ -139,7 +149,7 @@ async function prepareContent(entry: WalkedFile, checkAgainst: FileRecord | unde
     data = await readUpTo(opened.handle, opened.meta.size).catch((err: unknown) => {
       throw new UnstableFileError(absPath, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, err);
     });
-    if (options.skipUnstable) await assertUnchanged(opened.handle, { ...opened.meta }, absPath);
+    if (options.skipUnstable || options.detectChanges) await assertUnchanged(opened.handle, { ...opened.meta }, absPath);
   } finally {
     await opened.handle.close();
   }
@@ -177,40 +187,76 @@ interface LargeOutcome {
   unchanged: boolean;
 }
 
-/** Streams a large file: hash check first for a changed candidate, gzip through a temp file when it pays. */
+/**
+ * Streams a large file: hash check first for a changed candidate, gzip through a temp file when
+ * it pays. With detectChanges, a file that moved while read is never recorded as whole:
+ * - hash check and gzip read it before anything is emitted, so it is read again once, then
+ *   skipped (skipUnstable) or fails the backup (UnstableFileError);
+ * - an incompressible file streams into the archive as it is read (no second copy), so the
+ *   change is seen only after its bytes are out: it is skipped without a retry (its member is
+ *   left in the archive, unreferenced by the index; verify knows it from manifest.skipped) or
+ *   fails the backup.
+ */
 async function* emitLarge(
   item: Extract<Prepared, { kind: 'large' }>,
   options: ArchiveOptions,
   tempPath: string,
-): AsyncGenerator<Buffer, LargeOutcome> {
-  const { handle, meta, walked } = item;
+): AsyncGenerator<Buffer, LargeOutcome | { skipped: string }> {
+  const { walked } = item;
+  let { handle, meta } = item;
   const describe = join(options.root, walked.path);
+  const check = options.skipUnstable || options.detectChanges;
+  /** undefined when unchanged; else the reason, or a throw when nothing may be skipped. */
+  const moved = async (): Promise<string | undefined> => {
+    if (!check) return undefined;
+    try {
+      await assertUnchanged(handle, meta, describe);
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof UnstableFileError) || !options.skipUnstable) throw err;
+      return err.message.slice(describe.length + 1);
+    }
+  };
   try {
-    if (item.previous !== undefined) {
-      const sha256 = await hashOpenFile(handle, meta.size, describe);
-      if (sha256 === item.previous.sha256) {
+    for (let attempt = 1; ; attempt += 1) {
+      let sha256: string | undefined;
+      let gzipped: { sha256: string; compressedSize: number } | undefined;
+      if (item.previous !== undefined) sha256 = await hashOpenFile(handle, meta.size, describe);
+      if ((sha256 === undefined || sha256 !== item.previous?.sha256) && shouldTryCompression(walked.path, meta.size)) {
+        gzipped = await gzipToTempFile(handle, meta.size, tempPath, describe);
+      }
+      const reason = sha256 !== undefined || gzipped !== undefined ? await moved() : undefined;
+      if (reason !== undefined) {
+        if (attempt >= 2) return { skipped: reason };
+        await handle.close().catch(() => undefined);
+        await rm(tempPath, { force: true });
+        const reopened = await openLiveFile(describe);
+        if (reopened === undefined) return { skipped: 'vanished while it was being read' };
+        ({ handle, meta } = reopened);
+        continue;
+      }
+      if (item.previous !== undefined && sha256 === item.previous.sha256) {
         const same = sameContent(item.previous, fileRecord(walked.path, meta, sha256, item.previous.in));
         return { record: same.kind === 'seen' ? item.previous : fileRecord(walked.path, meta, sha256, item.previous.in), stored: false, compressed: false, unchanged: same.kind === 'seen' };
       }
-    }
-    if (shouldTryCompression(walked.path, meta.size)) {
-      const { sha256, compressedSize } = await gzipToTempFile(handle, meta.size, tempPath, describe);
-      if (compressionPays(meta.size, compressedSize)) {
-        const record = fileRecord(walked.path, meta, sha256, options.backupId);
-        yield fileHeader(record, compressedSize, true);
+      if (gzipped !== undefined && compressionPays(meta.size, gzipped.compressedSize)) {
+        const record = fileRecord(walked.path, meta, gzipped.sha256, options.backupId);
+        yield fileHeader(record, gzipped.compressedSize, true);
         yield* createReadStream(tempPath) as AsyncIterable<Buffer>;
-        yield tarPadding(compressedSize);
+        yield tarPadding(gzipped.compressedSize);
         return { record, stored: true, compressed: true, unchanged: false };
       }
+      const hash = createHash('sha256');
+      yield fileHeader({ path: walked.path, mode: meta.mode, mtimeUs: meta.mtimeUs }, meta.size, false);
+      for await (const chunk of readExactly(handle, meta.size, describe)) {
+        hash.update(chunk);
+        yield chunk;
+      }
+      yield tarPadding(meta.size);
+      const late = await moved();
+      if (late !== undefined) return { skipped: `${late}; its bytes in the archive are not used` };
+      return { record: fileRecord(walked.path, meta, hash.digest('hex'), options.backupId), stored: true, compressed: false, unchanged: false };
     }
-    const hash = createHash('sha256');
-    yield fileHeader({ path: walked.path, mode: meta.mode, mtimeUs: meta.mtimeUs }, meta.size, false);
-    for await (const chunk of readExactly(handle, meta.size, describe)) {
-      hash.update(chunk);
-      yield chunk;
-    }
-    yield tarPadding(meta.size);
-    return { record: fileRecord(walked.path, meta, hash.digest('hex'), options.backupId), stored: true, compressed: false, unchanged: false };
   } finally {
     await handle.close().catch(() => undefined);
     await rm(tempPath, { force: true });

@@ -119,6 +119,7 @@ async function archiveToStore(
     ...(parent ? { parentStartedMs: Date.parse(parent.manifest.createdAt) } : {}),
     tempDir: ctx.tempDir,
     skipUnstable: run.kind === 'uploads' && run.uploads?.strict !== true,
+    detectChanges: run.kind === 'uploads',
   });
   const archive = await putSealed(Readable.from(chunks, { objectMode: false }), [], ctx.keys.archive, deps, {
     signal: run.common.signal,

@@ -1,0 +1,97 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runUploadsBackup } from '../../../src/jobs/files/backup-files.ts';
+import { restoreFilesBackup } from '../../../src/jobs/files/restore-files.ts';
+import type { JobDeps } from '../../../src/jobs/job-context.ts';
+import { verifyFilesBackup } from '../../../src/jobs/files/verify-files.ts';
+import { noise, snapshotTree, writeFiles } from '../../support/file-trees.ts';
+import { cliTrigger, makeDeps, newKey, tempDir } from '../../support/job-deps.ts';
+
+const BANTAY = resolve(import.meta.dirname, '../../../bin/bantay.js');
+const T0 = 1_767_225_600;
+let deps: JobDeps;
+let close: () => Promise<void>;
+let work: string;
+
+beforeAll(async () => {
+  ({ deps, close } = await makeDeps());
+  work = tempDir('bantay-unstable-');
+  chmodSync(work, 0o755);
+});
+afterAll(async () => {
+  rmSync(work, { recursive: true, force: true });
+  await close();
+});
+
+/**
+ * Issue 11, finding 7: one file that cannot be read, or keeps changing while read, must not
+ * fail a whole uploads backup: it is retried once, then recorded as skipped (manifest, result,
+ * warning), and BANTAY_UPLOADS_STRICT=1 keeps failing the backup instead.
+ */
+describe('uploads: a file that keeps changing, or cannot be read', () => {
+  it('a file appended to throughout the backup is skipped (tried twice) and the rest is stored; strict mode fails instead', async () => {
+    const uploads = join(work, 'changing');
+    // A compressible log (gzipped through a temp file before anything is emitted: retried) and an
+    // incompressible recording (streamed into the archive as read: its change is seen after).
+    writeFiles(uploads, { 'receipts/r1.jpg': noise(40_000, 'r1'), 'logs/app.log': 'x'.repeat(8 * 1024 * 1024), 'media/live.mp4': noise(6 * 1024 * 1024, 'mp4') }, T0);
+    // Other processes append all the time, as a live log and a recording would.
+    const writer = spawn('sh', ['-c', `while :; do printf 'line\\n' >> '${join(uploads, 'logs/app.log')}'; printf 'frame' >> '${join(uploads, 'media/live.mp4')}'; done`], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const warnings: string[] = [];
+      const manifest = await runUploadsBackup({ uploadsDir: uploads, chainDays: 7, trigger: cliTrigger }, deps, { warn: (w: string) => warnings.push(w) });
+      expect(manifest.files?.skipped).toEqual([
+        { path: 'logs/app.log', reason: expect.stringMatching(/^changed while it was being read/) },
+        { path: 'media/live.mp4', reason: expect.stringMatching(/^changed while it was being read .*its bytes in the archive are not used/) },
+      ]);
+      // The unused member of the recording is known from the manifest: verify passes.
+      expect((await verifyFilesBackup(manifest, deps, undefined, {})).passed).toBe(true);
+      expect(warnings.join('\n')).toMatch(/Skipped logs\/app\.log: it changed while it was being read .*tried twice/);
+      const restored = join(work, 'changing-restored');
+      await restoreFilesBackup({ manifest, target: { type: 'directory', dir: restored }, trigger: cliTrigger }, deps);
+      expect(Object.keys(snapshotTree(restored)).filter((p) => !p.endsWith('/'))).toEqual(expect.arrayContaining(['receipts/r1.jpg']));
+      expect(Object.keys(snapshotTree(restored))).not.toContain('logs/app.log');
+      expect(Object.keys(snapshotTree(restored))).not.toContain('media/live.mp4');
+      await expect(runUploadsBackup({ uploadsDir: uploads, chainDays: 7, strict: true, trigger: cliTrigger }, deps)).rejects.toThrow(/changed while it was being read/);
+    } finally {
+      writer.kill('SIGKILL');
+    }
+  });
+
+  it('a file the backup may not read (mode 000, backup run as an ordinary user) is skipped and reported; strict mode fails', () => {
+    const root = process.getuid?.() === 0;
+    // Root reads any file: run the CLI as nobody then, as a real deployment's service user would be.
+    const nobody = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
+    const uid = root ? Number(nobody.stdout.trim()) : undefined;
+    const gid = root ? Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout.trim()) : undefined;
+    const dir = join(work, 'eacces');
+    const uploads = join(dir, 'uploads');
+    writeFiles(uploads, { 'receipts/ok.jpg': noise(10_000, 'ok'), 'receipts/secret.jpg': noise(10_000, 'secret') }, T0);
+    chmodSync(join(uploads, 'receipts/secret.jpg'), 0o000);
+    const store = join(dir, 'store');
+    const data = join(dir, 'data');
+    const keyFile = join(dir, 'key');
+    mkdirSync(store);
+    mkdirSync(data);
+    writeFileSync(keyFile, newKey().key.toString('base64'), { mode: 0o600 });
+    if (root) {
+      chmodSync(dir, 0o755);
+      for (const p of [store, data, keyFile]) chownSync(p, uid!, gid!);
+    }
+    const env = { PATH: process.env.PATH ?? '', HOME: dir, BANTAY_STORE: store, BANTAY_DATA_DIR: data, BANTAY_ENCRYPTION_KEY_FILE: keyFile, UPLOADS_DIR: uploads, BANTAY_LOG_LEVEL: 'error' };
+    const run = (extra: Record<string, string>) => {
+      const argv = [process.execPath, BANTAY, 'backup', 'uploads'];
+      const [cmd, ...args] = root ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', ...argv] : argv;
+      return spawnSync(cmd!, args, { env: { ...env, ...extra }, cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    };
+    const lenient = run({});
+    expect(lenient.status, lenient.stderr).toBe(0);
+    expect(lenient.stdout).toMatch(/SKIPPED 1 file\(s\) that could not be read consistently \(not in this backup\):\n  receipts\/secret\.jpg: cannot be opened \(EACCES\)/);
+    expect(lenient.stdout).toMatch(/1 of 1 files stored/);
+    const strict = run({ BANTAY_UPLOADS_STRICT: '1' });
+    expect(strict.status).not.toBe(0);
+    expect(strict.stderr).toMatch(/secret\.jpg cannot be opened \(EACCES\)/);
+  }, 180_000);
+});
