@@ -30,7 +30,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,7 +50,8 @@ const TARGET_RESTORE_RATIO = 1.2;
 const TARGET_RPO_P99_S = 60;
 const TARGET_RSS_MB = 150;
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const CLI = join(ROOT, 'bin', 'bantay.js');
+/** Set by main: bin/bantay.js of a private copy of the built app (see snapshotApp). */
+let CLI = join(ROOT, 'bin', 'bantay.js');
 const STANZA = 'bench';
 
 const { values } = parseArgs({ options: { 'size-mb': { type: 'string' }, rounds: { type: 'string' }, 'load-s': { type: 'string' } } });
@@ -288,8 +289,25 @@ function ensureBuilt(): void {
   if (r.status !== 0 || entry.kind !== 'dist') throw new Error(`the build did not give a fresh dist/ (${entry.kind === 'sources' ? entry.reason : 'build failed'})`);
 }
 
+/**
+ * A copy of the built app (bin/, dist/, package.json; node_modules linked) without src/, which
+ * bin/bantay.js runs as it is: editing the sources while the bench runs (minutes) must neither
+ * switch later runs to tsx nor mix two versions.
+ */
+async function snapshotApp(into: string): Promise<string> {
+  await mkdir(into, { recursive: true });
+  for (const name of ['bin', 'dist']) await cp(join(ROOT, name), join(into, name), { recursive: true });
+  await copyFile(join(ROOT, 'package.json'), join(into, 'package.json'));
+  await symlink(join(ROOT, 'node_modules'), join(into, 'node_modules'));
+  return join(into, 'bin', 'bantay.js');
+}
+
 async function main(): Promise<void> {
   ensureBuilt();
+  const app = await mkdtemp(join(tmpdir(), 'bantay-bench-app-'));
+  cleanups.push(() => rm(app, { recursive: true, force: true }));
+  CLI = await snapshotApp(app);
+  chmodSync(app, 0o755);
   log(`bench:pitr: ${sizeMb} MB, ${rounds} rounds, ${loadSeconds} s of load, ${cpus().length} CPUs, RSS via ${(await hasGnuTime()) ? 'GNU time' : '/proc polling'}`);
   const s = await setUp();
   const pgbrEnv = { PATH: process.env.PATH };
