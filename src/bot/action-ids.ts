@@ -46,6 +46,7 @@ export const ActionId = {
   RestoreReason: 'bantay_restore_reason',
   RestoreConfirmName: 'bantay_restore_confirm_name',
   RestoreTime: 'bantay_restore_time',
+  RestoreInPlaceOptions: 'bantay_restore_in_place_options',
   VerifyBackup: 'bantay_verify_backup',
 } as const;
 
@@ -63,8 +64,15 @@ export const BlockId = {
   VerifyBackup: 'verify_backup',
   ApprovalActions: 'approval_actions',
   RestoreAckFailed: 'restore_ack_failed',
+  RestoreInPlaceOptions: 'restore_in_place_options',
   HomeActions: 'home_actions',
   JobActions: 'job_actions',
+} as const;
+
+/** Values of the restore form's "in place, only if needed" checkboxes. */
+export const InPlaceOption = {
+  AcceptRestoreErrors: 'accept-restore-errors',
+  FromOtherDatabase: 'from-other-database',
 } as const;
 
 /** Values of the restore target radio buttons. */

@@ -306,7 +306,9 @@ async function runRestore(spec: Extract<BotJobSpec, { type: 'restore' }>, env: J
     const base = { ...dbCommon(env), backup: spec.backup, trigger, signal };
     const hooks = { stop: recovery.appStopCmd, start: recovery.appStartCmd, timeoutSeconds: recovery.hookTimeoutSeconds };
     return restoreResult(
-      spec.target.mode === 'in-place' ? await restoreInPlace({ ...base, hooks, authorization }, deps, reporter) : await restoreToNewDatabase({ ...base, target: spec.target.name, replace: false }, deps, reporter),
+      spec.target.mode === 'in-place'
+        ? await restoreInPlace({ ...base, hooks, authorization, acceptRestoreErrors: spec.acceptRestoreErrors === true, fromOtherDatabase: spec.fromOtherDatabase === true }, deps, reporter)
+        : await restoreToNewDatabase({ ...base, target: spec.target.name, replace: false }, deps, reporter),
     );
   }
   const manifest = await findUsableBackup(deps, spec.backup, { operation: 'restore', trigger });

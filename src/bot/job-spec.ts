@@ -21,7 +21,19 @@ export type BotJobSpec =
    */
   | { type: 'verify'; backup: string; restored?: RestoreTargetSpec; from?: 'secondary' }
   /** `from: 'secondary'` reads the backup from the secondary location (to a new database only). */
-  | { type: 'restore'; backup: string; target: RestoreTargetSpec; reason: string; date?: string; approvalId?: string; from?: 'secondary' }
+  | {
+      type: 'restore';
+      backup: string;
+      target: RestoreTargetSpec;
+      reason: string;
+      date?: string;
+      approvalId?: string;
+      from?: 'secondary';
+      /** In place only (so only with a second person's approval): put the copy in place although pg_restore reported errors. */
+      acceptRestoreErrors?: true;
+      /** In place only: the backup is of another database or server than the live one, and that is meant. */
+      fromOtherDatabase?: true;
+    }
   /** Point-in-time recovery (base backup + WAL) to `time` (ISO), copied into a new database. */
   | { type: 'pitr-restore'; time: string; target: { mode: 'new'; name: string }; reason: string }
   | { type: 'drill' }
@@ -171,6 +183,9 @@ export function parseJobSpec(value: unknown): BotJobSpec {
       ...(typeof v.date === 'string' ? { date: v.date } : {}),
       ...(typeof v.approvalId === 'string' ? { approvalId: v.approvalId } : {}),
       ...(v.from === 'secondary' ? { from: 'secondary' as const } : {}),
+      // Both exist only for in-place restores, which a second person approves.
+      ...(parsedTarget.mode === 'in-place' && v.acceptRestoreErrors === true ? { acceptRestoreErrors: true as const } : {}),
+      ...(parsedTarget.mode === 'in-place' && v.fromOtherDatabase === true ? { fromOtherDatabase: true as const } : {}),
     };
   }
   throw new BantayError(ErrorCode.InvalidInput, 'Not a job this bot knows how to run');

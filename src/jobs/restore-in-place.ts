@@ -98,7 +98,8 @@ export async function restoreInPlace(spec: InPlaceSpec, deps: JobDeps, reporter:
   let grant: Record<string, unknown> = {};
   const audit: typeof authorized = (step, status, details = {}, seconds) => authorized(step, status, { ...details, ...grant }, seconds);
   try {
-    grant = { ...(await consumeInPlaceAuthorization(deps.state, spec.authorization, { backupId: manifest.id, kind: 'database' }, new Date(started))) };
+    const choices = { acceptRestoreErrors: spec.acceptRestoreErrors === true, fromOtherDatabase: spec.fromOtherDatabase === true };
+    grant = { ...(await consumeInPlaceAuthorization(deps.state, spec.authorization, { backupId: manifest.id, kind: 'database', choices }, new Date(started))) };
   } catch (err) {
     await audit('restore in place', 'refused', { error: (err as Error).message }).catch(() => undefined);
     throw err;
@@ -109,7 +110,7 @@ export async function restoreInPlace(spec: InPlaceSpec, deps: JobDeps, reporter:
     const origin = checkBackupOrigin(manifest, liveIdentity(spec.databaseUrl, session));
     const plan = planInPlaceRestore({ backupId: manifest.id, live, at: new Date(started), jobs: spec.jobs, stopCommand: spec.hooks.stop, startCommand: spec.hooks.start, origin });
     if (!origin.sameDatabase && spec.fromOtherDatabase !== true) {
-      throw new BantayError(ErrorCode.InvalidInput, `${origin.reason}; nothing was changed. To restore it over ${live} anyway, pass --from-other-database`, {
+      throw new BantayError(ErrorCode.InvalidInput, `${origin.reason}; nothing was changed. Restoring it over ${live} anyway has to be asked for explicitly (--from-other-database at the console, "another database" in the Slack restore form)`, {
         details: [`Backup: ${origin.backup}`, `Live database: ${origin.live}`],
       });
     }

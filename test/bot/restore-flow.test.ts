@@ -3,6 +3,9 @@ import { SlashCommand } from '../../src/bot/action-ids.ts';
 import type { OpenedView, PostedMessage } from '../../src/bot/dev/simulated-slack.ts';
 import type { Manifest } from '../../src/catalog/manifest.ts';
 import { listAudit } from '../../src/state/audit-log.ts';
+import { decideApproval } from '../../src/bot/approval-store.ts';
+import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
+import { consumeInPlaceAuthorization } from '../../src/jobs/authorization/in-place-authorization.ts';
 import { checksumsOf, createFbmsDatabase, databaseExists, dropDatabasesLike } from '../support/databases.ts';
 import { APPROVER_A, APPROVER_B, CHANNEL, nextReply, openModal, OPERATOR, startTestBot, startTestBotWithBackup, STRANGER, textOf, waitForMessage, type TestBot } from './harness.ts';
 
@@ -79,6 +82,45 @@ describe('/restore in place with two-person approval', () => {
     const approvals = audit.filter((r) => r.operationType === 'approval').map((r) => `${r.status} ${r.performedBy}`);
     expect(approvals).toEqual(expect.arrayContaining([`requested slack:${APPROVER_A}`, `refused slack:${APPROVER_A}`, `refused slack:${STRANGER}`, `approved slack:${APPROVER_B}`]));
     expect(audit.find((r) => r.operationType === 'restore' && r.status === 'succeeded')).toMatchObject({ performedBy: `slack:${APPROVER_A}` });
+  });
+
+  it('a backup of another database goes in place only when ticked, with both names in the form and the request; the job layer holds the approver to exactly those choices', async () => {
+    await withBackup();
+    const other = await createFbmsDatabase({ scale: 0.05, seed: 7 });
+    try {
+      const foreign = await runDatabaseBackup({ databaseUrl: other.url, trigger: { by: 'cli:test', via: 'cli' } }, t.deps);
+      await t.bot.services.catalog.refresh();
+      const view = await openModal(t, OPERATOR, SlashCommand.Restore, foreign.id);
+      expect(JSON.stringify(view.blocks)).toContain(`Backups here of another database: ${other.name}; the live one is ${source.name}.`);
+      const answers = { restore_target: 'in-place', restore_reason: 'moving the shop to the new database', restore_confirm_name: source.name };
+      const untickedReply = await t.slack.submitView(OPERATOR, view, answers);
+      expect(untickedReply.body).toMatchObject({ response_action: 'errors', errors: { restore_in_place_options: expect.stringContaining(`is a backup of ${other.name}, not of ${source.name}`) } });
+      // The choices exist for in place only.
+      const newTarget = await t.slack.submitView(OPERATOR, view, { ...answers, restore_target: 'new', restore_in_place_options: 'accept-restore-errors' });
+      expect(newTarget.body).toMatchObject({ response_action: 'errors', errors: { restore_in_place_options: expect.stringContaining('in place') } });
+      const since = t.api.nextSeq;
+      const ticked = await t.slack.submitView(OPERATOR, view, { ...answers, restore_in_place_options: 'from-other-database' });
+      expect(JSON.stringify(ticked.body)).toMatch(/Approval requested/);
+      const request = await waitForMessage(t, (c) => /Approval needed/.test(textOf(c)), since);
+      expect(JSON.stringify(request.blocks)).toContain(`a backup of *${other.name}*, another database than`);
+      const [approval] = await t.deps.state.query<{ id: string; payload: { spec: Record<string, unknown> } }>(`SELECT id, payload FROM approvals WHERE status = 'pending'`);
+      expect(approval!.payload.spec).toMatchObject({ fromOtherDatabase: true });
+      expect(approval!.payload.spec).not.toHaveProperty('acceptRestoreErrors');
+      // A run that adds a choice the approver never saw is refused, and the approval stays unused.
+      await decideApproval(t.deps.state, approval!.id, 'approved', APPROVER_B, new Date());
+      await expect(consumeInPlaceAuthorization(t.deps.state, { type: 'approval', approvalId: approval!.id }, { backupId: foreign.id, kind: 'database', choices: { acceptRestoreErrors: true, fromOtherDatabase: true } }, new Date())).rejects.toThrow(/with the choices asked for/);
+      // The approved choices themselves run: the live database becomes the other one's copy.
+      const expected = await checksumsOf(other.url);
+      const outcome = t.bot.services.runner.start({ type: 'restore', backup: foreign.id, target: { mode: 'in-place' }, reason: 'x', approvalId: approval!.id, fromOtherDatabase: true }, OPERATOR);
+      if (!outcome.started) throw new Error('not started');
+      const done = await outcome.done;
+      expect(done.ok, JSON.stringify(done)).toBe(true);
+      expect(await checksumsOf(source.url)).toEqual(expected);
+      const audit = await listAudit(t.deps.state, { limit: 50 });
+      expect(audit.some((r) => r.operationType === 'restore' && r.status === 'started' && r.backupId === foreign.id)).toBe(true);
+    } finally {
+      await dropDatabasesLike(`${other.name}%`);
+    }
   });
 
   it('rejection by an approver from a user group updates the message and runs nothing', async () => {

@@ -1,12 +1,12 @@
 import { parseRestoreTarget } from '../../jobs/restore-database.ts';
 import type { BotJobs } from '../bot-jobs.ts';
-import { ActionId, BlockId, RestoreTarget } from '../action-ids.ts';
+import { ActionId, BlockId, InPlaceOption, RestoreTarget } from '../action-ids.ts';
 import type { CatalogEntry } from '../catalog-cache.ts';
 import { answerByAck, requestInPlaceApproval } from '../flows/approval.ts';
 import { parseRestoreArgs, type BotJobSpec, type RestoreTargetSpec } from '../job-spec.ts';
 import { truncate } from '../messages/blocks.ts';
 import { buildNoticeView } from '../messages/modal.ts';
-import { buildRestoreModal, defaultRestoreName } from '../messages/restore-modal.ts';
+import { buildRestoreModal, defaultRestoreName, isOfAnotherDatabase } from '../messages/restore-modal.ts';
 import type { BotServices } from '../services.ts';
 import { ackThen, authorize, decodeMetadata, encodeMetadata, newRequestId, parseOrUsage, replyEphemeral, type CommandArgs } from './common.ts';
 import { answeredHelp } from './help.ts';
@@ -68,11 +68,14 @@ interface RestoreForm {
   confirm?: string;
   time?: string;
   acknowledgedFailed: boolean;
+  acceptRestoreErrors: boolean;
+  fromOtherDatabase: boolean;
 }
 
 function readForm(args: ViewArgs): RestoreForm {
   const v = args.view.state.values;
   const text = (block: string, action: string) => v[block]?.[action]?.value?.trim() || undefined;
+  const ticked = (value: string) => (v[BlockId.RestoreInPlaceOptions]?.[ActionId.RestoreInPlaceOptions]?.selected_options ?? []).some((o) => o.value === value);
   return {
     backupId: v[BlockId.RestoreBackup]?.[ActionId.RestoreBackup]?.selected_option?.value,
     date: v[BlockId.RestoreDate]?.[ActionId.RestoreDate]?.selected_date ?? undefined,
@@ -82,6 +85,8 @@ function readForm(args: ViewArgs): RestoreForm {
     confirm: text(BlockId.RestoreConfirmName, ActionId.RestoreConfirmName),
     time: text(BlockId.RestoreTime, ActionId.RestoreTime),
     acknowledgedFailed: (v[BlockId.RestoreAckFailed]?.[ActionId.AckFailedVerification]?.selected_options ?? []).length > 0,
+    acceptRestoreErrors: ticked(InPlaceOption.AcceptRestoreErrors),
+    fromOtherDatabase: ticked(InPlaceOption.FromOtherDatabase),
   };
 }
 
@@ -100,6 +105,12 @@ export function validateRestoreForm(f: RestoreForm, entry: CatalogEntry | undefi
   }
   if (f.reason === undefined || f.reason.length < 3) errors[BlockId.RestoreReason] = 'Say why: it goes into the audit log and the approval request.';
   const kind = entry?.manifest.kind;
+  const liveDb = live('database')?.confirmName;
+  if ((f.acceptRestoreErrors || f.fromOtherDatabase) && (f.target !== RestoreTarget.InPlace || (kind !== undefined && kind !== 'database'))) {
+    errors[BlockId.RestoreInPlaceOptions] = 'These are for restoring a database backup in place, which a second approver approves.';
+  } else if (f.target === RestoreTarget.InPlace && entry !== undefined && isOfAnotherDatabase(entry, liveDb) && !f.fromOtherDatabase) {
+    errors[BlockId.RestoreInPlaceOptions] = truncate(`${entry.manifest.id} is a backup of ${entry.manifest.source.database ?? 'an unrecorded database'}, not of ${liveDb}: tick "another database" to restore it over ${liveDb} anyway.`, 150);
+  }
   let target: RestoreTargetSpec = { mode: 'in-place' };
   if (f.target === RestoreTarget.InPlace) {
     const current = kind === undefined ? undefined : live(kind);
@@ -120,7 +131,8 @@ export function validateRestoreForm(f: RestoreForm, entry: CatalogEntry | undefi
     }
   }
   if (Object.keys(errors).length > 0) return { errors };
-  return { spec: { type: 'restore', backup: entry!.manifest.id, target, reason: f.reason!, ...(f.date ? { date: f.date } : {}) } };
+  const inPlaceChoices = target.mode === 'in-place' ? { ...(f.acceptRestoreErrors ? { acceptRestoreErrors: true as const } : {}), ...(f.fromOtherDatabase ? { fromOtherDatabase: true as const } : {}) } : {};
+  return { spec: { type: 'restore', backup: entry!.manifest.id, target, reason: f.reason!, ...(f.date ? { date: f.date } : {}), ...inPlaceChoices } };
 }
 
 /** The submitted restore form: new targets start at once, in-place ones ask for approval. */

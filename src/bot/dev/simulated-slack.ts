@@ -132,6 +132,11 @@ function valueOf(element: Record<string, unknown>, answer: string | undefined): 
     const chosen = answer === undefined ? (element.initial_option as StateValue | undefined) : options.find((o) => o.value === answer);
     return { type, selected_option: chosen ?? null };
   }
+  if (type === 'checkboxes') {
+    // Answer: the ticked option values, comma-separated.
+    const ticked = new Set((answer ?? '').split(',').filter((x) => x !== ''));
+    return { type, selected_options: ((element.options as StateValue[] | undefined) ?? []).filter((o) => ticked.has(String(o.value))) };
+  }
   return { type, value: answer ?? null };
 }
 

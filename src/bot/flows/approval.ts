@@ -58,6 +58,7 @@ export async function requestInPlaceApproval(s: BotServices, answer: ModalAnswer
     createdAt: m.createdAt,
     sizeBytes: m.artifact.sizeBytes,
     encrypted: m.artifact.encryption !== null,
+    ...(m.source.database !== undefined ? { database: m.source.database } : {}),
     verification: entry.verification ? { passed: entry.verification.passed, at: entry.verification.verifiedAt } : null,
   };
   const approval = await createApproval(s.state, {

@@ -12,6 +12,8 @@ export interface ApprovalBackupFacts {
   encrypted: boolean;
   /** "passed" / "failed" and when, or null when never verified. */
   verification: { passed: boolean; at: string } | null;
+  /** The database the backup was taken from, as its manifest records it (database backups). */
+  database?: string;
 }
 
 export function backupFactsLine(b: ApprovalBackupFacts, now: Date): string {
@@ -21,9 +23,15 @@ export function backupFactsLine(b: ApprovalBackupFacts, now: Date): string {
 
 function common(a: Approval, now: Date, live: string) {
   const backup = a.payload.backup as ApprovalBackupFacts;
+  const spec = (a.payload.spec ?? {}) as { acceptRestoreErrors?: unknown; fromOtherDatabase?: unknown };
+  // What the requester asked beyond a plain restore, so the approver approves it knowingly.
+  const choices = [
+    ...(spec.fromOtherDatabase === true ? [`:warning: a backup of *${escape(backup.database ?? 'an unrecorded database')}*, another database than ${live}`] : []),
+    ...(spec.acceptRestoreErrors === true ? [':warning: put in place even if pg_restore reports errors (the data checks must still pass)'] : []),
+  ];
   return fields([
     ['Requested by', mention(a.requestedBy)],
-    ['What', `Restore over ${live} (the current one is kept under another name)`],
+    ['What', [`Restore over ${live} (the current one is kept under another name)`, ...choices].join('\n')],
     ['Backup', backupFactsLine(backup, now)],
     ['Why', escape(a.reason)],
   ]);

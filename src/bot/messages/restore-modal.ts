@@ -1,5 +1,5 @@
 import { formatAge, formatBytes } from '../../format/units.ts';
-import { ActionId, BlockId, RestoreTarget, ViewId } from '../action-ids.ts';
+import { ActionId, BlockId, InPlaceOption, RestoreTarget, ViewId } from '../action-ids.ts';
 import type { BotJobs } from '../bot-jobs.ts';
 import type { CatalogEntry } from '../catalog-cache.ts';
 import { context, escape, plain, section, truncate, type Block } from './blocks.ts';
@@ -95,6 +95,22 @@ export function buildRestoreModal(i: RestoreModalInput): ModalView {
       element: { type: 'datepicker', action_id: ActionId.RestoreDate },
     });
   }
+  const dbShown = shown.filter((e) => e.manifest.kind === 'database');
+  if (dbShown.length > 0) {
+    // Backups of another database are offered only behind an explicit tick, named in the option.
+    const foreign = dbShown.filter((e) => isOfAnotherDatabase(e, liveDb));
+    const options: Array<{ text: ReturnType<typeof plain>; value: string }> = [{ text: plain('Accept pg_restore errors (the data checks must still pass)'), value: InPlaceOption.AcceptRestoreErrors }];
+    const names = [...new Set(foreign.map((e) => e.manifest.source.database ?? 'unrecorded'))].join(', ');
+    if (foreign.length > 0) options.push({ text: plain('It is a backup of another database: replace the live one anyway'), value: InPlaceOption.FromOtherDatabase });
+    blocks.push({
+      type: 'input',
+      block_id: BlockId.RestoreInPlaceOptions,
+      optional: true,
+      label: plain('In place, only if needed'),
+      hint: plain(truncate(`Database, in place only; the approver sees these choices.${foreign.length > 0 ? ` Backups here of another database: ${names}; the live one is ${liveDb}.` : ''}`, 300)),
+      element: { type: 'checkboxes', action_id: ActionId.RestoreInPlaceOptions, options },
+    });
+  }
   const newOption = { text: plain('A new database (or directory)'), value: RestoreTarget.New, description: plain('Safe: the live data is not touched') };
   const inPlaceOption = { text: plain(kinds.length === 1 && kinds[0] === 'database' ? `In place: replace ${truncate(liveDb ?? 'the live database', 40)}` : 'In place: replace the live data'), value: RestoreTarget.InPlace, description: plain('Needs a second approver; the current one is kept') };
   const pitrOption = { text: plain('To a point in time (database only)'), value: RestoreTarget.PointInTime, description: plain('Into a new database, as it was at the second you type below') };
@@ -140,6 +156,11 @@ export function buildRestoreModal(i: RestoreModalInput): ModalView {
   );
   if (groups.length === 0) return modal({ callbackId: ViewId.Restore, title: 'Restore', close: 'Close', blocks: [section('There are no backups in the store yet.')] });
   return modal({ callbackId: ViewId.Restore, title: 'Restore a backup', submit: 'Restore', metadata: i.metadata, blocks });
+}
+
+/** A database backup whose recorded database is not the live one by name (or unknown): restoring it in place needs the tick. */
+export function isOfAnotherDatabase(e: CatalogEntry, liveDb: string | undefined): boolean {
+  return e.manifest.kind === 'database' && liveDb !== undefined && e.manifest.source.database !== liveDb;
 }
 
 /** The point-in-time part of the form: the time field with the window, or why there is none. */

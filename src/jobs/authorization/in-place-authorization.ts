@@ -24,6 +24,11 @@ export interface InPlaceSubject {
   backupId: string;
   /** Backup kind: database, application or uploads. */
   kind: string;
+  /**
+   * The choices beyond a plain restore this run makes (database restores): the approval must
+   * have asked for exactly these, so a run cannot add one the approver never saw.
+   */
+  choices?: { acceptRestoreErrors: boolean; fromOtherDatabase: boolean };
 }
 
 /**
@@ -40,10 +45,11 @@ export async function consumeInPlaceAuthorization(db: Queryable, auth: InPlaceAu
         AND decided_by IS NOT NULL AND decided_by <> requested_by
         AND payload->'spec'->>'backup' = $3 AND payload->'spec'->'target'->>'mode' = 'in-place'
         AND coalesce(payload->'backup'->>'kind', 'database') = $4
+        AND coalesce(payload->'spec'->>'acceptRestoreErrors', 'false') = $5 AND coalesce(payload->'spec'->>'fromOtherDatabase', 'false') = $6
       RETURNING decided_by AS "decidedBy"`,
-    [auth.approvalId, now.toISOString(), subject.backupId, subject.kind],
+    [auth.approvalId, now.toISOString(), subject.backupId, subject.kind, String(subject.choices?.acceptRestoreErrors === true), String(subject.choices?.fromOtherDatabase === true)],
   );
-  if (rows.length === 0) throw refused(`approval ${auth.approvalId} is not an approved, unused approval for restoring ${subject.backupId} in place`);
+  if (rows.length === 0) throw refused(`approval ${auth.approvalId} is not an approved, unused approval for restoring ${subject.backupId} in place${subject.choices?.acceptRestoreErrors || subject.choices?.fromOtherDatabase ? ' with the choices asked for' : ''}`);
   return { authorizedBy: 'approval', approvalId: auth.approvalId, approvedBy: rows[0]!.decidedBy };
 }
 
