@@ -129,6 +129,11 @@ export async function claimResolve(db: Queryable, id: string, owner: string, now
   return taken.length === 1;
 }
 
+/** Whether this resolve still holds the claim (a slow one may have been taken over). */
+export async function holdsResolve(db: Queryable, id: string, owner: string): Promise<boolean> {
+  return (await db.query('SELECT 1 FROM incidents WHERE id = $1 AND resolved_at IS NULL AND resolving_owner = $2', [id, owner])).length === 1;
+}
+
 /** Gives the claim back after a resolve that failed (the store refused the report): the incident stays open, to resolve again. */
 export async function releaseResolve(db: Queryable, id: string, owner: string): Promise<void> {
   await db.query('UPDATE incidents SET resolving_owner = NULL, resolving_since = NULL WHERE id = $1 AND resolving_owner = $2', [id, owner]);
@@ -139,18 +144,19 @@ export async function releaseResolve(db: Queryable, id: string, owner: string): 
  * is not (its post failed, or the poster died): a placeholder `posting:<time>` in
  * slack_checklist_ts, taken over when older than `staleAfterMs`. False when another is on it.
  */
-export async function claimChecklistPost(db: Queryable, id: string, now: Date, staleAfterMs = 5 * 60_000): Promise<boolean> {
+export async function claimChecklistPost(db: Queryable, id: string, now: Date, staleAfterMs = 5 * 60_000): Promise<string | undefined> {
+  const claim = `posting:${now.toISOString()}`;
   const rows = await db.query(
     `UPDATE incidents SET slack_checklist_ts = $2 WHERE id = $1 AND slack_ts IS NOT NULL AND resolved_at IS NULL
         AND (slack_checklist_ts IS NULL OR CASE WHEN slack_checklist_ts LIKE 'posting:%' THEN substr(slack_checklist_ts, 9)::timestamptz < $3 ELSE false END) RETURNING id`,
-    [id, `posting:${now.toISOString()}`, new Date(now.getTime() - staleAfterMs)],
+    [id, claim, new Date(now.getTime() - staleAfterMs)],
   );
-  return rows.length === 1;
+  return rows.length === 1 ? claim : undefined;
 }
 
-/** Gives the checklist claim back after a failed post, so the next sync tries again. */
-export async function releaseChecklistPost(db: Queryable, id: string): Promise<void> {
-  await db.query(`UPDATE incidents SET slack_checklist_ts = NULL WHERE id = $1 AND slack_checklist_ts LIKE 'posting:%'`, [id]);
+/** Gives this caller's checklist claim back after a failed post (never a newer taker's), so the next sync tries again. */
+export async function releaseChecklistPost(db: Queryable, id: string, claim: string): Promise<void> {
+  await db.query('UPDATE incidents SET slack_checklist_ts = NULL WHERE id = $1 AND slack_checklist_ts = $2', [id, claim]);
 }
 
 /** A checklist ts that is a claim placeholder, not a message. */

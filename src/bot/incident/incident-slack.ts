@@ -66,16 +66,19 @@ export class IncidentSlack {
    * its checklist has no buttons).
    */
   async #postChecklist(incidentId: string, channel: string, headlineTs: string): Promise<void> {
-    if (!(await claimChecklistPost(this.o.state, incidentId, this.o.now()))) return;
+    const claim = await claimChecklistPost(this.o.state, incidentId, this.o.now());
+    if (claim === undefined) return;
+    let posted: { ts: string } | undefined;
     try {
       const incident = await requireIncident(this.o.state, incidentId);
       const checklist = buildChecklist(incident, await incidentEvents(this.o.state, incidentId));
       await this.#turn(channel);
-      const posted = await this.o.chat.postMessage({ channel, thread_ts: headlineTs, ...checklist });
+      posted = await this.o.chat.postMessage({ channel, thread_ts: headlineTs, ...checklist });
       await setSlackMessages(this.o.state, incidentId, { channel, checklistTs: posted.ts });
       this.#sent(incidentId, 'checklist', checklist);
     } catch (err) {
-      await releaseChecklistPost(this.o.state, incidentId).catch(() => undefined);
+      // Posted but not recorded: keep the claim (it expires) rather than post a second checklist at once.
+      if (posted === undefined) await releaseChecklistPost(this.o.state, incidentId, claim).catch(() => undefined);
       throw err;
     }
   }

@@ -78,7 +78,12 @@ export async function followApprovedStep(s: BotServices, payload: Record<string,
   const step = requireStep(incident, ref.step);
   const plan = planOfApproval(payload);
   const actor = `slack:${requestedBy}`;
-  if (ref.run !== undefined) await recordStepStarted(s.state, incident, step, plan, actor, `approved by ${actorText(`slack:${approvedBy}`)}, running`, { run: ref.run });
+  // Best effort: the job runs either way, and its end must still be recorded.
+  if (ref.run !== undefined) {
+    await recordStepStarted(s.state, incident, step, plan, actor, `approved by ${actorText(`slack:${approvedBy}`)}, running`, { run: ref.run }).catch((err: unknown) =>
+      s.logger.error({ err, incidentId: incident.id }, 'could not record who runs an approved incident step'),
+    );
+  }
   followStepJob(s, incident, step, plan, actor, ref.run, done, { mode: 'in-place' });
 }
 

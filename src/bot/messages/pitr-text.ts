@@ -1,3 +1,4 @@
+import { redactSecrets } from '../../log/redact.ts';
 import { formatBytes, formatDuration } from '../../format/units.ts';
 import { formatWallTime } from '../../schedule/zoned-time.ts';
 import type { PitrState } from '../pitr-status.ts';
@@ -62,6 +63,7 @@ function streamLine(state: Extract<PitrState, { kind: 'read' }>, now: Date): str
   const age = Math.max(0, (now.getTime() - new Date(stream.updatedAt).getTime()) / 1000);
   const receiving = stream.receiving ? ':large_green_circle: receiving' : ':red_circle: NOT receiving';
   const backlog = stream.backlogFiles > 0 ? `, ${stream.backlogFiles} file${stream.backlogFiles === 1 ? '' : 's'} (${formatBytes(stream.backlogBytes)}) waiting to upload` : ', nothing waiting to upload';
-  const error = stream.lastError ? `, last error: ${escape(truncate(stream.lastError, 300))}` : '';
+  // Written by the `wal stream` process, whose secrets this one may not know: redacted like every error shown.
+  const error = stream.lastError ? `, last error: ${escape(truncate(redactSecrets(stream.lastError), 300))}` : '';
   return `Stream: ${receiving}${backlog}${error} (reported ${formatDuration(age)} ago)`;
 }

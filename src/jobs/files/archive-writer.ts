@@ -217,15 +217,25 @@ async function* emitLarge(
       return err.message.slice(describe.length + 1);
     }
   };
+  /** A read that found the file shorter than it was (truncated meanwhile): a move too, when skipping is allowed. */
+  const shrunk = (err: unknown): string => {
+    if (!(err instanceof UnstableFileError) || !options.skipUnstable) throw err;
+    return err.message.slice(describe.length + 1);
+  };
   try {
     for (let attempt = 1; ; attempt += 1) {
       let sha256: string | undefined;
       let gzipped: { sha256: string; compressedSize: number } | undefined;
-      if (item.previous !== undefined) sha256 = await hashOpenFile(handle, meta.size, describe);
-      if ((sha256 === undefined || sha256 !== item.previous?.sha256) && shouldTryCompression(walked.path, meta.size)) {
-        gzipped = await gzipToTempFile(handle, meta.size, tempPath, describe);
+      let reason: string | undefined;
+      try {
+        if (item.previous !== undefined) sha256 = await hashOpenFile(handle, meta.size, describe);
+        if ((sha256 === undefined || sha256 !== item.previous?.sha256) && shouldTryCompression(walked.path, meta.size)) {
+          gzipped = await gzipToTempFile(handle, meta.size, tempPath, describe);
+        }
+        reason = sha256 !== undefined || gzipped !== undefined ? await moved() : undefined;
+      } catch (err) {
+        reason = shrunk(err);
       }
-      const reason = sha256 !== undefined || gzipped !== undefined ? await moved() : undefined;
       if (reason !== undefined) {
         if (attempt >= 2) return { skipped: reason };
         await handle.close().catch(() => undefined);
@@ -248,9 +258,19 @@ async function* emitLarge(
       }
       const hash = createHash('sha256');
       yield fileHeader({ path: walked.path, mode: meta.mode, mtimeUs: meta.mtimeUs }, meta.size, false);
-      for await (const chunk of readExactly(handle, meta.size, describe)) {
-        hash.update(chunk);
-        yield chunk;
+      let sent = 0;
+      try {
+        for await (const chunk of readExactly(handle, meta.size, describe)) {
+          hash.update(chunk);
+          sent += chunk.length;
+          yield chunk;
+        }
+      } catch (err) {
+        const why = shrunk(err);
+        // The header promised meta.size bytes: fill the member up so the archive stays whole; it is unused.
+        for (let left = meta.size - sent; left > 0; left -= Math.min(left, 1 << 20)) yield Buffer.alloc(Math.min(left, 1 << 20));
+        yield tarPadding(meta.size);
+        return { skipped: `${why}; its bytes in the archive are not used` };
       }
       yield tarPadding(meta.size);
       const late = await moved();

@@ -218,7 +218,10 @@ export function runningSteps(events: readonly IncidentEvent[]): number[] {
       runs.add(run ?? `legacy-${e.id}`);
       running.set(step, runs);
     } else if (e.kind === 'step-finished' && run !== undefined) {
-      running.get(step)?.delete(run);
+      const runs = running.get(step);
+      runs?.delete(run);
+      // A start recorded before runs were is ended by any later finish (as closeAbandonedSteps reads it).
+      for (const r of [...(runs ?? [])]) if (r.startsWith('legacy-')) runs!.delete(r);
     } else if (e.kind === 'step-finished' || e.kind === 'step-done') {
       // A step marked done by people is not running, whatever a lost process left behind.
       running.delete(step);

@@ -3,7 +3,7 @@ import { catalogEntry } from '../../catalog/catalog.ts';
 import { writeIncidentReport, type IncidentReport } from '../../catalog/incident-report.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { recordAudit } from '../../state/audit-log.ts';
-import { claimResolve, releaseResolve, selectAuditBetween } from '../../state/incidents.ts';
+import { claimResolve, holdsResolve, releaseResolve, selectAuditBetween } from '../../state/incidents.ts';
 import { ownerToken } from '../../state/job-runs.ts';
 import type { JobDeps } from '../job-context.ts';
 import { buildIncidentReport, type AuditFact, type Resolution } from './build-report.ts';
@@ -32,7 +32,7 @@ export async function resolveIncident(
     throw new BantayError(ErrorCode.InvalidInput, 'Someone else is resolving this incident right now, or it was just resolved: its report is theirs');
   }
   try {
-    return await writeReportAndClose(deps, incident, input, resolvedAt);
+    return await writeReportAndClose(deps, incident, input, resolvedAt, owner);
   } finally {
     // Resolved: the claim is moot. Not resolved (a store failure, a running step): free to try again.
     await releaseResolve(deps.state, incident.id, owner);
@@ -44,6 +44,7 @@ async function writeReportAndClose(
   incident: Incident,
   input: { resolution: Resolution; actor: string },
   resolvedAt: Date,
+  owner: string,
 ): Promise<{ report: IncidentReport; markdown: string; key: string }> {
   const events = await incidentEvents(deps.state, incident.id);
   // A report written while a step runs would miss its outcome, and the outcome could not be added after.
@@ -57,6 +58,8 @@ async function writeReportAndClose(
   const backupTimes = await backupTimesOf(deps, audit);
   const report = buildIncidentReport({ incident, events, audit, backupTimes, resolution: input.resolution, resolvedAt, resolvedBy: input.actor });
   const markdown = renderIncidentReport(report);
+  // A claim taken over while this resolve was slow (see claimResolve) means another one writes the report.
+  if (!(await holdsResolve(deps.state, incident.id, owner))) throw new BantayError(ErrorCode.InvalidInput, 'Someone else took over resolving this incident; its report is theirs');
   const key = await writeIncidentReport(deps.store, report, markdown, { keyRing: deps.keyRing, state: deps.state });
   await closeIncident(deps.state, incident, input.actor, resolvedAt, key, `Resolved; recovery report stored as ${key}`);
   await recordAudit(deps.state, { operationType: 'incident', status: 'succeeded', performedBy: input.actor, filePath: key, details: { incident: incident.id, step: 'resolved', dataLoss: report.dataLoss.state, withinObjective: report.timeToRecovery.withinObjective } });

@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { archiveTree } from '../../../src/jobs/files/archive-writer.ts';
 import { runUploadsBackup } from '../../../src/jobs/files/backup-files.ts';
 import { restoreFilesBackup } from '../../../src/jobs/files/restore-files.ts';
 import type { JobDeps } from '../../../src/jobs/job-context.ts';
@@ -58,6 +59,33 @@ describe('uploads: a file that keeps changing, or cannot be read', () => {
     } finally {
       writer.kill('SIGKILL');
     }
+  });
+
+  it('a large incompressible file truncated while it streams into the archive is skipped, and the archive stays whole', async () => {
+    const root = join(work, 'shrinking');
+    mkdirSync(root, { recursive: true });
+    const file = join(root, 'clip.mp4');
+    writeFileSync(file, noise(8 * 1024 * 1024, 'clip'));
+    const st = statSync(file);
+    async function* walk() {
+      yield { path: 'clip.mp4', type: 'file' as const, size: st.size, mode: 0o644, mtimeUs: Math.floor(st.mtimeMs * 1000) };
+    }
+    const temp = join(work, 'shrinking-tmp');
+    mkdirSync(temp, { recursive: true });
+    const { chunks, outcome } = archiveTree(walk() as never, { root, tempDir: temp, backupId: 'upl-20260101T000000Z-aaaa', previous: undefined, skipUnstable: true, detectChanges: true });
+    let total = 0;
+    let first = true;
+    for await (const chunk of chunks) {
+      // Right after the member's header went out: logrotate's copytruncate, say.
+      if (first) truncateSync(file, 1024 * 1024);
+      first = false;
+      total += chunk.length;
+    }
+    expect(outcome.skipped).toEqual([{ path: 'clip.mp4', reason: expect.stringMatching(/^shrank while it was being backed up .*its bytes in the archive are not used/) }]);
+    expect(outcome.records.filter((r) => r.path === 'clip.mp4')).toEqual([]);
+    // Header + the promised 8 MiB (filled up) + the end marker: a well-formed tar.
+    expect(total % 512).toBe(0);
+    expect(total).toBeGreaterThanOrEqual(512 + 8 * 1024 * 1024 + 1024);
   });
 
   it('a file the backup may not read (mode 000, backup run as an ordinary user) is skipped and reported; strict mode fails', () => {
