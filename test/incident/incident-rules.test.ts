@@ -67,7 +67,9 @@ describe('incident rules that hold whoever calls', () => {
     expect(planStep(incident, verify, backups, [restoredFromSecondary, pitrCopy])).toEqual({ kind: 'verify', backupId: 'db-20261203T070000Z-0009', from: 'primary', restored: { to: 'new', database: 'fbms_at' } });
     expect(planStep(incident, verify, backups, [finished({ plan: 'restore', backupId: 'db-20261203T040000Z-0004', to: 'in-place', from: 'primary' })])).toMatchObject({ restored: { to: 'in-place' } });
     expect(planStep(incident, verify, backups, [pitrCopy, finished({ plan: 'restore', outcome: 'failed', backupId: 'db-20261203T040000Z-0004', to: 'new', target: 'nope' })])).toMatchObject({ restored: { database: 'fbms_at' } });
-    expect(() => planStep(incident, verify, backups, [finished({ plan: 'restore-pitr', to: 'new', target: 'fbms_at' })])).toThrow(/did not record which backup/);
+    // A restore step that recorded no backup (an earlier version) is passed over, never guessed at.
+    expect(planStep(incident, verify, backups, [restoredFromSecondary, finished({ plan: 'restore-pitr', to: 'new', target: 'fbms_at' })])).toMatchObject({ backupId: 'db-20261203T040000Z-0004', restored: { database: 'fbms_dc' } });
+    expect(planStep(incident, verify, backups, [finished({ plan: 'restore-pitr', to: 'new', target: 'fbms_at' })])).toEqual({ kind: 'verify', backupId: 'db-20261203T055000Z-0001', from: 'primary' });
   });
 
   it('a step left running by a killed process is closed as abandoned at the next start; a running step blocks resolve; a resolved incident never changes', async () => {

@@ -83,8 +83,9 @@ export function chooseBackup(incident: Incident, backups: readonly Manifest[], k
 
 /**
  * The database the newest successful database restore step of this incident produced, the
- * backup to compare it with and where that backup is. Throws when that step did not record
- * them (a step run before they were recorded): checking another backup would prove nothing.
+ * backup to compare it with and where that backup is. A step that did not record them (run by
+ * an earlier version, or a console PITR whose audit row was not found) is passed over: the
+ * plan's description, shown before anything runs, says what will be checked instead.
  */
 export function lastRestoreOf(events: readonly IncidentEvent[]): { backupId: string; from: 'primary' | 'secondary'; restored: RestoredDatabase } | undefined {
   for (const event of [...events].reverse()) {
@@ -92,9 +93,7 @@ export function lastRestoreOf(events: readonly IncidentEvent[]): { backupId: str
     if (event.kind !== 'step-finished' || d.outcome !== 'succeeded' || (d.plan !== 'restore' && d.plan !== 'restore-pitr')) continue;
     const backupId = d.plan === 'restore' ? d.backupId : d.copyBackupId;
     const restored: RestoredDatabase | undefined = d.to === 'in-place' ? { to: 'in-place' } : typeof d.target === 'string' ? { to: 'new', database: d.target } : undefined;
-    if (typeof backupId !== 'string' || restored === undefined) {
-      throw new BantayError(ErrorCode.InvalidInput, `Step ${String(d.step)} restored the database but did not record which backup and database: name the backup to verify`);
-    }
+    if (typeof backupId !== 'string' || restored === undefined) continue;
     return { backupId, from: d.from === 'secondary' ? 'secondary' : 'primary', restored };
   }
   return undefined;
