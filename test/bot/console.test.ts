@@ -49,12 +49,14 @@ describe('bantay console', () => {
       '/restore',
       '1', // the backup
       '2', // in place
+      '', // no in-place choices
       '', // no new name
       'console test restore',
       '', // confirm name left empty: the form must refuse
       'y',
       '1',
       '2',
+      '',
       '',
       'console test restore',
       'DBNAME',

@@ -95,6 +95,21 @@ export function buildRestoreModal(i: RestoreModalInput): ModalView {
       element: { type: 'datepicker', action_id: ActionId.RestoreDate },
     });
   }
+  const newOption = { text: plain('A new database (or directory)'), value: RestoreTarget.New, description: plain('Safe: the live data is not touched') };
+  const inPlaceOption = { text: plain(kinds.length === 1 && kinds[0] === 'database' ? `In place: replace ${truncate(liveDb ?? 'the live database', 40)}` : 'In place: replace the live data'), value: RestoreTarget.InPlace, description: plain('Needs a second approver; the current one is kept') };
+  const pitrOption = { text: plain('To a point in time (database only)'), value: RestoreTarget.PointInTime, description: plain('Into a new database, as it was at the second you type below') };
+  blocks.push({
+    type: 'input',
+    block_id: BlockId.RestoreTarget,
+    label: plain('Restore into'),
+    element: {
+      type: 'radio_buttons',
+      action_id: ActionId.RestoreTarget,
+      initial_option: i.initialTarget === 'in-place' ? inPlaceOption : newOption,
+      options: pitrWindow !== undefined ? [newOption, inPlaceOption, pitrOption] : [newOption, inPlaceOption],
+    },
+  });
+  if (i.pitr !== undefined) blocks.push(...pointInTimeBlocks(i.pitr));
   const dbShown = shown.filter((e) => e.manifest.kind === 'database');
   if (dbShown.length > 0) {
     // Backups of another database are offered only behind an explicit tick, named in the option.
@@ -111,21 +126,6 @@ export function buildRestoreModal(i: RestoreModalInput): ModalView {
       element: { type: 'checkboxes', action_id: ActionId.RestoreInPlaceOptions, options },
     });
   }
-  const newOption = { text: plain('A new database (or directory)'), value: RestoreTarget.New, description: plain('Safe: the live data is not touched') };
-  const inPlaceOption = { text: plain(kinds.length === 1 && kinds[0] === 'database' ? `In place: replace ${truncate(liveDb ?? 'the live database', 40)}` : 'In place: replace the live data'), value: RestoreTarget.InPlace, description: plain('Needs a second approver; the current one is kept') };
-  const pitrOption = { text: plain('To a point in time (database only)'), value: RestoreTarget.PointInTime, description: plain('Into a new database, as it was at the second you type below') };
-  blocks.push({
-    type: 'input',
-    block_id: BlockId.RestoreTarget,
-    label: plain('Restore into'),
-    element: {
-      type: 'radio_buttons',
-      action_id: ActionId.RestoreTarget,
-      initial_option: i.initialTarget === 'in-place' ? inPlaceOption : newOption,
-      options: pitrWindow !== undefined ? [newOption, inPlaceOption, pitrOption] : [newOption, inPlaceOption],
-    },
-  });
-  if (i.pitr !== undefined) blocks.push(...pointInTimeBlocks(i.pitr));
   const pitrName = pitrWindow !== undefined ? ` For a point in time: ${(liveDb ?? 'fbms').slice(0, 40)}_pitr_YYYYMMDD_HHMMSS (the time).` : '';
   blocks.push(
     {

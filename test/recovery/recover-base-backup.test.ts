@@ -1,0 +1,80 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unprivilegedUser } from '../../src/dev/pg-cluster-process.ts';
+import { bantay } from '../support/cli.ts';
+import { sql } from '../support/databases.ts';
+import { startPitrCluster, startServerOn, switchAndWait, type PitrCluster } from '../support/pitr-cluster.ts';
+import { installTool } from '../support/recover-tool.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Issue 15: the kit alone recovers a point in time from what Bantay stored: the encrypted base
+ * backup (decrypt-object, then tar, exactly as RECOVERY.md says) and the encrypted WAL archive
+ * (wal-fetch as restore_command), with no Bantay install, configuration or state involved.
+ */
+describe('point in time with the recovery kit alone, from a Bantay base backup', () => {
+  let p: PitrCluster;
+  let fbms: string;
+  let target: string;
+  let baseId: string;
+  beforeAll(async () => {
+    p = await startPitrCluster();
+    fbms = await p.cluster.createDatabase('fbms_kit_pitr');
+    await sql(fbms, 'CREATE TABLE events (id serial PRIMARY KEY, label text NOT NULL)');
+    await sql(fbms, "INSERT INTO events (label) VALUES ('seed')");
+    const base = await bantay(['backup', 'base', '--json'], p.env, p.dir);
+    expect(base.code, base.stderr).toBe(0);
+    baseId = (JSON.parse(base.stdout) as { id: string }).id;
+    await sql(fbms, "INSERT INTO events (label) VALUES ('before')");
+    await switchAndWait(p.cluster.adminUrl);
+    await sleep(1200);
+    target = new Date().toISOString().replace('T', ' ').replace('Z', '+00');
+    await sleep(1200);
+    await sql(fbms, "INSERT INTO events (label) VALUES ('after')");
+    await switchAndWait(p.cluster.adminUrl);
+  }, 300_000);
+  afterAll(async () => {
+    await p?.stop();
+  });
+
+  it('decrypt-object | tar rebuilds the data directory, wal-fetch feeds the replay, and it stops at the time', async () => {
+    const kit = installTool();
+    chmodSync(kit, 0o755);
+    const env = { BANTAY_STORE: p.storeDir, BANTAY_ENCRYPTION_KEY_FILE: p.keyFile };
+    const dataDir = join(p.dir, 'kit-restored');
+    mkdirSync(dataDir, { mode: 0o700 });
+    const user = unprivilegedUser();
+    // The documented command: node bantay-recover.mjs decrypt-object base/<id>/base.tar.gz.enc | tar -xzf - -C DATADIR
+    const decrypt = spawn(process.execPath, [join(kit, 'bantay-recover.mjs'), 'decrypt-object', `base/${baseId}/base.tar.gz.enc`], { cwd: kit, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    decrypt.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const tar = spawn('tar', ['-xzf', '-', '-C', dataDir], { stdio: ['pipe', 'ignore', 'pipe'] });
+    await pipeline(decrypt.stdout, tar.stdin);
+    const [decryptCode, tarCode] = await Promise.all([new Promise((r) => decrypt.once('close', r)), new Promise((r) => tar.once('close', r))]);
+    expect(decryptCode, stderr).toBe(0);
+    expect(stderr).toContain('decrypted and authenticated');
+    expect(tarCode).toBe(0);
+    if (user) spawnSync('chown', ['-R', `${user.uid}:${user.gid}`, dataDir]);
+    writeFileSync(join(dataDir, 'recovery.signal'), '');
+    const restoreCommand = `BANTAY_STORE=${p.storeDir} BANTAY_ENCRYPTION_KEY_FILE=${p.keyFile} ${process.execPath} ${kit}/bantay-recover.mjs wal-fetch %f %p`;
+    writeFileSync(join(dataDir, 'postgresql.conf'), `\narchive_mode = off\nrestore_command = '${restoreCommand}'\nrecovery_target_time = '${target}'\nrecovery_target_action = 'promote'\n`, { flag: 'a' });
+    if (user) chownSync(join(dataDir, 'recovery.signal'), user.uid, user.gid);
+    const server = await startServerOn(dataDir);
+    try {
+      const url = server.url('fbms_kit_pitr', p.cluster.adminUrl);
+      let inRecovery = true;
+      for (let i = 0; i < 240 && inRecovery; i += 1) {
+        inRecovery = (await sql<{ r: boolean }>(url, 'SELECT pg_is_in_recovery() AS r').catch(() => [{ r: true }]))[0]!.r;
+        if (inRecovery) await sleep(250);
+      }
+      expect(inRecovery).toBe(false);
+      expect((await sql<{ label: string }>(url, 'SELECT label FROM events ORDER BY id')).map((r) => r.label)).toEqual(['seed', 'before']);
+    } finally {
+      await server.stop();
+    }
+  }, 300_000);
+});
