@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { unprivilegedUser } from '../../src/dev/pg-cluster-process.ts';
 import { bantay } from '../support/cli.ts';
 import { sql } from '../support/databases.ts';
@@ -22,7 +22,8 @@ describe('point in time with the recovery kit alone, from a Bantay base backup',
   let target: string;
   let baseId: string;
   beforeAll(async () => {
-    p = await startPitrCluster();
+    // S3: the archiver (the server's user) and Bantay (root, in tests) share it without sharing file permissions.
+    p = await startPitrCluster({ s3Endpoint: inject('s3Endpoint') });
     fbms = await p.cluster.createDatabase('fbms_kit_pitr');
     await sql(fbms, 'CREATE TABLE events (id serial PRIMARY KEY, label text NOT NULL)');
     await sql(fbms, "INSERT INTO events (label) VALUES ('seed')");
@@ -44,7 +45,9 @@ describe('point in time with the recovery kit alone, from a Bantay base backup',
   it('decrypt-object | tar rebuilds the data directory, wal-fetch feeds the replay, and it stops at the time', async () => {
     const kit = installTool();
     chmodSync(kit, 0o755);
-    const env = { BANTAY_STORE: p.storeDir, BANTAY_ENCRYPTION_KEY_FILE: p.keyFile };
+    // Only what the kit reads: where the store is, its credentials, the key.
+    const storeVars = ['BANTAY_STORE', 'S3_ENDPOINT', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'].filter((k) => p.env[k] !== undefined).map((k) => [k, p.env[k]!] as const);
+    const env = { ...Object.fromEntries(storeVars), BANTAY_ENCRYPTION_KEY_FILE: p.keyFile };
     const dataDir = join(p.dir, 'kit-restored');
     mkdirSync(dataDir, { mode: 0o700 });
     const user = unprivilegedUser();
@@ -60,7 +63,7 @@ describe('point in time with the recovery kit alone, from a Bantay base backup',
     expect(tarCode).toBe(0);
     if (user) spawnSync('chown', ['-R', `${user.uid}:${user.gid}`, dataDir]);
     writeFileSync(join(dataDir, 'recovery.signal'), '');
-    const restoreCommand = `BANTAY_STORE=${p.storeDir} BANTAY_ENCRYPTION_KEY_FILE=${p.keyFile} ${process.execPath} ${kit}/bantay-recover.mjs wal-fetch %f %p`;
+    const restoreCommand = `${storeVars.map(([k, v]) => `${k}=${v}`).join(' ')} BANTAY_ENCRYPTION_KEY_FILE=${p.keyFile} ${process.execPath} ${kit}/bantay-recover.mjs wal-fetch %f %p`;
     writeFileSync(join(dataDir, 'postgresql.conf'), `\narchive_mode = off\nrestore_command = '${restoreCommand}'\nrecovery_target_time = '${target}'\nrecovery_target_action = 'promote'\n`, { flag: 'a' });
     if (user) chownSync(join(dataDir, 'recovery.signal'), user.uid, user.gid);
     const server = await startServerOn(dataDir);
