@@ -1236,6 +1236,8 @@ const HELP = `bantay-recover ${TOOL_VERSION}: restore Bantay backups without Ban
       files:     ... decrypt ID --artifact files.tar --out files.tar
   node bantay-recover.mjs decrypt ID --extract DIR
       restores a files backup (application, uploads, incl. its whole incremental chain) into DIR
+  node bantay-recover.mjs list-base [--json]
+      the base backups (for a point in time), newest first, with whether their records authenticate
   node bantay-recover.mjs decrypt-object KEY [--out FILE]
       any stored object by key (base backups, WAL), authenticated by its encryption only
   node bantay-recover.mjs wal-fetch %f %p [--system-id ID]
@@ -1302,6 +1304,45 @@ async function cmdList(store, keys, options) {
   process.stdout.write(`${rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n')}\n`);
 }
 
+/**
+ * The base backups under base/, newest first, each with whether its record authenticates: the
+ * id to give decrypt-object for a point-in-time recovery (the newest one taken before the time).
+ */
+async function cmdListBase(store, keys, options) {
+  const ids = [];
+  for await (const o of store.list('base/')) {
+    const m = /^base\/([A-Za-z0-9-]{1,80})\/manifest\.json$/.exec(o.key);
+    if (m) ids.push(m[1]);
+  }
+  const rows = new Array(ids.length);
+  await mapLimit(ids, 8, async (id, i) => {
+    const key = `base/${id}/manifest.json`;
+    try {
+      const json = await readJson(store, key);
+      const problem = keys.size === 0 ? undefined : json.id !== id ? `it names ${String(json.id).slice(0, 80)}, not ${id}` : authProblem(json, key, keys);
+      rows[i] = { id, createdAt: json.createdAt, timeline: json.timeline, startLsn: json.startLsn, stopLsn: json.stopLsn, pgMajor: json.pgMajor, artifact: json.artifact?.key, status: keys.size === 0 ? 'unchecked' : problem === undefined ? 'authenticated' : 'rejected', reason: problem };
+    } catch (err) {
+      rows[i] = { id, status: 'rejected', reason: err.message };
+    }
+  });
+  rows.sort((a, b) => String(b.createdAt ?? '').localeCompare(String(a.createdAt ?? '')) || b.id.localeCompare(a.id));
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(rows)}\n`);
+    return;
+  }
+  if (keys.size === 0) warn('authenticity cannot be checked: no encryption key configured');
+  if (rows.length === 0) {
+    process.stdout.write(`No base backups in ${store.description}: point-in-time recovery needs one (bantay backup base)\n`);
+    return;
+  }
+  const table = [['ID', 'CREATED', 'PG', 'TIMELINE', 'START LSN', 'OBJECT', 'STATUS']];
+  for (const r of rows) {
+    table.push([r.id, String(r.createdAt ?? '?').replace(/\.\d{3}Z$/, 'Z'), String(r.pgMajor ?? '?'), String(r.timeline ?? '?'), String(r.startLsn ?? '?'), String(r.artifact ?? '?'), r.status === 'rejected' ? `REJECTED: ${r.reason}` : r.status]);
+  }
+  const widths = table[0].map((_, i) => Math.max(...table.map((t) => t[i].length)));
+  process.stdout.write(`${table.map((t) => t.map((c, i) => (i === t.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n')}\n`);
+}
+
 async function cmdShow(store, keys, positional, options) {
   const { entry } = await findBackup(store, keys, need(positional, 1, 'ID'), options.kind);
   process.stdout.write(`Backup    ${entry.id}\nStatus    ${statusText(entry)}\n`);
@@ -1361,6 +1402,9 @@ async function main(argv) {
       return 0;
     case 'show':
       await cmdShow(store, keys, positional, options);
+      return 0;
+    case 'list-base':
+      await cmdListBase(store, keys, options);
       return 0;
     case 'decrypt':
       await cmdDecrypt(store, keys, positional, options);

@@ -7,7 +7,8 @@ import { unprivilegedUser } from '../../src/dev/pg-cluster-process.ts';
 import { bantay } from '../support/cli.ts';
 import { sql } from '../support/databases.ts';
 import { startPitrCluster, startServerOn, switchAndWait, type PitrCluster } from '../support/pitr-cluster.ts';
-import { installTool } from '../support/recover-tool.ts';
+import { newKey } from '../support/job-deps.ts';
+import { installTool, runRecover } from '../support/recover-tool.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,6 +49,18 @@ describe('point in time with the recovery kit alone, from a Bantay base backup',
     // Only what the kit reads: where the store is, its credentials, the key.
     const storeVars = ['BANTAY_STORE', 'S3_ENDPOINT', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'].filter((k) => p.env[k] !== undefined).map((k) => [k, p.env[k]!] as const);
     const env = { ...Object.fromEntries(storeVars), BANTAY_ENCRYPTION_KEY_FILE: p.keyFile };
+    // The id comes from the kit, as on a machine without Bantay.
+    const listed = await runRecover(['list-base', '--json'], env, kit);
+    expect(listed.code, listed.stderr).toBe(0);
+    const bases = JSON.parse(listed.stdout.toString()) as Array<{ id: string; status: string; artifact: string }>;
+    expect(bases).toEqual([expect.objectContaining({ id: baseId, status: 'authenticated', artifact: `base/${baseId}/base.tar.gz.enc` })]);
+    const table = await runRecover(['list-base'], env, kit);
+    expect(table.stdout.toString()).toMatch(new RegExp(`^${baseId}\\s+\\d{4}-\\d\\d-\\d\\dT.*authenticated$`, 'm'));
+    // Under another key the record does not authenticate, and says so.
+    const otherKey = join(p.dir, 'other.key');
+    writeFileSync(otherKey, newKey().key.toString('base64'), { mode: 0o600 });
+    const foreign = JSON.parse((await runRecover(['list-base', '--json'], { ...env, BANTAY_ENCRYPTION_KEY_FILE: otherKey }, kit)).stdout.toString()) as Array<{ status: string; reason: string }>;
+    expect(foreign).toEqual([expect.objectContaining({ status: 'rejected', reason: expect.stringContaining('not configured') })]);
     const dataDir = join(p.dir, 'kit-restored');
     mkdirSync(dataDir, { mode: 0o700 });
     const user = unprivilegedUser();
@@ -56,8 +69,10 @@ describe('point in time with the recovery kit alone, from a Bantay base backup',
     let stderr = '';
     decrypt.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const tar = spawn('tar', ['-xzf', '-', '-C', dataDir], { stdio: ['pipe', 'ignore', 'pipe'] });
+    // Listen before piping: a process that closes before the listener is added would never be seen.
+    const closed = Promise.all([new Promise((r) => decrypt.once('close', r)), new Promise((r) => tar.once('close', r))]);
     await pipeline(decrypt.stdout, tar.stdin);
-    const [decryptCode, tarCode] = await Promise.all([new Promise((r) => decrypt.once('close', r)), new Promise((r) => tar.once('close', r))]);
+    const [decryptCode, tarCode] = await closed;
     expect(decryptCode, stderr).toBe(0);
     expect(stderr).toContain('decrypted and authenticated');
     expect(tarCode).toBe(0);

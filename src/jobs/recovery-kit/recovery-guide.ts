@@ -117,9 +117,11 @@ tables with their row counts, to compare after the restore).
 ## 5. Point in time
 
 Bantay archives WAL under \`wal/<system id>/\` (\`bantay wal push\` / \`bantay wal stream\`). To
-recover to a moment, restore a physical base backup taken before it into a new data directory
-(\`node ${KIT_TOOL_NAME} decrypt-object base/<id>/base.tar.gz.enc | tar -xzf - -C DATADIR\`,
-when the store holds base backups), create \`DATADIR/recovery.signal\`, and let PostgreSQL
+recover to a moment, restore a physical base backup taken before it into a new data directory:
+\`node ${KIT_TOOL_NAME} list-base\` lists them newest first (take the newest one CREATED before
+the moment, with status authenticated), then
+\`node ${KIT_TOOL_NAME} decrypt-object base/<id>/base.tar.gz.enc | tar -xzf - -C DATADIR\`
+(an empty directory, owned by the postgres user; check both commands exited 0). Then create \`DATADIR/recovery.signal\`, and let PostgreSQL
 fetch WAL through the kit, in \`postgresql.conf\`:
 
     restore_command = 'node /path/to/kit/${KIT_TOOL_NAME} wal-fetch %f %p'
