@@ -49,7 +49,7 @@ export async function checkDatabaseAgainstBackup(spec: CheckDatabaseSpec, deps: 
   const runId = `check-${manifest.id}-${randomBytes(3).toString('hex')}`;
   await startJobRun(deps.state, { id: runId, job: 'check database', performedBy: spec.trigger.by, backupId: manifest.id });
   try {
-    const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
+    const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb, { lockTimeoutMs: deps.lockTimeoutMs });
     try {
       if (!(await databaseExists(session.client, database))) throw new BantayError(ErrorCode.NotFound, `There is no database ${database} on the server to check`);
     } finally {

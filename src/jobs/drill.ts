@@ -100,7 +100,7 @@ async function drillEachKind(backups: Manifest[], spec: DrillSpec, deps: JobDeps
   for (const kind of BACKUP_KINDS) {
     const ofKind = backups.filter((m) => m.kind === kind);
     if (kind === 'database') {
-      const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
+      const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb, { lockTimeoutMs: deps.lockTimeoutMs });
       try {
         items.push(await drillDatabase(ofKind, session, spec, deps, reporter, started));
       } finally {

@@ -30,7 +30,7 @@ export async function dropKeptDatabase(spec: DropKeptSpec, deps: JobDeps): Promi
     await audit('refused', { reason: 'not a database kept by an in-place restore' });
     throw new BantayError(ErrorCode.InvalidInput, `${name} is not a database an in-place restore of ${live} kept, so Bantay does not drop it`);
   }
-  const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
+  const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb, { lockTimeoutMs: deps.lockTimeoutMs });
   try {
     if (!(await databaseExists(session.client, name))) throw new BantayError(ErrorCode.NotFound, `${name} is already gone`);
     await dropDatabase(session.client, name);

@@ -113,7 +113,7 @@ export async function restoreToNewDatabase(spec: RestoreSpec & { target: string;
   let session: AdminSession | undefined;
   try {
     const target = parseRestoreTarget(spec.target, live);
-    session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
+    session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb, { lockTimeoutMs: deps.lockTimeoutMs });
     const exists = await checkNewTarget(session, target, spec);
     await audit('restore', 'started', { mode: exists ? 'replace' : 'new', noOwner: spec.noOwner === true, acceptRestoreErrors: spec.acceptRestoreErrors === true });
     for (const line of describeCleanup(await cleanupLeftovers(session, deps.state, { tmpDir: spec.tmpDir }))) reporter.warn?.(line);

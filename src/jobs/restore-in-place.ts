@@ -104,7 +104,7 @@ export async function restoreInPlace(spec: InPlaceSpec, deps: JobDeps, reporter:
     await audit('restore in place', 'refused', { error: (err as Error).message }).catch(() => undefined);
     throw err;
   }
-  const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
+  const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb, { lockTimeoutMs: deps.lockTimeoutMs });
   try {
     if (!(await databaseExists(session.client, live))) throw new BantayError(ErrorCode.NotFound, `The live database ${live} does not exist; restore with --target-db ${live} instead`);
     const origin = checkBackupOrigin(manifest, liveIdentity(spec.databaseUrl, session));

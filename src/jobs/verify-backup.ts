@@ -47,7 +47,7 @@ export interface VerifyResult extends VerificationRecord {
 export async function verifyBackup(spec: VerifySpec, deps: JobDeps, reporter: ProgressReporter = silentReporter): Promise<VerifyResult> {
   const manifest = await findUsableBackup(deps, spec.backup, { operation: 'verify', trigger: spec.trigger, kind: spec.backup === 'latest' ? 'database' : undefined });
   assertDatabaseBackup(manifest);
-  const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb);
+  const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb, { lockTimeoutMs: deps.lockTimeoutMs });
   try {
     return await verifyManifest(manifest, session, { ...spec, source: 'verify' }, deps, reporter);
   } finally {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listBackups } from '../../src/catalog/catalog.ts';
 import type { Manifest } from '../../src/catalog/manifest.ts';
 import { ErrorCode } from '../../src/errors.ts';
+import { classifyFailure } from '../../src/failure.ts';
 import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
 import { withDatabase } from '../../src/jobs/pg/connection.ts';
 import { planInPlaceRestore, restoreInPlace } from '../../src/jobs/restore-in-place.ts';
@@ -142,6 +143,30 @@ describe('restoreInPlace', () => {
     expect(await scratchDatabasesOf(backup.id)).toEqual([]);
     const [failedStep] = (await listAudit(env.deps.state, { backupId: backup.id })).filter((a) => a.status === 'failed' && a.operationType === 'restore');
     expect(failedStep).toBeDefined();
+  });
+
+  it('a swap behind a session holding the live database waits at most BANTAY_LOCK_TIMEOUT, then fails as a lock timeout with nothing changed', async () => {
+    const before = await checksumsOf(live.url);
+    // From another database, so closing the live database's connections does not end it.
+    const holder = new pg.Client({ connectionString: adminUrl() });
+    holder.on('error', () => undefined);
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`COMMENT ON DATABASE ${live.name} IS 'held by a forgotten transaction'`);
+      const started = Date.now();
+      const failing = restoreInPlace(spec(), { ...env.deps, lockTimeoutMs: 1500 });
+      const err = await failing.then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(classifyFailure(err).cause).toBe('lock-timeout');
+      // Bounded: the default (300 s) would still be waiting.
+      expect(Date.now() - started).toBeLessThan(120_000);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end().catch(() => undefined);
+    }
+    expect(await checksumsOf(live.url)).toEqual(before);
+    expect(await scratchDatabasesOf(backup.id)).toEqual([]);
   });
 
   it('refuses a backup of another database unless --from-other-database, naming both; with it, restores', async () => {

@@ -1,3 +1,4 @@
+import { DEFAULT_LOCK_TIMEOUT_MS } from './lock-watch.ts';
 import pg from 'pg';
 import { printable } from '../../catalog/backup-id.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
@@ -35,9 +36,17 @@ export function parseDatabaseName(value: string): string {
   return value;
 }
 
-export async function openAdminSession(databaseUrl: string, maintenanceDb: string): Promise<AdminSession> {
+/**
+ * The admin session restores, verifies and drills work from (create, rename, drop databases).
+ * Its statements wait for a lock at most `lockTimeoutMs` (BANTAY_LOCK_TIMEOUT, default 300 s),
+ * then fail with 55P03, classified "lock-timeout": e.g. an in-place swap behind a session that
+ * holds the live database (an open transaction that ran COMMENT ON DATABASE) would otherwise
+ * wait for ever, with the application stopped. The swap is one transaction: nothing changes.
+ */
+export async function openAdminSession(databaseUrl: string, maintenanceDb: string, options: { lockTimeoutMs?: number } = {}): Promise<AdminSession> {
   const url = withDatabase(databaseUrl, maintenanceDb);
-  const client = new pg.Client({ connectionString: url, application_name: 'bantay-admin', connectionTimeoutMillis: 15_000 });
+  const lockTimeout = Math.max(1, Math.floor(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS));
+  const client = new pg.Client({ connectionString: url, application_name: 'bantay-admin', connectionTimeoutMillis: 15_000, options: `-c lock_timeout=${lockTimeout}` });
   try {
     await client.connect();
   } catch (err) {

@@ -84,7 +84,7 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
       throw new BantayError(ErrorCode.Tool, `${plan.base.id} is a PostgreSQL ${plan.base.pgMajor} cluster; recovering it needs the PostgreSQL ${plan.base.pgMajor} server programs (found ${postgres.version}; set BANTAY_PG_BIN)`);
     }
     if (spec.to.kind === 'database') {
-      const session = await openAdminSession(spec.to.restore.databaseUrl, spec.to.restore.maintenanceDb);
+      const session = await openAdminSession(spec.to.restore.databaseUrl, spec.to.restore.maintenanceDb, { lockTimeoutMs: deps.lockTimeoutMs });
       try {
         await checkNewTarget(session, spec.to.name, { maintenanceDb: spec.to.restore.maintenanceDb, replace: spec.to.replace });
       } finally {
