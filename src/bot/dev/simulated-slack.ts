@@ -38,14 +38,7 @@ export class SimulatedSlack {
 
   /** Submits `view` with `answers` (block id → typed text or chosen option value); unanswered inputs keep their initial values. */
   async submitView(userId: string, view: OpenedView, answers: Record<string, string | undefined> = {}, options: { retryNum?: number } = {}): Promise<SlackReply> {
-    const payload = {
-      type: 'view_submission',
-      ...actor(userId),
-      trigger_id: `trig-${randomBytes(4).toString('hex')}`,
-      view: { ...view, type: 'modal', team_id: 'T0FBMS', app_id: 'A0BANTAY', bot_id: 'B0BANTAY', hash: 'h', state: { values: stateOf(view, answers) } },
-      response_urls: [],
-    };
-    return postToBot(this.o.botUrl, interactionBody(payload), { signingSecret: this.o.signingSecret, ...options });
+    return postToBot(this.o.botUrl, interactionBody(viewSubmissionPayload(userId, view, answers)), { signingSecret: this.o.signingSecret, ...options });
   }
 
   /**
@@ -138,6 +131,17 @@ function valueOf(element: Record<string, unknown>, answer: string | undefined): 
     return { type, selected_options: ((element.options as StateValue[] | undefined) ?? []).filter((o) => ticked.has(String(o.value))) };
   }
   return { type, value: answer ?? null };
+}
+
+/** What Slack sends when `userId` submits `view` with `answers` (over HTTP, or in a Socket Mode envelope). */
+export function viewSubmissionPayload(userId: string, view: OpenedView, answers: Record<string, string | undefined> = {}) {
+  return {
+    type: 'view_submission',
+    ...actor(userId),
+    trigger_id: `trig-${randomBytes(4).toString('hex')}`,
+    view: { ...view, type: 'modal', team_id: 'T0FBMS', app_id: 'A0BANTAY', bot_id: 'B0BANTAY', hash: 'h', state: { values: stateOf(view, answers) } },
+    response_urls: [],
+  };
 }
 
 /** The fields every interaction payload carries about who acted, in which workspace and app. */
