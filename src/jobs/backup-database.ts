@@ -170,7 +170,7 @@ async function streamDump(
   stages.push(stored, createEndGate(() => tool.done));
   const body = stages[stages.length - 1] as Transform;
   const piping = pipeline(stages, { signal: abort.signal });
-  const putting = deps.store.put(key, body, { signal: abort.signal, contentType: 'application/octet-stream' });
+  const putting = deps.store.put(key, body, { signal: abort.signal, contentType: 'application/octet-stream', onRetry: (message) => reporter.warn?.(message) });
   const [pipe, put] = await Promise.allSettled([piping.catch(onFail), putting.catch(onFail)]);
   if (pipe.status === 'fulfilled' && put.status === 'fulfilled') return { plain, stored };
   // pg_dump's own message ("password authentication failed", "server version mismatch") says

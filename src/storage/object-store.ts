@@ -13,6 +13,12 @@ export interface PutOptions {
   /** Aborting makes `put` reject; nothing is left under the key and no upload stays open. */
   signal?: AbortSignal;
   contentType?: string;
+  /**
+   * Told when the store retries a request of this upload that failed (a 5xx, a reset, a
+   * timeout) before it tries again: "the store refused part 3 …; trying again (attempt 2 of 5)".
+   * Progress shows it, so retries inside the S3 client are not silent.
+   */
+  onRetry?: (message: string) => void;
 }
 
 export interface GetOptions {

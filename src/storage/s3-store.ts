@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { FinalizeRequestMiddleware, MetadataBearer } from '@smithy/types';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
@@ -124,8 +126,35 @@ function createContext(options: S3StoreOptions): S3Context {
   });
   const checksum = options.checksum ?? 'md5';
   client.middlewareStack.use(uploadIntegrityPlugin(checksum));
+  client.middlewareStack.add(retryNoticeMiddleware(maxAttempts), { step: 'finalizeRequest', priority: 'low', name: 'bantayRetryNotice' });
   const keyPrefix = options.prefix === '' ? '' : `${options.prefix}/`;
   return { client, bucket: options.bucket, keyPrefix, partSize, queueSize, serverSideEncryption: options.serverSideEncryption, checksum };
+}
+
+/**
+ * Who hears of the retries of the upload running in this async context (put's onRetry); the
+ * S3 client is shared by every job of a process, so the listener travels with the call.
+ */
+const retryListener = new AsyncLocalStorage<(message: string) => void>();
+
+/**
+ * Runs inside the SDK's retry loop (finalizeRequest, after the retry middleware): each attempt
+ * carries `amz-sdk-request: attempt=N; max=M`, so attempt 2 and later are retries of a request
+ * that failed, told to the upload's listener before they are sent.
+ */
+function retryNoticeMiddleware(maxAttempts: number): FinalizeRequestMiddleware<object, MetadataBearer> {
+  return (next, context) =>
+    async (args) => {
+      const listener = retryListener.getStore();
+      const header = (args.request as { headers?: Record<string, string> }).headers?.['amz-sdk-request'] ?? '';
+      const attempt = Number(/attempt=(\d+)/.exec(header)?.[1] ?? '1');
+      if (listener !== undefined && attempt > 1) {
+        const input = args.input as { Key?: string; PartNumber?: number };
+        const what = context.commandName === 'UploadPartCommand' ? `part ${input.PartNumber ?? '?'} of the upload` : context.commandName === 'CompleteMultipartUploadCommand' ? 'the completion of the upload' : 'the upload';
+        listener(`The store did not take ${what} (attempt ${attempt - 1} failed); trying again, attempt ${attempt} of ${maxAttempts}`);
+      }
+      return next(args);
+    };
 }
 
 /** "s3://bucket/prefix (endpoint http://host:port)"; user info in the endpoint URL is dropped. */
@@ -160,7 +189,7 @@ async function putObject(ctx: S3Context, key: string, body: Readable, options: P
     leavePartsOnError: false,
   });
   try {
-    await upload.done();
+    await (options.onRetry ? retryListener.run(options.onRetry, () => upload.done()) : upload.done());
     return { size: counted.bytes() };
   } catch (err) {
     counted.stream.destroy();

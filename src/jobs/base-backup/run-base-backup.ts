@@ -94,6 +94,7 @@ async function backupToStore(spec: BaseBackupSpec, deps: JobDeps, reporter: Prog
     sealed = await putSealed(child.child.stdout, [createEndGate(() => child.done)], run.key, deps, {
       signal: abort.signal,
       onBytes: (bytes) => reporter.bytes?.(bytes),
+      onRetry: (message) => reporter.warn?.(message),
     });
   } catch (err) {
     abort.abort();

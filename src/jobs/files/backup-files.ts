@@ -124,6 +124,7 @@ async function archiveToStore(
   const archive = await putSealed(Readable.from(chunks, { objectMode: false }), [], ctx.keys.archive, deps, {
     signal: run.common.signal,
     onBytes: (bytes) => reporter.bytes?.(bytes),
+    onRetry: (message) => reporter.warn?.(message),
   });
   for (const skip of outcome.skipped) reporter.warn?.(`Skipped ${skip.path}: it ${skip.reason} (tried twice; BANTAY_UPLOADS_STRICT=1 fails the backup instead)`);
   reporter.phase?.('writing index', `${outcome.records.length} records`);

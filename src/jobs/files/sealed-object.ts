@@ -29,6 +29,8 @@ export interface PutSealedOptions {
   /** Stored bytes so far, for progress. */
   onBytes?: (stored: number) => void;
   contentType?: string;
+  /** The store's retries of this upload (see PutOptions.onRetry): progress shows them. */
+  onRetry?: (message: string) => void;
 }
 
 /**
@@ -58,7 +60,7 @@ export async function putSealed(
     throw err;
   };
   const piping = pipeline(all, { signal: abort.signal }).catch(onFail);
-  const putting = deps.store.put(key, body, { signal: abort.signal, contentType: options.contentType ?? 'application/octet-stream' }).catch(onFail);
+  const putting = deps.store.put(key, body, { signal: abort.signal, contentType: options.contentType ?? 'application/octet-stream', onRetry: options.onRetry }).catch(onFail);
   await Promise.allSettled([piping, putting]);
   // The first failure is the cause; the other side only saw the resulting abort.
   if (first !== undefined) throw first.error;
