@@ -1,3 +1,4 @@
+import { DEFAULT_LOCK_TIMEOUT_MS, describeLockHolder, watchLockWaits } from './pg/lock-watch.ts';
 import { findUsableBackup } from './find-backup.ts';
 import { parseBackupId } from '../catalog/backup-id.ts';
 import { BantayError, ErrorCode } from '../errors.ts';
@@ -104,7 +105,16 @@ export async function restoreInPlace(spec: InPlaceSpec, deps: JobDeps, reporter:
     await audit('restore in place', 'refused', { error: (err as Error).message }).catch(() => undefined);
     throw err;
   }
-  const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb, { lockTimeoutMs: deps.lockTimeoutMs });
+  // A name of its own, so the lock watcher finds this restore's admin session (and only it).
+  const applicationName = `bantay-admin restore ${manifest.id} ${process.pid}`;
+  const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb, { lockTimeoutMs: deps.lockTimeoutMs, applicationName });
+  const lockTimeoutMs = deps.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  // A swap (or any admin step) behind another session's lock says who holds it while it waits.
+  const watcher = watchLockWaits(session.url, [applicationName.slice(0, 63)], (holder) => {
+    const message = describeLockHolder(holder, lockTimeoutMs, { name: 'the restore', object: `the database ${live}` });
+    reporter.warn?.(message);
+    deps.logger.warn({ backupId: manifest.id, holder }, message);
+  });
   try {
     if (!(await databaseExists(session.client, live))) throw new BantayError(ErrorCode.NotFound, `The live database ${live} does not exist; restore with --target-db ${live} instead`);
     const origin = checkBackupOrigin(manifest, liveIdentity(spec.databaseUrl, session));
@@ -137,6 +147,7 @@ export async function restoreInPlace(spec: InPlaceSpec, deps: JobDeps, reporter:
     await audit('restore in place', error.code === ErrorCode.InvalidInput ? 'refused' : 'failed', { error: error.message }, (Date.now() - started) / 1000).catch(() => undefined);
     throw error;
   } finally {
+    await watcher.stop();
     await session.close();
   }
 }

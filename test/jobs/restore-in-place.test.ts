@@ -155,10 +155,14 @@ describe('restoreInPlace', () => {
       await holder.query('BEGIN');
       await holder.query(`COMMENT ON DATABASE ${live.name} IS 'held by a forgotten transaction'`);
       const started = Date.now();
-      const failing = restoreInPlace(spec(), { ...env.deps, lockTimeoutMs: 1500 });
+      const warnings: string[] = [];
+      const failing = restoreInPlace(spec(), { ...env.deps, lockTimeoutMs: 6000 }, { warn: (w: string) => warnings.push(w) });
       const err = await failing.then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(Error);
       expect(classifyFailure(err).cause).toBe('lock-timeout');
+      // While it waited, progress named the session holding the lock.
+      const [{ pid }] = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows as [{ pid: number }];
+      expect(warnings).toContainEqual(expect.stringMatching(new RegExp(`^Waiting for a lock: the database ${live.name} is locked by pid ${pid} \\(.*idle in transaction\\); the restore gives up after 6 s`)));
       // Bounded: the default (300 s) would still be waiting.
       expect(Date.now() - started).toBeLessThan(120_000);
     } finally {

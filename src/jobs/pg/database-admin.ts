@@ -43,10 +43,10 @@ export function parseDatabaseName(value: string): string {
  * holds the live database (an open transaction that ran COMMENT ON DATABASE) would otherwise
  * wait for ever, with the application stopped. The swap is one transaction: nothing changes.
  */
-export async function openAdminSession(databaseUrl: string, maintenanceDb: string, options: { lockTimeoutMs?: number } = {}): Promise<AdminSession> {
+export async function openAdminSession(databaseUrl: string, maintenanceDb: string, options: { lockTimeoutMs?: number; applicationName?: string } = {}): Promise<AdminSession> {
   const url = withDatabase(databaseUrl, maintenanceDb);
   const lockTimeout = Math.max(1, Math.floor(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS));
-  const client = new pg.Client({ connectionString: url, application_name: 'bantay-admin', connectionTimeoutMillis: 15_000, options: `-c lock_timeout=${lockTimeout}` });
+  const client = new pg.Client({ connectionString: url, application_name: (options.applicationName ?? 'bantay-admin').slice(0, 63), connectionTimeoutMillis: 15_000, options: `-c lock_timeout=${lockTimeout}` });
   try {
     await client.connect();
   } catch (err) {

@@ -70,11 +70,11 @@ export function watchLockWaits(
 }
 
 /** "public.sales is locked by pid 4711 (application psql, user fbms, query started 10:02:11Z, idle in transaction)". */
-export function describeLockHolder(h: LockHolder, timeoutMs: number): string {
-  const what = h.relation ?? 'a table';
+export function describeLockHolder(h: LockHolder, timeoutMs: number, job: { name: string; object: string } = { name: 'the backup', object: 'a table' }): string {
+  const what = h.relation ?? job.object;
   const parts = [`application ${h.application || '(none)'}`];
   if (h.user) parts.push(`user ${h.user}`);
   if (h.queryStart) parts.push(`query started ${h.queryStart.toISOString()}`);
   if (h.state) parts.push(h.state);
-  return `Waiting for a lock: ${what} is locked by pid ${h.pid} (${parts.join(', ')}); the backup gives up after ${Math.round(timeoutMs / 1000)} s (BANTAY_LOCK_TIMEOUT)`;
+  return `Waiting for a lock: ${what} is locked by pid ${h.pid} (${parts.join(', ')}); ${job.name} gives up after ${Math.round(timeoutMs / 1000)} s (BANTAY_LOCK_TIMEOUT)`;
 }
