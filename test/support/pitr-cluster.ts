@@ -85,6 +85,16 @@ export async function startPitrCluster(options: { archive?: boolean; s3Endpoint?
   };
 }
 
+/** Polls `check` every 300 ms until it holds; throws naming `what` after `ms`. */
+export async function waitFor(what: string, check: () => Promise<boolean>, ms = 120_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 export async function switchAndWait(url: string): Promise<string> {
   const [row] = await sql<{ name: string }>(url, "SELECT pg_walfile_name(pg_switch_wal()) AS name");
   const name = row!.name;

@@ -7,19 +7,11 @@ import type { StreamStatus } from '../../../src/jobs/wal/wal-streamer.ts';
 import { bantay } from '../../support/cli.ts';
 import { sql } from '../../support/databases.ts';
 import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy.ts';
-import { startPitrCluster, type PitrCluster } from '../../support/pitr-cluster.ts';
+import { startPitrCluster, waitFor, type PitrCluster } from '../../support/pitr-cluster.ts';
 
 const BANTAY = resolve(import.meta.dirname, '../../../bin/bantay.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 120_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(300);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /**
  * Issue 10: "the store unreachable for a while during streaming, then back: no gap". The

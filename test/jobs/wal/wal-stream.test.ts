@@ -6,7 +6,7 @@ import { createFbmsSchema, seedFbmsData } from '../../../src/dev/fbms-fixture.ts
 import { withDatabase } from '../../../src/jobs/pg/connection.ts';
 import { bantay } from '../../support/cli.ts';
 import { sql } from '../../support/databases.ts';
-import { startPitrCluster, type PitrCluster } from '../../support/pitr-cluster.ts';
+import { startPitrCluster, waitFor, type PitrCluster } from '../../support/pitr-cluster.ts';
 
 const BANTAY = resolve(import.meta.dirname, '../../../bin/bantay.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,14 +23,6 @@ function killHard(streamer: ChildProcess): void {
   for (const pid of children) process.kill(Number(pid), 'SIGKILL');
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 120_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(300);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('bantay wal stream (pg_receivewal with a slot, partial uploads)', () => {
   let p: PitrCluster;
