@@ -147,6 +147,7 @@ async function slackSession(env: NodeJS.ProcessEnv, databaseUrl: string): Promis
     '', // keep the preselected (newest verified) backup
     '', // no uploads day
     '2', // in place
+    '', // no in-place choices (pg_restore errors, another database)
     '', // no new name
     'a bad import deleted 500 sale items',
     name, // type the live database's name
