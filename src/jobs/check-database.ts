@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { BantayError, ErrorCode } from '../errors.ts';
-import { classifiedError, classifyFailure } from '../failure.ts';
 import { recordAudit } from '../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../state/job-runs.ts';
 import { findUsableBackup } from './find-backup.ts';
@@ -10,7 +9,7 @@ import { databaseExists, openAdminSession, parseDatabaseName } from './pg/databa
 import { silentReporter, type ProgressReporter } from './progress.ts';
 import { readRestoredState } from './restore-copy.ts';
 import { checkRestoredDatabase, failureReasons, isPassing, type Check } from './restore-checks.ts';
-import { assertDatabaseBackup } from './verify-backup.ts';
+import { assertDatabaseBackup, recordFailure } from './verify-backup.ts';
 
 export interface CheckDatabaseSpec {
   /** The backup the database was restored from (for a point-in-time recovery, its kept copy). */
@@ -75,18 +74,6 @@ export async function checkDatabaseAgainstBackup(spec: CheckDatabaseSpec, deps: 
     });
     return { backupId: manifest.id, database, passed, checks, durationSeconds };
   } catch (err) {
-    const error = classifiedError('Check', err, { cancelled: spec.signal?.aborted === true, checking: true });
-    const c = classifyFailure(error);
-    await finishJobRun(deps.state, runId, { status: c.outcome, backupId: manifest.id, errorMessage: error.message, cause: c.cause }).catch(() => undefined);
-    await recordAudit(deps.state, {
-      operationType: 'verify',
-      backupType: 'database',
-      status: c.outcome,
-      backupId: manifest.id,
-      errorMessage: error.message,
-      performedBy: spec.trigger.by,
-      details: { completed: false, database, via: spec.trigger.via, classification: { outcome: c.outcome, cause: c.cause } },
-    }).catch((e: unknown) => deps.logger.error({ err: e }, 'could not write the audit row'));
-    throw error;
+    throw await recordFailure(deps, runId, manifest.id, spec, started, err, { what: 'Check', details: { database } });
   }
 }

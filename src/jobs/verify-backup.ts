@@ -104,10 +104,19 @@ export async function verifyManifest(
  * A verify that could not run (as opposed to a backup that failed it): job run and audit say
  * why, classified (src/failure.ts). When infrastructure failed (the store unreachable after
  * retries, the scratch server gone) the outcome is "could not check": it says nothing about the
- * backup, and monitoring words it so, instead of "FAILED verification".
+ * backup, and monitoring words it so, instead of "FAILED verification". Also the database
+ * check's (check-database.ts), as "Check" with the database in the details.
  */
-async function recordFailure(deps: JobDeps, runId: string, backupId: string, spec: { trigger: Trigger; signal?: AbortSignal }, started: Date, err: unknown): Promise<BantayError> {
-  const error = classifiedError('Verify', err, { cancelled: spec.signal?.aborted === true, checking: true });
+export async function recordFailure(
+  deps: JobDeps,
+  runId: string,
+  backupId: string,
+  spec: { trigger: Trigger; signal?: AbortSignal },
+  started: Date,
+  err: unknown,
+  as: { what: string; details?: Record<string, unknown> } = { what: 'Verify' },
+): Promise<BantayError> {
+  const error = classifiedError(as.what, err, { cancelled: spec.signal?.aborted === true, checking: true });
   const c = classifyFailure(error);
   await finishJobRun(deps.state, runId, { status: c.outcome, backupId, errorMessage: error.message, cause: c.cause }).catch(() => undefined);
   await recordAudit(deps.state, {
@@ -118,7 +127,7 @@ async function recordFailure(deps: JobDeps, runId: string, backupId: string, spe
     durationSeconds: ((deps.now?.() ?? new Date()).getTime() - started.getTime()) / 1000,
     errorMessage: error.message,
     performedBy: spec.trigger.by,
-    details: { completed: false, via: spec.trigger.via, classification: { outcome: c.outcome, cause: c.cause } },
+    details: { completed: false, ...as.details, via: spec.trigger.via, classification: { outcome: c.outcome, cause: c.cause } },
   }).catch((e: unknown) => deps.logger.error({ err: e }, 'could not write the audit row'));
   return error;
 }
