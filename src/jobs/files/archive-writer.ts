@@ -133,7 +133,7 @@ async function prepare(entry: WalkedEntry, options: ArchiveOptions): Promise<Pre
       return await prepareContent(entry, checkAgainst, options);
     } catch (err) {
       if (!(err instanceof UnstableFileError) || !options.skipUnstable) throw err;
-      if (attempt >= 2) return { kind: 'skipped', path: entry.path, reason: err.message.slice(join(options.root, entry.path).length + 1), previous: previousFile };
+      if (attempt >= 2) return { kind: 'skipped', path: entry.path, reason: err.why, previous: previousFile };
     }
   }
 }
@@ -206,22 +206,13 @@ async function* emitLarge(
   let { handle, meta } = item;
   const describe = join(options.root, walked.path);
   const check = options.skipUnstable || options.detectChanges;
-  /** undefined when unchanged; else the reason, or a throw when nothing may be skipped. */
-  const moved = async (): Promise<string | undefined> => {
-    if (!check) return undefined;
-    try {
-      await assertUnchanged(handle, meta, describe);
-      return undefined;
-    } catch (err) {
-      if (!(err instanceof UnstableFileError) || !options.skipUnstable) throw err;
-      return err.message.slice(describe.length + 1);
-    }
-  };
-  /** A read that found the file shorter than it was (truncated meanwhile): a move too, when skipping is allowed. */
-  const shrunk = (err: unknown): string => {
+  /** The reason to skip the file for `err` (it moved, or shrank under a read); a throw when nothing may be skipped. */
+  const skipReason = (err: unknown): string => {
     if (!(err instanceof UnstableFileError) || !options.skipUnstable) throw err;
-    return err.message.slice(describe.length + 1);
+    return err.why;
   };
+  /** undefined when unchanged since it was opened; else the reason to skip it. */
+  const moved = async (): Promise<string | undefined> => (check ? assertUnchanged(handle, meta, describe).then(() => undefined, skipReason) : undefined);
   try {
     for (let attempt = 1; ; attempt += 1) {
       let sha256: string | undefined;
@@ -234,7 +225,7 @@ async function* emitLarge(
         }
         reason = sha256 !== undefined || gzipped !== undefined ? await moved() : undefined;
       } catch (err) {
-        reason = shrunk(err);
+        reason = skipReason(err);
       }
       if (reason !== undefined) {
         if (attempt >= 2) return { skipped: reason };
@@ -266,7 +257,7 @@ async function* emitLarge(
           yield chunk;
         }
       } catch (err) {
-        const why = shrunk(err);
+        const why = skipReason(err);
         // The header promised meta.size bytes: fill the member up so the archive stays whole; it is unused.
         for (let left = meta.size - sent; left > 0; left -= Math.min(left, 1 << 20)) yield Buffer.alloc(Math.min(left, 1 << 20));
         yield tarPadding(meta.size);

@@ -30,9 +30,12 @@ const CHUNK = 256 * 1024;
  */
 export class UnstableFileError extends BantayError {
   readonly path: string;
+  /** What happened to the file, without its path ("changed while it was being read (…)"): a skip's reason. */
+  readonly why: string;
   constructor(path: string, why: string, cause?: unknown) {
     super(ErrorCode.Internal, `${path} ${why}`, cause === undefined ? {} : { cause });
     this.path = path;
+    this.why = why;
   }
 }
 
