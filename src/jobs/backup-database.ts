@@ -14,7 +14,7 @@ import { startDump, type StartedDump } from './dump/start-dump.ts';
 import { childEnv, describeDatabaseUrl } from './pg/connection.ts';
 import { assertToolNotOlder, findPgTool } from './pg/pg-tools.ts';
 import { openSourceSnapshot } from './pg/snapshot.ts';
-import { DEFAULT_LOCK_TIMEOUT_MS, describeLockHolder, watchLockWaits } from './pg/lock-watch.ts';
+import { DEFAULT_LOCK_TIMEOUT_MS, tellLockWaits } from './pg/lock-watch.ts';
 import { silentReporter, type ProgressReporter } from './progress.ts';
 import { createEndGate, StreamMeter } from './stream-meter.ts';
 import { startContentCapture } from './contents/backup-contents.ts';
@@ -74,11 +74,7 @@ async function dumpToStore(
   // Names unique to this run, so the lock watcher finds exactly this backup's sessions.
   const apps = { snapshot: `bantay-snapshot ${run.id}`.slice(0, 63), dump: `bantay-pg_dump ${run.id}`.slice(0, 63) };
   const snapshot = await openSourceSnapshot(spec.databaseUrl, { lockTimeoutMs, applicationName: apps.snapshot });
-  const watcher = watchLockWaits(spec.databaseUrl, [apps.snapshot, apps.dump], (holder) => {
-    const message = describeLockHolder(holder, lockTimeoutMs);
-    reporter.warn?.(message);
-    deps.logger.warn({ backupId: run.id, holder }, message);
-  });
+  const watcher = tellLockWaits(spec.databaseUrl, [apps.snapshot, apps.dump], { timeoutMs: lockTimeoutMs, warn: (m) => reporter.warn?.(m), logger: deps.logger, context: { backupId: run.id } });
   try {
     const pgDump = await findPgTool('pg_dump', deps.pgBinDir);
     assertToolNotOlder(pgDump, 'pg_dump', snapshot.serverVersion, snapshot.serverMajor);

@@ -1,4 +1,4 @@
-import { DEFAULT_LOCK_TIMEOUT_MS, describeLockHolder, watchLockWaits } from './pg/lock-watch.ts';
+import { DEFAULT_LOCK_TIMEOUT_MS, tellLockWaits } from './pg/lock-watch.ts';
 import { findUsableBackup } from './find-backup.ts';
 import { parseBackupId } from '../catalog/backup-id.ts';
 import { BantayError, ErrorCode } from '../errors.ts';
@@ -108,12 +108,13 @@ export async function restoreInPlace(spec: InPlaceSpec, deps: JobDeps, reporter:
   // A name of its own, so the lock watcher finds this restore's admin session (and only it).
   const applicationName = `bantay-admin restore ${manifest.id} ${process.pid}`;
   const session = await openAdminSession(spec.databaseUrl, spec.maintenanceDb, { lockTimeoutMs: deps.lockTimeoutMs, applicationName });
-  const lockTimeoutMs = deps.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   // A swap (or any admin step) behind another session's lock says who holds it while it waits.
-  const watcher = watchLockWaits(session.url, [applicationName.slice(0, 63)], (holder) => {
-    const message = describeLockHolder(holder, lockTimeoutMs, { name: 'the restore', object: `the database ${live}` });
-    reporter.warn?.(message);
-    deps.logger.warn({ backupId: manifest.id, holder }, message);
+  const watcher = tellLockWaits(session.url, [applicationName.slice(0, 63)], {
+    timeoutMs: deps.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+    job: { name: 'the restore', object: `the database ${live}` },
+    warn: (m) => reporter.warn?.(m),
+    logger: deps.logger,
+    context: { backupId: manifest.id },
   });
   try {
     if (!(await databaseExists(session.client, live))) throw new BantayError(ErrorCode.NotFound, `The live database ${live} does not exist; restore with --target-db ${live} instead`);

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Logger } from '../../log/logger.ts';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 300_000;
 
@@ -67,6 +68,22 @@ export function watchLockWaits(
       await client?.end().catch(() => undefined);
     },
   };
+}
+
+/**
+ * watchLockWaits for a job's sessions, each holder told in the job's progress and its log:
+ * "Waiting for a lock: … locked by pid …; the backup gives up after N s (BANTAY_LOCK_TIMEOUT)".
+ */
+export function tellLockWaits(
+  url: string,
+  applicationNames: string[],
+  o: { timeoutMs: number; job?: { name: string; object: string }; warn?: (message: string) => void; logger: Logger; context: Record<string, unknown> },
+): { stop(): Promise<void> } {
+  return watchLockWaits(url, applicationNames, (holder) => {
+    const message = describeLockHolder(holder, o.timeoutMs, o.job);
+    o.warn?.(message);
+    o.logger.warn({ ...o.context, holder }, message);
+  });
 }
 
 /** "public.sales is locked by pid 4711 (application psql, user fbms, query started 10:02:11Z, idle in transaction)". */
