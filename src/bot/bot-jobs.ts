@@ -1,5 +1,6 @@
 import { runAppHookStep } from '../jobs/incident/hook-step.ts';
-import { basename, join } from 'node:path';
+import { streamStatusFileOf } from '../jobs/wal/stream-status-file.ts';
+import { basename } from 'node:path';
 import { findUsableBackup } from '../jobs/find-backup.ts';
 import type { BackupKind } from '../catalog/backup-id.ts';
 import type { Manifest } from '../catalog/manifest.ts';
@@ -221,7 +222,7 @@ export function createBotJobs(deps: JobDeps, config: BotJobsConfig): BotJobs {
       return pitrMissing();
     },
     readPitrStatus() {
-      const streamStatusFile = join(config.dataDir ?? '.', 'wal', 'stream-status.json');
+      const streamStatusFile = streamStatusFileOf(config.dataDir ?? '.');
       return readWalStatus({ slot: config.wal?.slot ?? 'bantay', streamStatusFile, now: deps.now?.() }, deps);
     },
     async backupsAt(location) {

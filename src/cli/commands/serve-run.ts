@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { streamStatusFileOf } from '../../jobs/wal/stream-status-file.ts';
 import { createBotApp, type BotApp } from '../../bot/app.ts';
 import { approverWarning, requireBotConfig } from '../../bot/bot-config.ts';
 import { createBotJobs } from '../../bot/bot-jobs.ts';
@@ -145,7 +145,7 @@ function startSchedule(config: Config, deps: JobDeps, app: BotApp, secondary: Ob
       databaseUrl: config.databaseUrl,
       replicationUrl: config.wal.replicationUrl,
       slot: config.wal.slot,
-      streamStatusFile: join(config.dataDir, 'wal', 'stream-status.json'),
+      streamStatusFile: streamStatusFileOf(config.dataDir),
     },
   });
   return startScheduler({

@@ -1,4 +1,5 @@
 import { isAbsolute, join, resolve } from 'node:path';
+import { streamStatusFileOf } from '../../jobs/wal/stream-status-file.ts';
 import { requireReplicationUrl } from '../../config/load-config.ts';
 import type { Command } from 'commander';
 import { ErrorCode, isBantayError } from '../../errors.ts';
@@ -54,7 +55,7 @@ export function registerWalCommands(program: Command, run: Run): void {
             databaseUrl: ctx.config.databaseUrl,
             replicationUrl: ctx.config.wal.replicationUrl,
             slot: ctx.config.wal.slot,
-            streamStatusFile: join(ctx.config.dataDir, 'wal', 'stream-status.json'),
+            streamStatusFile: streamStatusFileOf(ctx.config.dataDir),
           },
           walDeps(ctx),
         );

@@ -24,7 +24,7 @@ export interface StreamSpec {
   pollMs?: number;
 }
 
-/** What `wal status` reads (BANTAY_DATA_DIR/wal/stream-status.json). */
+/** What `wal status` reads (stream-status-file.ts: beside the backlog, BANTAY_DATA_DIR/wal). */
 export interface StreamStatus {
   updatedAt: string;
   receiving: boolean;
