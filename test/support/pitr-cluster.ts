@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pgBinary } from '../../src/dev/pg-binaries.ts';
@@ -83,6 +84,19 @@ export async function startPitrCluster(options: { archive?: boolean; s3Endpoint?
     switchAndWaitArchived: (url = cluster.adminUrl) => switchAndWait(url),
     stop: () => cluster.stop(),
   };
+}
+
+/** `bantay wal stream` as its own process, so it can be killed like a real one. */
+export function startStreamer(env: Record<string, string>, cwd: string): ChildProcess {
+  return spawn(process.execPath, [BANTAY, 'wal', 'stream'], { env: { ...process.env, ...env }, cwd, stdio: 'ignore' });
+}
+
+/** SIGTERM, as a service manager stops it, and its exit (also when it has already exited). */
+export async function stopStreamer(streamer: ChildProcess): Promise<void> {
+  if (streamer.exitCode !== null || streamer.signalCode !== null) return;
+  const exited = new Promise((r) => streamer.once('exit', r));
+  streamer.kill('SIGTERM');
+  await exited;
 }
 
 /** Polls `check` every 300 ms until it holds; throws naming `what` after `ms`. */

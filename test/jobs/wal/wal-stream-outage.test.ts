@@ -1,15 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { withDatabase } from '../../../src/jobs/pg/connection.ts';
 import type { StreamStatus } from '../../../src/jobs/wal/wal-streamer.ts';
 import { bantay } from '../../support/cli.ts';
 import { sql } from '../../support/databases.ts';
 import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy.ts';
-import { startPitrCluster, waitFor, type PitrCluster } from '../../support/pitr-cluster.ts';
+import { startPitrCluster, startStreamer, stopStreamer, waitFor, type PitrCluster } from '../../support/pitr-cluster.ts';
 
-const BANTAY = resolve(import.meta.dirname, '../../../bin/bantay.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
@@ -40,7 +38,7 @@ describe('bantay wal stream while the store is down', () => {
   it('keeps what the server wrote during the outage in its backlog and uploads it in order when the store is back: no gap', async () => {
     const statusFile = join(p.dataDir, 'wal', 'stream-status.json');
     const status = async () => readFile(statusFile, 'utf8').then((t) => JSON.parse(t) as StreamStatus, () => undefined);
-    const streamer: ChildProcess = spawn(process.execPath, [BANTAY, 'wal', 'stream'], { env: { ...process.env, ...env }, cwd: p.dir, stdio: 'ignore' });
+    const streamer = startStreamer(env, p.dir);
     try {
       await waitFor('the slot', async () => (await sql(p.cluster.adminUrl, "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'bantay_outage' AND active")).length === 1);
       const base = await bantay(['backup', 'base'], env, p.dir);
@@ -72,8 +70,7 @@ describe('bantay wal stream while the store is down', () => {
       }, 120_000);
       await sleep(2500);
     } finally {
-      streamer.kill('SIGTERM');
-      await new Promise((r) => streamer.once('exit', r));
+      await stopStreamer(streamer);
     }
     const restored = await bantay(['restore', '--latest', '--target-db', 'fbms_after_outage', '--json'], env, p.dir);
     expect(restored.code, restored.stderr).toBe(0);

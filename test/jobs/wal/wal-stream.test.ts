@@ -1,20 +1,15 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import { createFbmsSchema, seedFbmsData } from '../../../src/dev/fbms-fixture.ts';
 import { withDatabase } from '../../../src/jobs/pg/connection.ts';
 import { bantay } from '../../support/cli.ts';
 import { sql } from '../../support/databases.ts';
-import { startPitrCluster, waitFor, type PitrCluster } from '../../support/pitr-cluster.ts';
+import { startPitrCluster, startStreamer, stopStreamer, waitFor, type PitrCluster } from '../../support/pitr-cluster.ts';
 
-const BANTAY = resolve(import.meta.dirname, '../../../bin/bantay.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** `bantay wal stream` as its own process, so it can be killed like a real one. */
-function startStreamer(env: Record<string, string>, cwd: string): ChildProcess {
-  return spawn(process.execPath, [BANTAY, 'wal', 'stream'], { env: { ...process.env, ...env }, cwd, stdio: 'ignore' });
-}
 
 function killHard(streamer: ChildProcess): void {
   // The streamer and the pg_receivewal it started, both ours, by pid.
@@ -61,8 +56,7 @@ describe('bantay wal stream (pg_receivewal with a slot, partial uploads)', () =>
       await waitFor('the stream to pass the last commit', async () => (await sql(p.cluster.adminUrl, "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'bantay_test' AND confirmed_flush_lsn IS NULL AND restart_lsn >= $1::pg_lsn", [lsn])).length === 1);
       await sleep(4000);
     } finally {
-      streamer.kill('SIGTERM');
-      await new Promise((r) => streamer.once('exit', r));
+      await stopStreamer(streamer);
     }
     const restored = await bantay(['restore', '--latest', '--target-db', 'fbms_streamed', '--json'], env, p.dir);
     expect(restored.code, restored.stderr).toBe(0);
