@@ -25,7 +25,7 @@ RUN set -eux; \
     echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" \
       > /etc/apt/sources.list.d/pgdg.list; \
     apt-get update; \
-    apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}" tini; \
+    apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}" tini zstd; \
     apt-get purge -y curl gnupg; apt-get autoremove -y; \
     rm -rf /var/lib/apt/lists/*
 

@@ -1,3 +1,4 @@
+import { parseBaseCompression, DEFAULT_BASE_COMPRESSION, type BaseCompression } from '../jobs/base-backup/base-compression.ts';
 import { registerUrlSecrets } from '../log/redact.ts';
 import { optional, parseSize } from './ops-schema.ts';
 import type { Problem } from './problem.ts';
@@ -16,6 +17,9 @@ export const walEnvShape = {
   BANTAY_WAL_RETENTION_DAYS: optional,
   BANTAY_WAL_BACKLOG_MAX: optional,
   BANTAY_WAL_SLOT_WARN_SIZE: optional,
+  /** zstd[:LEVEL][,workers=N] (default zstd:1) | gzip[:LEVEL] | none: pg_basebackup's server-side compression. */
+  BANTAY_BASE_COMPRESSION: optional,
+  /** Replaced by BANTAY_BASE_COMPRESSION; set, it is a config problem naming the new variable. */
   BANTAY_BASE_COMPRESS_LEVEL: optional,
   /** A role WITH REPLICATION for pg_basebackup/pg_receivewal; default DATABASE_URL. Secret. */
   BANTAY_REPLICATION_URL: optional,
@@ -34,8 +38,8 @@ export interface WalConfig {
   backlogMaxBytes: number;
   /** Alert when the slot retains more WAL than this (bytes); also when safe_wal_size falls below it. */
   slotWarnBytes: number;
-  /** pg_basebackup --compress=server-gzip:LEVEL (0: none). */
-  baseCompressLevel: number;
+  /** pg_basebackup --compress=server-... */
+  baseCompression: BaseCompression;
 }
 
 type Raw = Record<keyof typeof walEnvShape, string | undefined>;
@@ -58,8 +62,20 @@ export function parseWalConfig(raw: Raw, problems: Problem[]): WalConfig {
     retentionDays: whole(raw.BANTAY_WAL_RETENTION_DAYS, 7, 1, 3650, 'BANTAY_WAL_RETENTION_DAYS', problems),
     backlogMaxBytes: size(raw.BANTAY_WAL_BACKLOG_MAX, 2 * 1024 ** 3, 'BANTAY_WAL_BACKLOG_MAX', problems),
     slotWarnBytes: size(raw.BANTAY_WAL_SLOT_WARN_SIZE, 4 * 1024 ** 3, 'BANTAY_WAL_SLOT_WARN_SIZE', problems),
-    baseCompressLevel: whole(raw.BANTAY_BASE_COMPRESS_LEVEL, 1, 0, 9, 'BANTAY_BASE_COMPRESS_LEVEL', problems),
+    baseCompression: baseCompression(raw, problems),
   };
+}
+
+function baseCompression(raw: Raw, problems: Problem[]): BaseCompression {
+  if (raw.BANTAY_BASE_COMPRESS_LEVEL !== undefined) {
+    problems.push({ variable: 'BANTAY_BASE_COMPRESS_LEVEL', message: 'is replaced by BANTAY_BASE_COMPRESSION (e.g. gzip:6, zstd:3 or none); remove it' });
+  }
+  const parsed = parseBaseCompression(raw.BANTAY_BASE_COMPRESSION);
+  if ('problem' in parsed) {
+    problems.push({ variable: 'BANTAY_BASE_COMPRESSION', message: parsed.problem });
+    return DEFAULT_BASE_COMPRESSION;
+  }
+  return parsed;
 }
 
 function whole(value: string | undefined, fallback: number, min: number, max: number, variable: string, problems: Problem[]): number {

@@ -53,7 +53,7 @@ describe('point in time with the recovery kit alone, from a Bantay base backup',
     const listed = await runRecover(['list-base', '--json'], env, kit);
     expect(listed.code, listed.stderr).toBe(0);
     const bases = JSON.parse(listed.stdout.toString()) as Array<{ id: string; status: string; artifact: string }>;
-    expect(bases).toEqual([expect.objectContaining({ id: baseId, status: 'authenticated', artifact: `base/${baseId}/base.tar.gz.enc` })]);
+    expect(bases).toEqual([expect.objectContaining({ id: baseId, status: 'authenticated', artifact: `base/${baseId}/base.tar.zst.enc` })]);
     const table = await runRecover(['list-base'], env, kit);
     expect(table.stdout.toString()).toMatch(new RegExp(`^${baseId}\\s+\\d{4}-\\d\\d-\\d\\dT.*authenticated$`, 'm'));
     // Under another key the record does not authenticate, and says so.
@@ -64,18 +64,19 @@ describe('point in time with the recovery kit alone, from a Bantay base backup',
     const dataDir = join(p.dir, 'kit-restored');
     mkdirSync(dataDir, { mode: 0o700 });
     const user = unprivilegedUser();
-    // The documented command: node bantay-recover.mjs decrypt-object base/<id>/base.tar.gz.enc | tar -xzf - -C DATADIR
-    const decrypt = spawn(process.execPath, [join(kit, 'bantay-recover.mjs'), 'decrypt-object', `base/${baseId}/base.tar.gz.enc`], { cwd: kit, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The documented command: node bantay-recover.mjs decrypt-object base/<id>/base.tar.zst.enc | zstd -dc | tar -xf - -C DATADIR
+    const decrypt = spawn(process.execPath, [join(kit, 'bantay-recover.mjs'), 'decrypt-object', `base/${baseId}/base.tar.zst.enc`], { cwd: kit, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     decrypt.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const tar = spawn('tar', ['-xzf', '-', '-C', dataDir], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const zstd = spawn('zstd', ['-dc'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const tar = spawn('tar', ['-xf', '-', '-C', dataDir], { stdio: ['pipe', 'ignore', 'pipe'] });
     // Listen before piping: a process that closes before the listener is added would never be seen.
-    const closed = Promise.all([new Promise((r) => decrypt.once('close', r)), new Promise((r) => tar.once('close', r))]);
-    await pipeline(decrypt.stdout, tar.stdin);
-    const [decryptCode, tarCode] = await closed;
+    const closed = Promise.all([decrypt, zstd, tar].map((child) => new Promise((r) => child.once('close', r))));
+    await Promise.all([pipeline(decrypt.stdout, zstd.stdin), pipeline(zstd.stdout, tar.stdin)]);
+    const [decryptCode, zstdCode, tarCode] = await closed;
     expect(decryptCode, stderr).toBe(0);
     expect(stderr).toContain('decrypted and authenticated');
-    expect(tarCode).toBe(0);
+    expect([zstdCode, tarCode]).toEqual([0, 0]);
     if (user) spawnSync('chown', ['-R', `${user.uid}:${user.gid}`, dataDir]);
     writeFileSync(join(dataDir, 'recovery.signal'), '');
     const restoreCommand = `${storeVars.map(([k, v]) => `${k}=${v}`).join(' ')} BANTAY_ENCRYPTION_KEY_FILE=${p.keyFile} ${process.execPath} ${kit}/bantay-recover.mjs wal-fetch %f %p`;

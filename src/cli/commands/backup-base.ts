@@ -20,7 +20,7 @@ export function registerBaseBackupCommand(program: Command, run: Run): void {
         const reporter = createCliReporter({ tty: ctx.io.stderr.isTTY === true && !opts.json, out: ctx.io.stderr, logger: ctx.logger });
         try {
           const manifest = await runBaseBackup(
-            { replicationUrl: requireReplicationUrl(ctx.config), gzipLevel: ctx.config.wal.baseCompressLevel, trigger: ctx.trigger(), signal: ctx.io.signal },
+            { replicationUrl: requireReplicationUrl(ctx.config), compression: ctx.config.wal.baseCompression, trigger: ctx.trigger(), signal: ctx.io.signal },
             await ctx.deps(),
             reporter,
           );

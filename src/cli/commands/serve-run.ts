@@ -164,7 +164,7 @@ function baseBackupRunner(config: Config, deps: JobDeps): { base?: ScheduledJobR
   return {
     base: async ({ signal, trigger }) => {
       const { runBaseBackup } = await import('../../jobs/base-backup/run-base-backup.ts');
-      await runBaseBackup({ replicationUrl: requireReplicationUrl(config), gzipLevel: config.wal.baseCompressLevel, trigger, signal }, deps);
+      await runBaseBackup({ replicationUrl: requireReplicationUrl(config), compression: config.wal.baseCompression, trigger, signal }, deps);
     },
   };
 }

@@ -5,6 +5,7 @@ import { BantayError, ErrorCode } from '../../errors.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { mapLimit } from '../../util/map-limit.ts';
 import { BASE_PREFIX } from '../wal/archive-layout.ts';
+import { baseArtifactName, type BaseCompressionMethod } from './base-compression.ts';
 
 /**
  * A physical base backup's manifest (base/<id>/manifest.json), written last: the backup exists
@@ -38,7 +39,7 @@ export const baseManifestSchema = z.object({
     key: z.string(),
     format: z.literal('pg_basebackup-tar'),
     /** Compressed by the server (pg_basebackup --compress=server-...). */
-    compression: z.enum(['gzip', 'none']),
+    compression: z.enum(['zstd', 'gzip', 'none']),
     sizeBytes: z.number(),
     sha256: sha256Hex,
     plainSizeBytes: z.number(),
@@ -60,8 +61,14 @@ export function baseManifestKey(id: string): string {
   return `${BASE_PREFIX}${id}/manifest.json`;
 }
 
-export function baseArtifactKey(id: string, encrypted: boolean): string {
-  return `${BASE_PREFIX}${id}/base.tar.gz${encrypted ? '.enc' : ''}`;
+/** Where a base backup's tar goes; the name says its compression (base.tar.zst, .tar.gz, .tar). */
+export function baseArtifactKey(id: string, encrypted: boolean, compression: BaseCompressionMethod): string {
+  return `${BASE_PREFIX}${id}/${baseArtifactName(compression)}${encrypted ? '.enc' : ''}`;
+}
+
+/** Every key a base backup's artifact can have (prune deletes only these). */
+export function baseArtifactKeys(id: string): string[] {
+  return (['zstd', 'gzip', 'none'] as const).flatMap((c) => [baseArtifactKey(id, true, c), baseArtifactKey(id, false, c)]);
 }
 
 export async function writeBaseManifest(store: ObjectStore, manifest: BaseManifest, trust: RecordTrust, signal?: AbortSignal): Promise<void> {
@@ -72,7 +79,7 @@ export async function readBaseManifest(store: ObjectStore, trust: RecordTrust, i
   if (!isBaseId(id)) throw new BantayError(ErrorCode.InvalidInput, `"${id.slice(0, 64)}" is not a base backup id (like base-20261126T020000Z-7f3a)`);
   const names = { missing: `base backup ${id}`, record: `The manifest of ${id}` };
   const { value: manifest } = await readJsonRecord(store, baseManifestKey(id), baseManifestSchema, names, trust);
-  if (manifest.id !== id || manifest.artifact.key !== baseArtifactKey(id, manifest.artifact.encryption !== null)) throw malformed(names);
+  if (manifest.id !== id || manifest.artifact.key !== baseArtifactKey(id, manifest.artifact.encryption !== null, manifest.artifact.compression)) throw malformed(names);
   return manifest;
 }
 

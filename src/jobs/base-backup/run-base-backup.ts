@@ -13,21 +13,22 @@ import { ensureIdentity } from '../wal/archive-identity.ts';
 import { WAL_ENCRYPTION } from '../wal/push-wal.ts';
 import { identifyServer } from '../wal/replication-connection.ts';
 import { parseLsn, segmentOfLsn } from '../wal/wal-names.ts';
+import { basebackupCompressArg, DEFAULT_BASE_COMPRESSION, describeBaseCompression, type BaseCompression } from './base-compression.ts';
 import { baseArtifactKey, baseManifestKey, newBaseId, writeBaseManifest, type BaseManifest } from './base-manifest.ts';
 
 export interface BaseBackupSpec {
   /** A role WITH REPLICATION (BANTAY_REPLICATION_URL, else DATABASE_URL). */
   replicationUrl: string;
-  /** pg_basebackup --compress=server-gzip:LEVEL; 0 stores the tar uncompressed. */
-  gzipLevel?: number;
+  /** pg_basebackup --compress=server-...; default DEFAULT_BASE_COMPRESSION (zstd level 1). */
+  compression?: BaseCompression;
   trigger: Trigger;
   signal?: AbortSignal;
 }
 
 /**
  * Takes a physical base backup: `pg_basebackup -D - -Ft -X fetch` with the server compressing
- * (gzip level 1 by default: the server's CPU does it, and every Node can inflate it at restore
- * without a native library), streamed through SHA-256, encryption and SHA-256 into the store.
+ * (zstd level 1 by default, see base-compression.ts), streamed through SHA-256, encryption and
+ * SHA-256 into the store.
  * -X fetch puts the WAL from start to stop into the tar, so every base backup restores even if
  * the archive lost a segment; the archive carries recovery on from there. The manifest, with
  * start/stop LSN, timeline and system identifier, is written last.
@@ -36,10 +37,11 @@ export async function runBaseBackup(spec: BaseBackupSpec, deps: JobDeps, reporte
   const started = deps.now?.() ?? new Date();
   const id = newBaseId(started);
   const encrypted = deps.keyRing.primary !== undefined;
-  const key = baseArtifactKey(id, encrypted);
+  const compression = spec.compression ?? DEFAULT_BASE_COMPRESSION;
+  const key = baseArtifactKey(id, encrypted, compression.method);
   await startJobRun(deps.state, { id, job: 'backup base', performedBy: spec.trigger.by });
   try {
-    const manifest = await backupToStore(spec, deps, reporter, { id, key, started });
+    const manifest = await backupToStore(spec, deps, reporter, { id, key, started, compression });
     await finishJobRun(deps.state, id, { status: 'succeeded', backupId: id });
     await recordAudit(deps.state, {
       operationType: 'backup',
@@ -75,7 +77,7 @@ export async function runBaseBackup(spec: BaseBackupSpec, deps: JobDeps, reporte
   }
 }
 
-async function backupToStore(spec: BaseBackupSpec, deps: JobDeps, reporter: ProgressReporter, run: { id: string; key: string; started: Date }): Promise<BaseManifest> {
+async function backupToStore(spec: BaseBackupSpec, deps: JobDeps, reporter: ProgressReporter, run: { id: string; key: string; started: Date; compression: BaseCompression }): Promise<BaseManifest> {
   const source = describeDatabaseUrl(spec.replicationUrl);
   reporter.phase?.('connecting', `replication connection to ${source.host}`);
   const server = await identifyServer(spec.replicationUrl);
@@ -83,10 +85,9 @@ async function backupToStore(spec: BaseBackupSpec, deps: JobDeps, reporter: Prog
   assertToolNotOlder(tool, 'pg_basebackup', server.serverVersion, server.serverMajor);
   await ensureIdentity(deps.store, deps, { systemIdentifier: server.systemIdentifier, pgMajor: server.serverMajor });
   if (!deps.keyRing.primary) reporter.warn?.('No encryption key configured: this base backup is stored UNENCRYPTED.');
-  const level = spec.gzipLevel ?? 1;
   const args = ['-D', '-', '-Ft', '-X', 'fetch', '--checkpoint=fast', '--no-manifest', '--verbose', '--no-password', `--label=bantay ${run.id}`];
-  args.push(level > 0 ? `--compress=server-gzip:${level}` : '--compress=none');
-  reporter.phase?.('copying', `pg_basebackup ${tool.version} -> ${deps.store.description}`);
+  args.push(basebackupCompressArg(run.compression));
+  reporter.phase?.('copying', `pg_basebackup ${tool.version} (${describeBaseCompression(run.compression)}) -> ${deps.store.description}`);
   const abort = linkedAbort(spec.signal);
   const child = runTool(tool.path, args, { env: childEnv(spec.replicationUrl), signal: abort.signal, name: 'pg_basebackup' });
   let sealed;
@@ -125,7 +126,7 @@ async function backupToStore(spec: BaseBackupSpec, deps: JobDeps, reporter: Prog
     artifact: {
       key: run.key,
       format: 'pg_basebackup-tar',
-      compression: level > 0 ? 'gzip' : 'none',
+      compression: run.compression.method,
       sizeBytes: sealed.sizeBytes,
       sha256: sealed.sha256,
       plainSizeBytes: sealed.plainSizeBytes,

@@ -1,18 +1,17 @@
 import { chmod, chown, mkdir, readdir } from 'node:fs/promises';
-import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { x as extractTar } from 'tar';
 import type { RunAsUser } from '../../dev/pg-cluster-process.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import type { BaseManifest } from '../base-backup/base-manifest.ts';
+import { inflateStages } from '../base-backup/inflate-stage.ts';
 import { openSealed } from '../files/sealed-object.ts';
 import type { JobDeps } from '../job-context.ts';
 import type { ProgressReporter } from '../progress.ts';
 
 /**
  * Unpacks a base backup into `dataDir` (created 0700, must be absent or empty), streaming:
- * stored bytes checked and decrypted chunk by chunk, inflated, untarred, with no copy of the
+ * stored bytes checked and decrypted chunk by chunk, inflated (inflate-stage.ts), untarred, with no copy of the
  * archive on disk. Files belong to `owner` (the server's user when we run as root). A damaged
  * backup fails the pipeline; the caller removes the half-unpacked directory.
  */
@@ -39,7 +38,7 @@ export async function unpackBase(
     deps,
     { signal: options.signal, onBytes: (bytes) => options.reporter?.bytes?.(bytes, artifact.sizeBytes) },
   );
-  const stages: Duplex[] = artifact.compression === 'gzip' ? [createGunzip()] : [];
+  const stages = await inflateStages(artifact.compression, { signal: options.signal });
   const owner = options.owner === undefined ? {} : { uid: options.owner.uid, gid: options.owner.gid, preserveOwner: false };
   const unpack = extractTar({ cwd: dataDir, strict: true, ...owner });
   await pipeline([sealed, ...stages, unpack as unknown as NodeJS.WritableStream], { signal: options.signal });

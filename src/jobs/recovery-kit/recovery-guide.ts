@@ -120,8 +120,11 @@ Bantay archives WAL under \`wal/<system id>/\` (\`bantay wal push\` / \`bantay w
 recover to a moment, restore a physical base backup taken before it into a new data directory:
 \`node ${KIT_TOOL_NAME} list-base\` lists them newest first (take the newest one CREATED before
 the moment, with status authenticated), then
-\`node ${KIT_TOOL_NAME} decrypt-object base/<id>/base.tar.gz.enc | tar -xzf - -C DATADIR\`
-(an empty directory, owned by the postgres user; check both commands exited 0). Then create \`DATADIR/recovery.signal\`, and let PostgreSQL
+\`node ${KIT_TOOL_NAME} decrypt-object base/<id>/base.tar.zst.enc | zstd -dc | tar -xf - -C DATADIR\`
+(an empty directory, owned by the postgres user; check every command exited 0; the zstd program
+is Debian's package \`zstd\`). The artifact's name, as \`list-base\` shows it, says how it is
+compressed: \`base.tar.gz.enc\` goes through \`tar -xzf -\` instead, \`base.tar.enc\` through
+\`tar -xf -\`. Then create \`DATADIR/recovery.signal\`, and let PostgreSQL
 fetch WAL through the kit, in \`postgresql.conf\`:
 
     restore_command = 'node /path/to/kit/${KIT_TOOL_NAME} wal-fetch %f %p'

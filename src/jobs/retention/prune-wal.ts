@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
-import { baseArtifactKey, baseManifestKey, listBaseBackups } from '../base-backup/base-manifest.ts';
+import { baseArtifactKeys, baseManifestKey, listBaseBackups } from '../base-backup/base-manifest.ts';
 import type { JobDeps, Trigger } from '../job-context.ts';
 import { summarizeArchive } from '../pitr/archive-summary.ts';
 import { readIdentity } from '../wal/archive-identity.ts';
@@ -96,7 +96,7 @@ export async function runWalPrune(spec: WalPruneSpec, deps: Pick<JobDeps, 'store
 
 /** The objects a base backup consists of (base-manifest.ts): its manifest and its artifact; nothing else in its folder. */
 async function baseKeys(deps: Pick<JobDeps, 'store'>, id: string): Promise<string[]> {
-  const ours = new Set([baseManifestKey(id), baseArtifactKey(id, true), baseArtifactKey(id, false)]);
+  const ours = new Set([baseManifestKey(id), ...baseArtifactKeys(id)]);
   const keys: string[] = [];
   for await (const info of deps.store.list(`${BASE_PREFIX}${id}/`)) if (ours.has(info.key)) keys.push(info.key);
   return keys;

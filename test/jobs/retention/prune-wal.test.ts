@@ -39,7 +39,7 @@ async function walFile(dir: string, name: string, tli: number): Promise<string> 
 
 async function putBase(store: ObjectStore, deps: JobDeps, at: Date, tli: number, from: number): Promise<BaseManifest> {
   const id = newBaseId(at);
-  const key = baseArtifactKey(id, false);
+  const key = baseArtifactKey(id, false, 'none');
   await store.put(key, Readable.from([Buffer.from('tar')]));
   const hex = '0'.repeat(64);
   const manifest: BaseManifest = {
@@ -98,7 +98,7 @@ async function pruneKeepsExactlyTheWindow(store?: ObjectStore) {
   const removed = before.filter((k) => !after.includes(k)).sort();
   // Exactly the record and bytes of each expired file and the expired base backup's objects.
   expect(removed).toEqual([
-    `base/${s.old.id}/base.tar.gz`, `base/${s.old.id}/manifest.json`,
+    `base/${s.old.id}/base.tar`, `base/${s.old.id}/manifest.json`,
     ...gone.flatMap((n) => [`${walDir(SYSID)}${n}.gz.enc`, `${walDir(SYSID)}${n}.json`]),
   ].sort());
   for (const key of s.foreign) expect(after).toContain(key);
