@@ -21,10 +21,11 @@ export interface RunningTool {
 export function runTool(
   path: string,
   args: string[],
-  options: { env: NodeJS.ProcessEnv; signal?: AbortSignal; stdin?: boolean; name: string },
+  options: { env: NodeJS.ProcessEnv; signal?: AbortSignal; stdin?: boolean; name: string; runAs?: { uid: number; gid: number } },
 ): RunningTool {
   const child = spawn(path, args, {
     env: options.env,
+    ...(options.runAs === undefined ? {} : { uid: options.runAs.uid, gid: options.runAs.gid }),
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   }) as RunningTool['child'];
   let tail = '';

@@ -1,10 +1,15 @@
+import { spawnSync } from 'node:child_process';
 import { chmod, chown, mkdir, readdir } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { x as extractTar } from 'tar';
 import type { RunAsUser } from '../../dev/pg-cluster-process.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import type { BaseManifest } from '../base-backup/base-manifest.ts';
-import { inflateStages } from '../base-backup/inflate-stage.ts';
+import { findOnPath, inflateStages } from '../base-backup/inflate-stage.ts';
+import { createTarGuard } from '../base-backup/tar-guard.ts';
+import { allowListedEnv } from '../child-env.ts';
+import { linkedAbort } from '../job-context.ts';
+import { runTool } from '../pg/run-tool.ts';
 import { openSealed } from '../files/sealed-object.ts';
 import type { JobDeps } from '../job-context.ts';
 import type { ProgressReporter } from '../progress.ts';
@@ -19,7 +24,7 @@ export async function unpackBase(
   manifest: BaseManifest,
   dataDir: string,
   deps: Pick<JobDeps, 'store' | 'keyRing'>,
-  options: { owner?: RunAsUser; signal?: AbortSignal; reporter?: ProgressReporter } = {},
+  options: { owner?: RunAsUser; signal?: AbortSignal; reporter?: ProgressReporter; /** null: node-tar; undefined: GNU tar on PATH if any. */ tarPath?: string | null } = {},
 ): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   if ((await readdir(dataDir)).length > 0) throw new BantayError(ErrorCode.InvalidInput, `${dataDir} is not empty; recovery needs an empty (or new) directory`);
@@ -39,7 +44,41 @@ export async function unpackBase(
     { signal: options.signal, onBytes: (bytes) => options.reporter?.bytes?.(bytes, artifact.sizeBytes) },
   );
   const stages = await inflateStages(artifact.compression, { signal: options.signal });
-  const owner = options.owner === undefined ? {} : { uid: options.owner.uid, gid: options.owner.gid, preserveOwner: false };
-  const unpack = extractTar({ cwd: dataDir, strict: true, ...owner });
-  await pipeline([sealed, ...stages, unpack as unknown as NodeJS.WritableStream], { signal: options.signal });
+  const guard = createTarGuard(`base backup ${manifest.id}`);
+  const tarPath = options.tarPath === undefined ? await findGnuTar() : options.tarPath;
+  if (tarPath === null) {
+    const owner = options.owner === undefined ? {} : { uid: options.owner.uid, gid: options.owner.gid, preserveOwner: false };
+    const unpack = extractTar({ cwd: dataDir, strict: true, ...owner });
+    await pipeline([sealed, ...stages, guard, unpack as unknown as NodeJS.WritableStream], { signal: options.signal });
+    return;
+  }
+  // The system's tar writes the files about 3x faster than node-tar (0.5 s against 1.4-2.2 s
+  // for a 460 MB cluster here), as the server's user, so it cannot create anything that user
+  // could not; the guard has already refused every entry that is not plainly safe.
+  // --ignore-zeros: tar reads to the end of its input (the guard allows only zeros after the
+  // archive's end) instead of exiting at the end marker while the last bytes are still in flight.
+  const stop = linkedAbort(options.signal);
+  const tar = runTool(tarPath, ['-x', '-p', '--no-same-owner', '--ignore-zeros', '-f', '-', '-C', dataDir], { env: allowListedEnv(), stdin: true, signal: stop.signal, name: 'tar', ...(options.owner ? { runAs: options.owner } : {}) });
+  const stdin = tar.child.stdin!;
+  stdin.on('error', () => undefined);
+  try {
+    await pipeline([sealed, ...stages, guard, stdin], { signal: options.signal });
+  } catch (err) {
+    stop.abort();
+    await tar.done.catch(() => undefined);
+    throw err;
+  }
+  await tar.done;
+}
+
+let gnuTar: Promise<string | null> | undefined;
+
+/** GNU tar on PATH (its options are the ones used here), else null: node-tar extracts. */
+export function findGnuTar(): Promise<string | null> {
+  gnuTar ??= findOnPath('tar').then((path) => {
+    if (path === null) return null;
+    const version = spawnSync(path, ['--version'], { env: allowListedEnv(), encoding: 'utf8', timeout: 5000 });
+    return version.status === 0 && /GNU tar/.test(version.stdout) ? path : null;
+  });
+  return gnuTar;
 }
