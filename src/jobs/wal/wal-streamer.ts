@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAbortError } from '../../errors.ts';
 import type { Logger } from '../../log/logger.ts';
@@ -114,7 +114,11 @@ export async function runWalStream(spec: StreamSpec, deps: WalDeps & { logger: L
       deps.logger.warn({ err }, 'WAL upload failed; the file stays in the backlog and is retried');
     }
     state.updatedAt = new Date().toISOString();
-    await writeFile(statusFile, `${JSON.stringify(state)}\n`).catch(() => undefined);
+    // Written aside and renamed: wal status, the monitor and App Home read it at any moment and
+    // must never see half a file.
+    await writeFile(`${statusFile}.tmp`, `${JSON.stringify(state)}\n`)
+      .then(() => rename(`${statusFile}.tmp`, statusFile))
+      .catch(() => undefined);
     await sleep(spec.pollMs ?? 1000, spec.signal);
   }
   receiver?.child.kill('SIGTERM');
