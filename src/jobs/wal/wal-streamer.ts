@@ -151,12 +151,17 @@ async function forgetPartial(deps: WalDeps, identity: string, name: string): Pro
   await deps.store.delete(partial.artifact.key);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits ms or until aborted; the abort listener goes with the wait (the loop sleeps every second for weeks). */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(timer);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
