@@ -1,4 +1,4 @@
-import { chmodSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -211,6 +211,8 @@ describe('bantay restore --time / --latest', () => {
       void tl;
     } finally {
       await replacement.stop();
+      // The recovered directory (about 120 MB) is the test's own; the stopped server no longer uses it.
+      rmSync(parent, { recursive: true, force: true });
     }
     const latest = await bantay(['restore', '--latest', '--target-db', 'fbms_latest_tl2', '--json'], env, p.dir);
     expect(latest.stderr).toBe('');
