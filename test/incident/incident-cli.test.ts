@@ -117,7 +117,7 @@ describe('incident mode from the console', () => {
     // Data loss: detection minus the recovered point (the clean backup's time), measured.
     const detected = new Date(report.details.detectedAt).getTime();
     expect(report.dataLoss.state).toBe('measured');
-    expect(report.dataLoss.seconds).toBe(Math.round((detected - new Date(clean.createdAt).getTime()) / 1000));
+    expect(report.dataLoss.seconds).toBe(Math.ceil((detected - new Date(clean.createdAt).getTime()) / 1000));
     expect(report.dataLoss.text).toContain(`the new database ${target} (not put in place)`);
     expect(report.timeToRecovery).toMatchObject({ objectiveSeconds: 7200, withinObjective: true });
     expect(report.verification).toEqual(expect.arrayContaining([expect.objectContaining({ backupId: clean.id, result: 'succeeded', check: expect.stringContaining(`check of database ${target}`) })]));

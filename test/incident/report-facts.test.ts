@@ -34,6 +34,14 @@ describe('recovery report facts', () => {
     expect(dataLossOf(at(20), recoveries)).toMatchObject({ state: 'measured', seconds: 19 * 60 });
   });
 
+  it('a loss under a second is up to 1 s, never rounded to none; none only at or after detection', () => {
+    const point = new Date('2026-11-26T06:29:00.000Z');
+    const recovery = [{ kind: 'restore', inPlace: true, status: 'succeeded', recoveredPoint: point.toISOString() }] as unknown as Parameters<typeof dataLossOf>[1];
+    expect(dataLossOf(new Date(point.getTime() + 400), recovery)).toMatchObject({ state: 'measured', seconds: 1 });
+    expect(dataLossOf(new Date(point.getTime() + 1600), recovery)).toMatchObject({ state: 'measured', seconds: 2 });
+    expect(dataLossOf(point, recovery)).toMatchObject({ state: 'none', seconds: 0 });
+  });
+
   it('a files restore in place is flagged in place', () => {
     const recoveries = recoveriesOf([row({ status: 'succeeded', backupType: 'uploads', backupId: 'up-1', details: { target: 'in-place' } })], times);
     expect(recoveries).toEqual([expect.objectContaining({ kind: 'files', inPlace: true, recoveredPoint: at(2).toISOString() })]);

@@ -160,8 +160,11 @@ export function dataLossOf(detectedAt: Date, recoveries: readonly Recovery[]): I
   if (chosen.recoveredPoint === null) {
     return { state: 'unknown', seconds: null, recoveredPoint: null, text: `A restore into ${where} succeeded but its recovered point is not recorded: data loss is unknown.` };
   }
-  const seconds = Math.round((detectedAt.getTime() - new Date(chosen.recoveredPoint).getTime()) / 1000);
-  if (seconds <= 0) {
+  // "None" only when nothing at all was rolled back; a loss under a second is "up to 1 s", not
+  // rounded away (rounding made a 0.4 s loss read "at or after the detection time").
+  const lostMs = detectedAt.getTime() - new Date(chosen.recoveredPoint).getTime();
+  const seconds = Math.ceil(lostMs / 1000);
+  if (lostMs <= 0) {
     return { state: 'none', seconds: 0, recoveredPoint: chosen.recoveredPoint, text: `None: ${where} was recovered to ${chosen.recoveredPoint}, at or after the detection time.` };
   }
   return {
