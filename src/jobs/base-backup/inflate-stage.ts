@@ -6,6 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { allowListedEnv } from '../child-env.ts';
+import { linkedAbort } from '../job-context.ts';
 import { runTool } from '../pg/run-tool.ts';
 import { createEndGate } from '../stream-meter.ts';
 import type { BaseCompressionMethod } from './base-compression.ts';
@@ -36,16 +37,13 @@ export async function inflateStages(method: BaseCompressionMethod, options: Infl
 }
 
 function zstdProgram(path: string, signal: AbortSignal | undefined): Duplex[] {
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const stop = linkedAbort(signal);
   const tool = runTool(path, ['-d', '-c', '-q'], { env: allowListedEnv(), stdin: true, signal: stop.signal, name: 'zstd' });
   const stdin = tool.child.stdin!;
   // An input the pipeline gave up on (its other end failed) must not leave zstd running.
   stdin.on('error', () => undefined);
   const duplex = Duplex.from({ writable: stdin, readable: tool.child.stdout });
   duplex.once('close', () => {
-    signal?.removeEventListener('abort', onAbort);
     // Ended normally, zstd is exiting on its own (the end gate waits for its status).
     if (!duplex.readableEnded && tool.child.exitCode === null) stop.abort();
   });
