@@ -366,8 +366,10 @@ async function main(): Promise<void> {
       const m = who === 'pgbackrest'
         ? await run(pgbr(s, `--pg1-path=${dir}`, 'restore', '--type=time', `--target=${time}`, '--target-action=promote'), pgbrEnv, s.root, 'pgbackrest restore')
         : await run([process.execPath, [CLI, 'restore', '--time', time, '--to-dir', dir, '--json']], s.bantayEnv, s.root, 'bantay restore --to-dir');
+      const started = process.hrtime.bigint();
       const server = await startRestored(s, dir);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (who === 'bantay dir') log(`  bantay --to-dir phases: ${describePhases(m.stdout)}, start ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(2)} s`);
       const got = await markersIn(server.url);
       await server.stop();
       await rm(dir, { recursive: true, force: true });
@@ -413,6 +415,16 @@ async function main(): Promise<void> {
     printReport(rows, rpo, streamPeak, { tps, walMb: Number(walMb!.mb) });
   } finally {
     if (Number.isNaN(streamPeak)) await stream.stop().catch(() => undefined);
+  }
+}
+
+/** The restore's own account of where its time went (PitrResult.phases), for the profile. */
+function describePhases(stdout: string): string {
+  try {
+    const result = JSON.parse(stdout) as { phases?: Record<string, number>; walFilesFetched?: number };
+    return `${Object.entries(result.phases ?? {}).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')} (${result.walFilesFetched ?? '?'} WAL files)`;
+  } catch {
+    return 'not reported';
   }
 }
 

@@ -69,6 +69,7 @@ function renderPitr(r: PitrResult, tz: string): string {
       (r.point.timeline !== null ? `, now on timeline ${r.point.timeline}` : '') +
       ` (${r.walFilesFetched} WAL files; recovery ${formatDuration(r.recoverSeconds)}, RTO ${formatDuration(r.rtoSeconds)}).`,
   ];
+  lines.push(`Time taken: ${Object.entries(r.phases).map(([phase, seconds]) => `${phase} ${formatDuration(seconds)}`).join(', ')}.`);
   if (r.point.reachedEndOfArchive) lines.push('Nothing was committed between the newest archived transaction and the requested time: recovered to the end of the archive.');
   lines.push(`Restorable window: ${describeTime(new Date(r.window.from), tz)} to ${describeTime(new Date(r.window.to), tz)}.`);
   if (r.dir !== undefined) {

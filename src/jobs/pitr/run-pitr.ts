@@ -54,6 +54,8 @@ export interface PitrResult {
   rtoSeconds: number;
   recoverSeconds: number;
   walFilesFetched: number;
+  /** Seconds spent in each step, in order (where the RTO goes: planning, unpacking, recovering, checking, …). */
+  phases: Record<string, number>;
   databases: string[];
   dir?: string;
   /** --target-db / --in-place: the catalogued dump of the recovered database (label pitr-…) and its restore. */
@@ -74,6 +76,20 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
   const requested = spec.target === 'latest' ? 'latest' : spec.target.toISOString();
   const runDir = join(spec.dataDir, 'pitr', `${compactUtcStamp(new Date())}-${randomBytes(3).toString('hex')}`);
   let plan: PitrPlan | undefined;
+  const phases: Record<string, number> = {};
+  let phaseStarted = started;
+  let phaseName = 'planning';
+  const phase = (name: string, detail: string) => {
+    const now = Date.now();
+    phases[phaseName] = (now - phaseStarted) / 1000;
+    phaseName = name;
+    phaseStarted = now;
+    reporter.phase?.(name, detail);
+  };
+  const endPhases = () => {
+    phases[phaseName] = (Date.now() - phaseStarted) / 1000;
+    return phases;
+  };
   try {
     reporter.phase?.('planning', 'reading the WAL archive and base backups');
     const identity = await requireIdentity(deps.store, deps);
@@ -95,12 +111,12 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
     await makePrivateDir(runDir, user);
     const dataDir = spec.to.kind === 'dir' ? spec.to.dir : join(runDir, 'data');
     if (spec.to.kind === 'dir') await assertEmptyDir(spec.to.dir);
-    reporter.phase?.('unpacking', `${plan.base.id} into ${dataDir}`);
+    phase('unpacking', `${plan.base.id} into ${dataDir}`);
     await unpackBase(plan.base, dataDir, deps, { owner: user, signal: spec.signal, reporter });
     const fetcher = await startWalFetchServer(join(runDir, 'wal-fetch.sock'), deps, identity, { signal: spec.signal, onError: (name, err) => deps.logger.warn({ err, wal: name }, 'WAL fetch failed') });
     let server: RecoveredServer | undefined;
     try {
-      reporter.phase?.('recovering', plan.targetTime ? `to ${spec.describeTime(plan.targetTime)}` : 'to the newest archived WAL');
+      phase('recovering', plan.targetTime ? `to ${spec.describeTime(plan.targetTime)}` : 'to the newest archived WAL');
       server = await recoverOnPrivateSocket({
         dataDir,
         runDir,
@@ -113,24 +129,32 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
         signal: spec.signal,
       });
       const recoverSeconds = (Date.now() - started) / 1000;
+      phase('checking', 'the recovered cluster');
       const databases = await checkRecoveredCluster(server, spec.role);
-      const base = { baseBackupId: plan.base.id, requested, point: server.point, window: isoWindow(plan), recoverSeconds, walFilesFetched: fetcher.served.length, databases };
+      const base = { baseBackupId: plan.base.id, requested, point: server.point, window: isoWindow(plan), recoverSeconds, walFilesFetched: fetcher.served.length, phases, databases };
       if (spec.to.kind === 'dir') {
+        phase('stopping', 'the recovered cluster (a clean shutdown)');
         await server.stop();
         await finishDirectory(spec.to.dir, user);
+        endPhases();
         return await succeed(deps, spec, { ...base, rtoSeconds: (Date.now() - started) / 1000, dir: spec.to.dir });
       }
       if (spec.to.kind === 'check') {
+        phase('stopping', 'the recovered cluster');
         await server.stop();
         server = undefined;
+        endPhases();
         return await succeed(deps, spec, { ...base, rtoSeconds: (Date.now() - started) / 1000 });
       }
+      phase('copying', `${spec.database ?? 'the database'} out of the recovered cluster`);
       const copy = await copyOut(spec, server, deps, reporter);
       await server.stop();
       server = undefined;
+      phase('restoring', spec.to.kind === 'database' ? `into ${spec.to.name}` : 'in place');
       const restore = spec.to.kind === 'database'
         ? await restoreToNewDatabase({ ...spec.to.restore, backup: copy, target: spec.to.name, replace: spec.to.replace }, deps, reporter)
         : await restoreInPlace({ ...spec.to.restore, backup: copy, hooks: spec.to.hooks, authorization: spec.to.authorization }, deps, reporter);
+      endPhases();
       return await succeed(deps, spec, { ...base, rtoSeconds: (Date.now() - started) / 1000, copyBackupId: copy, restore });
     } finally {
       await server?.stop().catch(() => undefined);

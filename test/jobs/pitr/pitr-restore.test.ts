@@ -82,8 +82,11 @@ describe('bantay restore --time / --latest', () => {
     const result = await bantay(['restore', '--time', manila, '--target-db', 'fbms_at_cut', '--json'], env, p.dir);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const report = JSON.parse(result.stdout) as { point: { lsn: string; lastTransactionAt: string }; copyBackupId: string };
+    const report = JSON.parse(result.stdout) as { point: { lsn: string; lastTransactionAt: string }; copyBackupId: string; phases: Record<string, number>; rtoSeconds: number };
     expect(new Date(report.point.lastTransactionAt).getTime()).toBeLessThanOrEqual(cut.getTime());
+    // Where the RTO went, every step accounted for.
+    expect(Object.keys(report.phases)).toEqual(['planning', 'unpacking', 'recovering', 'checking', 'copying', 'restoring']);
+    expect(Object.values(report.phases).reduce((a, b) => a + b, 0)).toBeCloseTo(report.rtoSeconds, 0);
     expect(report.point.lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
     expect(await labels(withDatabase(fbms, 'fbms_at_cut'))).toEqual(['seed', ...before]);
     // The scratch cluster is gone; only the intermediate catalogued dump remains, labelled.
@@ -198,6 +201,7 @@ describe('bantay restore --time / --latest', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/now on timeline 2/);
+    expect(result.stdout).toMatch(/Time taken: planning [\d.]+s, unpacking [\d.]+s, recovering [\d.]+s, checking [\d.]+s, stopping [\d.]+s\./);
     expect(result.stdout).toContain(`pg_ctl -D ${dir}`);
     const replacement = await startServerOn(dir);
     try {
