@@ -59,7 +59,7 @@ const sizeMb = Number(values['size-mb'] ?? process.env.BENCH_SIZE_MB ?? '400');
 const rounds = Number(values.rounds ?? process.env.BENCH_ROUNDS ?? '3');
 const loadSeconds = Number(values['load-s'] ?? process.env.BENCH_LOAD_S ?? '60');
 if (!(sizeMb > 0) || !(rounds >= 1) || !(loadSeconds >= 5)) {
-  console.error('usage: npm run bench:pitr -- [--size-mb 400] [--rounds 3] [--load-s 60]');
+  console.error('usage: npm run bench:pitr -- [--size-mb 400] [--rounds 3 (at least 1)] [--load-s 60 (at least 5)]');
   process.exit(2);
 }
 
@@ -421,8 +421,8 @@ async function main(): Promise<void> {
 /** The restore's own account of where its time went (PitrResult.phases), for the profile. */
 function describePhases(stdout: string): string {
   try {
-    const result = JSON.parse(stdout) as { phases?: Record<string, number>; walFilesFetched?: number };
-    return `${Object.entries(result.phases ?? {}).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')} (${result.walFilesFetched ?? '?'} WAL files)`;
+    const result = JSON.parse(stdout) as { phases?: Record<string, number>; walFilesFetched?: number; walFilesPrefetched?: number };
+    return `${Object.entries(result.phases ?? {}).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')} (${result.walFilesFetched ?? '?'} WAL files, ${result.walFilesPrefetched ?? '?'} fetched ahead)`;
   } catch {
     return 'not reported';
   }

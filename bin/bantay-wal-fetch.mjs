@@ -8,7 +8,7 @@
 // fast. Exit codes as `bantay wal fetch`: 0 written, 1 not in the archive, 126 anything else
 // (PostgreSQL aborts recovery above 125 rather than ending it early at the wrong point).
 import { createConnection } from 'node:net';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 
 const [socketPath, name, destination] = process.argv.slice(2);
 if (!socketPath || !name || !destination) {
@@ -54,7 +54,8 @@ socket.on('data', (chunk) => {
 });
 socket.on('end', () => {
   if (expected < 0 || written !== expected || trailer !== 0) fail(126, `${name} was not delivered complete and verified (${written} of ${expected} bytes)`);
-  fsyncSync(fd);
+  // No fsync: the file feeds a scratch recovery that a crash ends anyway, PostgreSQL replays it
+  // at once, and the recovered state is made durable by its own end-of-recovery checkpoint.
   closeSync(fd);
   renameSync(temp, destination);
   process.exit(0);

@@ -1,3 +1,6 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startPgCluster, type PgCluster } from '../../src/dev/pg-cluster.ts';
 import { startS3TestServer, type S3TestServer } from './s3-server.ts';
@@ -9,8 +12,16 @@ import { startS3TestServer, type S3TestServer } from './s3-server.ts';
  */
 let pg: PgCluster | undefined;
 let s3: S3TestServer | undefined;
+let runTmp: string | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
+  // Every temporary directory of the run (os.tmpdir() in the test workers, forked after this,
+  // and in every program they start) lives in one directory that teardown removes: test
+  // clusters, stores and recovered data directories of hundreds of MB no longer pile up in
+  // /tmp run after run until the disk is full. 0755: the clusters' own user walks through it.
+  runTmp = mkdtempSync(join(tmpdir(), 'bantay-test-run-'));
+  chmodSync(runTmp, 0o755);
+  process.env.TMPDIR = runTmp;
   [pg, s3] = await Promise.all([startPgCluster({ externalUrl: process.env.TEST_DATABASE_URL }), startS3TestServer()]);
   project.provide('pgAdminUrl', pg.adminUrl);
   project.provide('s3Endpoint', s3.endpoint);
@@ -18,6 +29,7 @@ export async function setup(project: TestProject): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await Promise.allSettled([pg?.stop(), s3?.stop()]);
+  if (runTmp !== undefined) rmSync(runTmp, { recursive: true, force: true });
 }
 
 declare module 'vitest' {

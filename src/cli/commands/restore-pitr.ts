@@ -67,7 +67,7 @@ function renderPitr(r: PitrResult, tz: string): string {
   const lines = [
     `Recovered from ${r.baseBackupId} to LSN ${r.point.lsn ?? '?'}: last replayed transaction ${reached}` +
       (r.point.timeline !== null ? `, now on timeline ${r.point.timeline}` : '') +
-      ` (${r.walFilesFetched} WAL files; recovery ${formatDuration(r.recoverSeconds)}, RTO ${formatDuration(r.rtoSeconds)}).`,
+      ` (${r.walFilesFetched} WAL files, ${r.walFilesPrefetched} of them fetched ahead; recovery ${formatDuration(r.recoverSeconds)}, RTO ${formatDuration(r.rtoSeconds)}).`,
   ];
   lines.push(`Time taken: ${Object.entries(r.phases).map(([phase, seconds]) => `${phase} ${formatDuration(seconds)}`).join(', ')}.`);
   if (r.point.reachedEndOfArchive) lines.push('Nothing was committed between the newest archived transaction and the requested time: recovered to the end of the archive.');

@@ -49,8 +49,8 @@ const NOT_REACHED = /recovery ended before configured recovery target was reache
 
 /**
  * Runs PostgreSQL on the unpacked directory until it has recovered: restore_command feeds it
- * the archive, recovery_target_time stops it (pausing, so the exact point can be read), then it
- * is promoted. Only a Unix socket in a private directory is open (listen_addresses=''), with
+ * the archive, recovery_target_time stops it and it is promoted at once (the exact point stays
+ * readable). Only a Unix socket in a private directory is open (listen_addresses=''), with
  * our own pg_hba; archiving is off, so a scratch recovery never writes into the archive. When
  * the archive holds no commit after the target (a quiet database), PostgreSQL refuses to stop
  * "before the target"; the archive is complete up to the target, so recovering to its end is
@@ -118,7 +118,9 @@ async function startServer(s: RecoverySettings, socketDir: string, hba: string, 
   };
   if (target !== undefined) {
     settings.recovery_target_time = target.toISOString().replace('T', ' ').replace('Z', '+00');
-    settings.recovery_target_action = 'pause';
+    // Promote at once: the point reached stays readable afterwards (pg_last_wal_replay_lsn and
+    // pg_last_xact_replay_timestamp keep their values once recovery is over).
+    settings.recovery_target_action = 'promote';
   }
   const args = ['-D', s.dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
   const log = await open(logFile, 'a', 0o600);
@@ -139,7 +141,7 @@ async function startServer(s: RecoverySettings, socketDir: string, hba: string, 
 
 type RecoveryState = 'promoted' | 'target-not-reached' | 'exited';
 
-/** Polls until the server is promoted (resuming it when paused at the target) or exits. */
+/** Polls until the server is promoted or exits. */
 async function waitForRecovery(s: RecoverySettings, server: Running, logFile: string): Promise<RecoveryState> {
   let exitCode: number | null | undefined;
   void server.exited.then((code) => (exitCode = code));
@@ -149,19 +151,11 @@ async function waitForRecovery(s: RecoverySettings, server: Running, logFile: st
       throw new BantayError(ErrorCode.Aborted, 'Recovery cancelled');
     }
     if (exitCode !== undefined) return NOT_REACHED.test(await readFile(logFile, 'utf8').catch(() => '')) ? 'target-not-reached' : 'exited';
-    const status = await probe(server, s.role).catch(() => undefined);
-    if (status?.inRecovery === false) return 'promoted';
-    if (status?.paused) await query(server, s.role, 'SELECT pg_wal_replay_resume()');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const [row] = (await query<{ rec: boolean }>(server, s.role, 'SELECT pg_is_in_recovery() AS rec').catch(() => undefined)) ?? [];
+    if (row?.rec === false) return 'promoted';
+    // Short: the restore's RTO includes the time between promotion and noticing it.
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-async function probe(server: Running, role: string): Promise<{ inRecovery: boolean; paused: boolean }> {
-  // pg_get_wal_replay_pause_state() is an error once recovery is over: ask only during it.
-  const [rec] = await query<{ rec: boolean }>(server, role, 'SELECT pg_is_in_recovery() AS rec');
-  if (!rec!.rec) return { inRecovery: false, paused: false };
-  const [pause] = await query<{ pause: string }>(server, role, 'SELECT pg_get_wal_replay_pause_state() AS pause');
-  return { inRecovery: true, paused: pause!.pause === 'paused' };
 }
 
 async function readPoint(server: Running, role: string, logFile: string, reachedEndOfArchive: boolean): Promise<RecoveryPoint> {

@@ -54,6 +54,8 @@ export interface PitrResult {
   rtoSeconds: number;
   recoverSeconds: number;
   walFilesFetched: number;
+  /** Of those, the ones fetched ahead, ready before recovery asked for them. */
+  walFilesPrefetched: number;
   /** Seconds spent in each step, in order (where the RTO goes: planning, unpacking, recovering, checking, …). */
   phases: Record<string, number>;
   databases: string[];
@@ -113,7 +115,11 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
     if (spec.to.kind === 'dir') await assertEmptyDir(spec.to.dir);
     phase('unpacking', `${plan.base.id} into ${dataDir}`);
     await unpackBase(plan.base, dataDir, deps, { owner: user, signal: spec.signal, reporter });
-    const fetcher = await startWalFetchServer(join(runDir, 'wal-fetch.sock'), deps, identity, { signal: spec.signal, onError: (name, err) => deps.logger.warn({ err, wal: name }, 'WAL fetch failed') });
+    const fetcher = await startWalFetchServer(join(runDir, 'wal-fetch.sock'), deps, identity, {
+      signal: spec.signal,
+      onError: (name, err) => deps.logger.warn({ err, wal: name }, 'WAL fetch failed'),
+      prefetchDir: join(runDir, 'wal-ahead'),
+    });
     let server: RecoveredServer | undefined;
     try {
       phase('recovering', plan.targetTime ? `to ${spec.describeTime(plan.targetTime)}` : 'to the newest archived WAL');
@@ -131,7 +137,7 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
       const recoverSeconds = (Date.now() - started) / 1000;
       phase('checking', 'the recovered cluster');
       const databases = await checkRecoveredCluster(server, spec.role);
-      const base = { baseBackupId: plan.base.id, requested, point: server.point, window: isoWindow(plan), recoverSeconds, walFilesFetched: fetcher.served.length, phases, databases };
+      const base = { baseBackupId: plan.base.id, requested, point: server.point, window: isoWindow(plan), recoverSeconds, walFilesFetched: fetcher.served.length, walFilesPrefetched: fetcher.prefetched.length, phases, databases };
       if (spec.to.kind === 'dir') {
         phase('stopping', 'the recovered cluster (a clean shutdown)');
         await server.stop();

@@ -59,12 +59,13 @@ export async function fetchWalFile(name: string, destination: string, deps: WalD
   return record;
 }
 
-export async function writeFileAtomically(stream: Readable, destination: string): Promise<void> {
+/** `sync: false` for files that only feed this process (a crash loses nothing they held). */
+export async function writeFileAtomically(stream: Readable, destination: string, options: { sync?: boolean } = {}): Promise<void> {
   const temp = `${destination}.bantay-part`;
   const handle = await open(temp, 'w', 0o600);
   try {
     for await (const chunk of stream) await handle.write(chunk as Buffer);
-    await handle.sync();
+    if (options.sync !== false) await handle.sync();
   } catch (err) {
     await handle.close().catch(() => undefined);
     await rm(temp, { force: true });
