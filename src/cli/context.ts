@@ -3,6 +3,7 @@ import { loadConfig, type Config } from '../config/load-config.ts';
 import type { JobDeps, Trigger } from '../jobs/job-context.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { openStateDb, type StateDb } from '../state/state-db.ts';
+import { sweepDeadRecoveryRuns } from '../jobs/pitr/recovery-leftovers.ts';
 import { processTempDir, removeOrphanRestoreDumps, sweepDeadTempDirs, tempRoot } from '../util/temp-dir.ts';
 import { BantayError, ErrorCode } from '../errors.ts';
 import { createFallbackStore } from '../storage/fallback-store.ts';
@@ -130,6 +131,11 @@ function sweepTempAtStart(dataDir: string, logger: Logger): void {
     if (removed.length > 0) logger.info({ removed }, `removed ${removed.length} temporary item(s) left by dead Bantay processes in ${tempRoot(dataDir)}`);
   } catch (err) {
     logger.warn({ err }, 'could not sweep the temporary directory');
+  }
+  for (const run of sweepDeadRecoveryRuns(dataDir)) {
+    const what = [run.stoppedServer !== undefined ? `stopped its recovery server (pid ${run.stoppedServer})` : undefined, run.emptied !== undefined ? `emptied ${run.emptied}` : undefined].filter(Boolean).join(', ');
+    if (run.problem !== undefined) logger.warn({ run: run.run, problem: run.problem }, `could not clean up point-in-time restore ${run.run} left by a dead Bantay process`);
+    else logger.warn({ run: run.run, stoppedServer: run.stoppedServer, emptied: run.emptied }, `removed point-in-time restore ${run.run} left by a dead Bantay process${what ? `: ${what}` : ''}`);
   }
 }
 

@@ -18,9 +18,10 @@ export async function setup(project: TestProject): Promise<void> {
   // Every temporary directory of the run (os.tmpdir() in the test workers, forked after this,
   // and in every program they start) lives in one directory that teardown removes: test
   // clusters, stores and recovered data directories of hundreds of MB no longer pile up in
-  // /tmp run after run until the disk is full. 0755: the clusters' own user walks through it.
+  // /tmp run after run until the disk is full. 1777 as /tmp itself: programs the clusters' own
+  // user runs (archive_command, restore_command) make their temporary files here too.
   runTmp = mkdtempSync(join(tmpdir(), 'bantay-test-run-'));
-  chmodSync(runTmp, 0o755);
+  chmodSync(runTmp, 0o1777);
   process.env.TMPDIR = runTmp;
   [pg, s3] = await Promise.all([startPgCluster({ externalUrl: process.env.TEST_DATABASE_URL }), startS3TestServer()]);
   project.provide('pgAdminUrl', pg.adminUrl);

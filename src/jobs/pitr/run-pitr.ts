@@ -6,6 +6,7 @@ import { compactUtcStamp } from '../../catalog/json-record.ts';
 import { unprivilegedUser, type RunAsUser } from '../../dev/pg-cluster-process.ts';
 import { BantayError, ErrorCode, isAbortError, wrapError } from '../../errors.ts';
 import { recordAudit } from '../../state/audit-log.ts';
+import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
 import { runDatabaseBackup } from '../backup-database.ts';
 import { listBaseBackups } from '../base-backup/base-manifest.ts';
 import type { JobDeps } from '../job-context.ts';
@@ -19,6 +20,7 @@ import { requireIdentity } from '../wal/archive-identity.ts';
 import { summarizeArchive } from './archive-summary.ts';
 import { checkRecoveredCluster } from './check-recovered.ts';
 import { planPointInTime, type PitrPlan } from './plan-pitr.ts';
+import { claimRecoveryRun } from './recovery-leftovers.ts';
 import { recoverOnPrivateSocket, type RecoveredServer, type RecoveryPoint } from './recovery-server.ts';
 import { unpackBase } from './unpack-base.ts';
 import { FETCH_CLIENT, startWalFetchServer } from './wal-fetch-server.ts';
@@ -78,6 +80,9 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
   const requested = spec.target === 'latest' ? 'latest' : spec.target.toISOString();
   const runDir = join(spec.dataDir, 'pitr', `${compactUtcStamp(new Date())}-${randomBytes(3).toString('hex')}`);
   let plan: PitrPlan | undefined;
+  // A job run (state/job-runs.ts): a restore killed mid-way is closed as abandoned, with an audit row, at the next start.
+  const runId = `restore-pitr-${randomBytes(3).toString('hex')}`;
+  let running = false;
   const phases: Record<string, number> = {};
   let phaseStarted = started;
   let phaseName = 'planning';
@@ -110,9 +115,13 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
       }
     }
     const user = unprivilegedUser();
+    if (spec.to.kind === 'dir') await assertEmptyDir(spec.to.dir);
     await makePrivateDir(runDir, user);
     const dataDir = spec.to.kind === 'dir' ? spec.to.dir : join(runDir, 'data');
-    if (spec.to.kind === 'dir') await assertEmptyDir(spec.to.dir);
+    // First: a run cut short by a crash is swept at the next start (recovery-leftovers.ts).
+    claimRecoveryRun(runDir, { dataDir, ...(spec.to.kind === 'dir' ? { toDir: spec.to.dir } : {}) });
+    await startJobRun(deps.state, { id: runId, job: 'restore pitr', performedBy: spec.trigger.by, backupId: plan.base.id });
+    running = true;
     phase('unpacking', `${plan.base.id} into ${dataDir}`);
     await unpackBase(plan.base, dataDir, deps, { owner: user, signal: spec.signal, reporter });
     const fetcher = await startWalFetchServer(join(runDir, 'wal-fetch.sock'), deps, identity, {
@@ -143,14 +152,14 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
         await server.stop();
         await finishDirectory(spec.to.dir, user);
         endPhases();
-        return await succeed(deps, spec, { ...base, rtoSeconds: (Date.now() - started) / 1000, dir: spec.to.dir });
+        return await succeed(deps, spec, runId, { ...base, rtoSeconds: (Date.now() - started) / 1000, dir: spec.to.dir });
       }
       if (spec.to.kind === 'check') {
         phase('stopping', 'the recovered cluster');
         await server.stop();
         server = undefined;
         endPhases();
-        return await succeed(deps, spec, { ...base, rtoSeconds: (Date.now() - started) / 1000 });
+        return await succeed(deps, spec, runId, { ...base, rtoSeconds: (Date.now() - started) / 1000 });
       }
       phase('copying', `${spec.database ?? 'the database'} out of the recovered cluster`);
       const copy = await copyOut(spec, server, deps, reporter);
@@ -161,7 +170,7 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
         ? await restoreToNewDatabase({ ...spec.to.restore, backup: copy, target: spec.to.name, replace: spec.to.replace }, deps, reporter)
         : await restoreInPlace({ ...spec.to.restore, backup: copy, hooks: spec.to.hooks, authorization: spec.to.authorization }, deps, reporter);
       endPhases();
-      return await succeed(deps, spec, { ...base, rtoSeconds: (Date.now() - started) / 1000, copyBackupId: copy, restore });
+      return await succeed(deps, spec, runId, { ...base, rtoSeconds: (Date.now() - started) / 1000, copyBackupId: copy, restore });
     } finally {
       await server?.stop().catch(() => undefined);
       await fetcher.close();
@@ -169,6 +178,7 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
   } catch (err) {
     const error = isAbortError(err) ? new BantayError(ErrorCode.Aborted, 'Point-in-time restore cancelled', { cause: err }) : wrapError(ErrorCode.Internal, 'Point-in-time restore failed', err);
     if (spec.to.kind === 'dir' && plan !== undefined) await emptyDir(spec.to.dir);
+    if (running) await finishJobRun(deps.state, runId, { status: error.code === ErrorCode.Aborted ? 'cancelled' : 'failed', errorMessage: error.message }).catch(() => undefined);
     await recordAudit(deps.state, {
       operationType: 'restore',
       backupType: 'pitr',
@@ -196,7 +206,8 @@ async function copyOut(spec: PitrSpec, server: RecoveredServer, deps: JobDeps, r
   return manifest.id;
 }
 
-async function succeed(deps: JobDeps, spec: PitrSpec, result: PitrResult): Promise<PitrResult> {
+async function succeed(deps: JobDeps, spec: PitrSpec, runId: string, result: PitrResult): Promise<PitrResult> {
+  await finishJobRun(deps.state, runId, { status: 'succeeded', backupId: result.baseBackupId });
   await recordAudit(deps.state, {
     operationType: 'restore',
     backupType: 'pitr',

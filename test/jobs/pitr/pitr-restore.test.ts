@@ -1,6 +1,10 @@
-import { chmodSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { listAudit } from '../../../src/state/audit-log.ts';
+import { openStateDb } from '../../../src/state/state-db.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import { createFbmsSchema, seedFbmsData } from '../../../src/dev/fbms-fixture.ts';
@@ -21,6 +25,14 @@ import { tempDir } from '../../support/job-deps.ts';
 import { startPitrCluster, startServerOn, switchAndWait, type PitrCluster } from '../../support/pitr-cluster.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return !/^\S+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
 const labels = async (url: string) => (await sql<{ label: string }>(url, 'SELECT label FROM prices ORDER BY id')).map((r) => r.label);
 
 /**
@@ -191,6 +203,58 @@ describe('bantay restore --time / --latest', () => {
     const future = await bantay(['restore', '--time', '2099-01-01 00:00:00+00:00', '--to-dir', join(p.dir, 'nope')], env, p.dir);
     expect(future.code).toBe(2);
     expect(future.stderr).toMatch(/nothing that recent is archived yet/);
+  });
+
+  it('killed with SIGKILL: the next start stops the orphaned recovery server, empties a --to-dir target and closes the run as abandoned', async () => {
+    const time = cut.toISOString().replace('T', ' ').replace('Z', '+00:00');
+    /** Runs the CLI in a child and SIGKILLs it once `ready` holds. */
+    const killedWhen = async (args: string[], ready: (log: string) => boolean) => {
+      const child = spawn(process.execPath, [resolve(import.meta.dirname, '../../../bin/bantay.js'), ...args], { env: { ...process.env, ...env, BANTAY_LOG_LEVEL: 'info', BANTAY_LOG_FORMAT: 'json' }, cwd: p.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      let log = '';
+      child.stderr.setEncoding('utf8').on('data', (t: string) => (log += t));
+      const exited = new Promise((r) => child.once('exit', r));
+      const deadline = Date.now() + 120_000;
+      while (!ready(log) && Date.now() < deadline && child.exitCode === null) await sleep(10);
+      expect(ready(log), log).toBe(true);
+      child.kill('SIGKILL');
+      await exited;
+      return log;
+    };
+    const runDirs = () => readdirSync(join(p.dataDir, 'pitr'));
+    const abandoned = async () => {
+      const db = await openStateDb({ url: undefined, dataDir: p.dataDir });
+      try {
+        return (await listAudit(db)).filter((a) => a.status === 'abandoned' && a.backupType === 'pitr').length;
+      } finally {
+        await db.close();
+      }
+    };
+    const before = await abandoned();
+
+    // 1. While unpacking into the operator's directory: half a data directory is there.
+    const parent = tempDir('bantay-killed-');
+    chmodSync(parent, 0o755);
+    const dir = join(parent, 'recovered');
+    await killedWhen(['restore', '--time', time, '--to-dir', dir], () => existsSync(join(dir, 'PG_VERSION')));
+    expect(runDirs()).toHaveLength(1);
+    const first = await bantay(['wal', 'status', '--json'], { ...env, BANTAY_LOG_LEVEL: 'warn' }, p.dir);
+    expect(first.stderr).toContain(`left by a dead Bantay process: emptied ${dir}`);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(runDirs()).toEqual([]);
+
+    // 2. While copying the database out of the recovered cluster: its server is running, and
+    // nothing else would ever stop it.
+    const pidFile = () => runDirs().map((run) => join(p.dataDir, 'pitr', run, 'data', 'postmaster.pid')).find((f) => existsSync(f));
+    await killedWhen(['restore', '--time', time, '--target-db', 'fbms_killed'], (log) => /"msg":"copying/.test(log) && pidFile() !== undefined);
+    const pid = Number(readFileSync(pidFile()!, 'utf8').split('\n')[0]);
+    await sleep(300);
+    expect(alive(pid)).toBe(true);
+    const second = await bantay(['wal', 'status', '--json'], { ...env, BANTAY_LOG_LEVEL: 'warn' }, p.dir);
+    expect(second.stderr).toContain(`left by a dead Bantay process: stopped its recovery server (pid ${pid})`);
+    expect(alive(pid)).toBe(false);
+    expect(runDirs()).toEqual([]);
+    // Both attempts are in the audit log (closed as abandoned when the state database next opened).
+    expect(await abandoned()).toBe(before + 2);
   });
 
   it('to a directory: a replacement server starts from it, runs on a new timeline, keeps archiving, and --latest follows that timeline', async () => {

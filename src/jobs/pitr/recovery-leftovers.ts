@@ -1,0 +1,157 @@
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isTokenRunning, processToken } from '../../state/process-identity.ts';
+
+/**
+ * A point-in-time restore works in BANTAY_DATA_DIR/pitr/<run>/: a plaintext data directory
+ * (or the --to-dir target), a PostgreSQL server running on it, WAL fetched ahead. A run whose
+ * Bantay process is killed (SIGKILL, OOM, power loss) leaves all of that behind, the server
+ * included: it was started by the dead process and nothing else stops it. Each run therefore
+ * records who owns it and where its data directory is, first thing; every Bantay start sweeps
+ * the runs of dead processes (stops their server, empties a --to-dir target as a failed run
+ * does, removes the run directory).
+ */
+const OWNER_FILE = 'owner.json';
+
+interface RunOwner {
+  token: string;
+  /** The data directory the recovery server runs on. */
+  dataDir: string;
+  /** --to-dir: the operator's directory, emptied if the run never finished. */
+  toDir?: string;
+}
+
+export function recoveryRunsDir(dataDir: string): string {
+  return join(dataDir, 'pitr');
+}
+
+/** Written before anything else goes into the run directory. */
+export function claimRecoveryRun(runDir: string, owner: Omit<RunOwner, 'token'>): void {
+  writeFileSync(join(runDir, OWNER_FILE), JSON.stringify({ token: processToken(), ...owner }), { mode: 0o600 });
+}
+
+export interface SweptRun {
+  run: string;
+  /** The pid of the recovery server that was still running, stopped. */
+  stoppedServer?: number;
+  emptied?: string;
+  problem?: string;
+}
+
+/**
+ * Sweeps the runs of dead processes; synchronous, like the temp-dir sweep it runs beside at
+ * start. A run directory without an owner file is a run killed in its first millisecond, or
+ * not ours: it is left alone unless older than a minute.
+ */
+export function sweepDeadRecoveryRuns(dataDir: string, options: { stopWaitMs?: number } = {}): SweptRun[] {
+  const root = recoveryRunsDir(dataDir);
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return [];
+  }
+  const swept: SweptRun[] = [];
+  for (const name of names) {
+    const runDir = join(root, name);
+    const owner = readOwner(runDir);
+    if (owner === undefined) {
+      if (!olderThan(runDir, 60_000)) continue;
+    } else if (isTokenRunning(owner.token)) {
+      continue;
+    }
+    const result: SweptRun = { run: name };
+    try {
+      const dataDir = owner?.dataDir ?? join(runDir, 'data');
+      const stopped = stopOrphanServer(dataDir, options.stopWaitMs ?? 10_000);
+      if (stopped !== undefined) result.stoppedServer = stopped;
+      if (owner?.toDir !== undefined) {
+        for (const entry of readdirSync(owner.toDir)) rmSync(join(owner.toDir, entry), { recursive: true, force: true });
+        result.emptied = owner.toDir;
+      }
+      rmSync(runDir, { recursive: true, force: true });
+    } catch (err) {
+      result.problem = err instanceof Error ? err.message : String(err);
+    }
+    swept.push(result);
+  }
+  return swept;
+}
+
+function readOwner(runDir: string): RunOwner | undefined {
+  try {
+    const owner = JSON.parse(readFileSync(join(runDir, OWNER_FILE), 'utf8')) as Partial<RunOwner>;
+    if (typeof owner.token !== 'string' || typeof owner.dataDir !== 'string') return undefined;
+    return { token: owner.token, dataDir: owner.dataDir, ...(typeof owner.toDir === 'string' ? { toDir: owner.toDir } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+function olderThan(path: string, ms: number): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs > ms;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops the postmaster named by `dataDir`/postmaster.pid, only if that pid is a postgres
+ * process running on exactly this data directory (a reused pid is someone else's): SIGQUIT
+ * (immediate shutdown; the directory is thrown away or emptied next), SIGKILL if it lingers.
+ */
+function stopOrphanServer(dataDir: string, waitMs: number): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 1 || !runsOn(pid, dataDir)) return undefined;
+  try {
+    process.kill(pid, 'SIGQUIT');
+  } catch {
+    return undefined;
+  }
+  const deadline = Date.now() + waitMs;
+  while (isAlive(pid) && Date.now() < deadline) sleepSync(50);
+  if (isAlive(pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+    while (isAlive(pid) && Date.now() < deadline + 5000) sleepSync(50);
+  }
+  return pid;
+}
+
+/** Linux: /proc/<pid>/cmdline is "postgres -D <dataDir> …" as recovery-server.ts starts it. */
+function runsOn(pid: number, dataDir: string): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const d = argv.indexOf('-D');
+    return /(^|\/)postgres$/.test(argv[0] ?? '') && d >= 0 && argv[d + 1] === dataDir;
+  } catch {
+    return false;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie (its parent died and init has not reaped it yet) counts as gone.
+  try {
+    return !/^\S+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
