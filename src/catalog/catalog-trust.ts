@@ -62,11 +62,11 @@ export interface VanishedBackup {
 }
 
 /**
- * Backups seen in `store` that are not in `present` and that Bantay did not delete itself: no
- * successful prune of the id, and no failed backup run of it (whose cleanup removes a manifest
+ * The backups that should be in `store`: seen there, and not deleted by Bantay itself (no
+ * successful prune of the id, and no failed backup run of it, whose cleanup removes a manifest
  * it had already written).
  */
-export async function findVanishedBackups(db: Queryable, store: string, present: ReadonlySet<string>): Promise<VanishedBackup[]> {
+export async function expectedBackups(db: Queryable, store: string): Promise<VanishedBackup[]> {
   const rows = await db.query<{ backup_id: string; first_seen: Date | string; last_seen: Date | string }>(
     `SELECT s.backup_id, s.first_seen, s.last_seen FROM catalog_seen s
       WHERE s.store = $1
@@ -76,7 +76,10 @@ export async function findVanishedBackups(db: Queryable, store: string, present:
       ORDER BY s.backup_id DESC`,
     [store],
   );
-  return rows
-    .filter((r) => !present.has(r.backup_id))
-    .map((r) => ({ id: r.backup_id, firstSeen: new Date(r.first_seen), lastSeen: new Date(r.last_seen) }));
+  return rows.map((r) => ({ id: r.backup_id, firstSeen: new Date(r.first_seen), lastSeen: new Date(r.last_seen) }));
+}
+
+/** Expected backups (see expectedBackups) that are not in `present`: removed behind Bantay's back. */
+export async function findVanishedBackups(db: Queryable, store: string, present: ReadonlySet<string>): Promise<VanishedBackup[]> {
+  return (await expectedBackups(db, store)).filter((b) => !present.has(b.id));
 }

@@ -55,7 +55,13 @@ export function entryTime(entry: CatalogEntry): string {
  * Every backup in the store, newest first, including the damaged and rejected ones (they
  * match any label: theirs cannot be known). Records the usable ids as seen in this store.
  */
-export async function readCatalog(store: ObjectStore, trust: RecordTrust, filter: ListFilter = {}): Promise<CatalogEntry[]> {
+export async function readCatalog(
+  store: ObjectStore,
+  trust: RecordTrust,
+  filter: ListFilter = {},
+  /** Ids the caller knows are recorded as seen in this store already: not noted again (a write). */
+  options: { alreadySeen?: ReadonlySet<string> } = {},
+): Promise<CatalogEntry[]> {
   const ids: string[] = [];
   for await (const info of store.list('backups/')) {
     const match = /^backups\/([^/]+)\/manifest\.json$/.exec(info.key);
@@ -69,7 +75,7 @@ export async function readCatalog(store: ObjectStore, trust: RecordTrust, filter
   });
   const entries = read.filter((e): e is CatalogEntry => e !== undefined);
   if (trust.state) {
-    const usable = entries.filter((e) => e.status === 'listed').map((e) => e.id);
+    const usable = entries.filter((e) => e.status === 'listed' && options.alreadySeen?.has(e.id) !== true).map((e) => e.id);
     await noteBackupsSeen(trust.state, store.description, usable).catch(() => undefined);
   }
   return entries

@@ -115,7 +115,9 @@ export class CliContext {
   }
 
   async close(): Promise<void> {
-    await this.#state?.close().catch(() => undefined);
+    const state = this.#state;
+    this.#state = undefined;
+    await state?.close().catch(() => undefined);
   }
 }
 

@@ -4,7 +4,8 @@ import { findBackup, readCatalog, readManifestEntry, type CatalogEntry } from '.
 import { LEGACY_NOTE, NO_KEY_NOTE, type Authenticity } from '../../catalog/json-record.ts';
 import type { Manifest } from '../../catalog/manifest.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
-import { findVanishedBackups, type VanishedBackup } from '../../catalog/catalog-trust.ts';
+import { expectedBackups, type VanishedBackup } from '../../catalog/catalog-trust.ts';
+import { readSeenView, writeSeenView } from '../../state/seen-view.ts';
 import type { CliContext } from '../context.ts';
 import { formatAge, formatBytes, formatDuration, summarizeManifest, table } from '../format.ts';
 
@@ -24,10 +25,22 @@ export function registerCatalogCommands(program: Command, run: Run): void {
           label: opts.label === undefined ? undefined : parseLabel(opts.label),
         };
         const deps = await ctx.deps();
-        const entries = await readCatalog(ctx.store, deps, filter);
+        // The embedded state database is opened only when its copy of the expected backups is
+        // stale or shows one missing (state/seen-view.ts).
+        const embedded = ctx.config.stateUrl === undefined;
+        const view = embedded ? readSeenView(ctx.config.dataDir, ctx.store.description) : undefined;
+        const entries = await readCatalog(ctx.store, deps, filter, view === undefined ? {} : { alreadySeen: new Set(view) });
         // Vanished: only the primary is the store the state database watches (see catalog-trust.ts).
         const present = new Set(entries.map((e) => e.id));
-        const vanished = filter.label !== undefined ? [] : (await findVanishedBackups(deps.state, ctx.store.description, present)).filter((v) => filter.kind === undefined || kindOfId(v.id) === filter.kind);
+        let vanished: VanishedBackup[] = [];
+        if (filter.label === undefined && (view === undefined || view.some((id) => !present.has(id)))) {
+          const expected = await expectedBackups(deps.state, ctx.store.description);
+          vanished = expected.filter((v) => !present.has(v.id) && (filter.kind === undefined || kindOfId(v.id) === filter.kind));
+          if (embedded) {
+            await ctx.close();
+            writeSeenView(ctx.config.dataDir, ctx.store.description, expected.map((v) => v.id));
+          }
+        }
         const checked = deps.keyRing.ids().length > 0;
         if (opts.json) {
           ctx.io.stdout.write(`${JSON.stringify([...entries.map(jsonEntry), ...vanished.map(jsonVanished)])}\n`);
