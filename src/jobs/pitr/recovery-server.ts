@@ -109,6 +109,11 @@ async function startServer(s: RecoverySettings, socketDir: string, hba: string, 
     hba_file: hba,
     ident_file: ident,
     archive_mode: 'off',
+    // A scratch run: a crash ends it anyway (and the next start sweeps it). Without fsync the
+    // server neither flushes the whole unpacked directory before replaying (SyncDataDirectory)
+    // nor at every checkpoint; a --to-dir result is made durable once, after the clean
+    // shutdown (run-pitr.ts), and a copied-out cluster never needs to be.
+    fsync: 'off',
     ssl: 'off',
     logging_collector: 'off',
     log_destination: 'stderr',

@@ -21,6 +21,7 @@ import { summarizeArchive } from './archive-summary.ts';
 import { checkRecoveredCluster } from './check-recovered.ts';
 import { planPointInTime, type PitrPlan } from './plan-pitr.ts';
 import { claimRecoveryRun } from './recovery-leftovers.ts';
+import { syncTree } from '../files/tree-writer.ts';
 import { recoverOnPrivateSocket, type RecoveredServer, type RecoveryPoint } from './recovery-server.ts';
 import { unpackBase } from './unpack-base.ts';
 import { FETCH_CLIENT, startWalFetchServer } from './wal-fetch-server.ts';
@@ -148,7 +149,7 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
       const databases = await checkRecoveredCluster(server, spec.role);
       const base = { baseBackupId: plan.base.id, requested, point: server.point, window: isoWindow(plan), recoverSeconds, walFilesFetched: fetcher.served.length, walFilesPrefetched: fetcher.prefetched.length, phases, databases };
       if (spec.to.kind === 'dir') {
-        phase('stopping', 'the recovered cluster (a clean shutdown)');
+        phase('stopping', 'the recovered cluster (a clean shutdown, then one sync of the directory)');
         await server.stop();
         await finishDirectory(spec.to.dir, user);
         endPhases();
@@ -224,7 +225,8 @@ async function succeed(deps: JobDeps, spec: PitrSpec, runId: string, result: Pit
 /**
  * A recovered directory for a replacement server: the new timeline's history file is marked
  * ready for archiving (our private run had archiving off), so the server's own archive_command
- * sends it first when it starts and later restores can follow the new timeline.
+ * sends it first when it starts and later restores can follow the new timeline; then the whole
+ * directory is synced once (the private run had fsync off).
  */
 async function finishDirectory(dir: string, user: RunAsUser | undefined): Promise<void> {
   const walDir = join(dir, 'pg_wal');
@@ -237,6 +239,10 @@ async function finishDirectory(dir: string, user: RunAsUser | undefined): Promis
     await writeFile(ready, '');
     if (user !== undefined) await chown(ready, user.uid, user.gid);
   }
+  // The recovery server ran without fsync: one sync of the finished directory makes it durable.
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const path = (e: (typeof entries)[number]) => join(e.parentPath, e.name);
+  await syncTree(dir, entries.filter((e) => e.isFile()).map(path), [...entries.filter((e) => e.isDirectory()).map(path), dir]);
 }
 
 async function makePrivateDir(dir: string, user: RunAsUser | undefined): Promise<void> {
