@@ -355,6 +355,7 @@ async function main(): Promise<void> {
       if (who === 'bantay db') {
         const name = `fbms_at_${randomBytes(3).toString('hex')}`;
         const m = await run([process.execPath, [CLI, 'restore', '--time', time, '--target-db', name, '--json']], s.bantayEnv, s.root, 'bantay restore --target-db');
+        log(`  bantay --target-db phases: ${describePhases(m.stdout)}`);
         const got = await markersIn(withDatabase(s.fbmsUrl, name));
         if (got.join() !== 'before') throw new Error(`bantay --target-db recovered markers ${got.join()}, expected before`);
         add('restore to T', 'bantay restore --time --target-db (into the running server)', m.seconds, m.peakRssBytes);

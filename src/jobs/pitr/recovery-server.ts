@@ -114,6 +114,9 @@ async function startServer(s: RecoverySettings, socketDir: string, hba: string, 
     // nor at every checkpoint; a --to-dir result is made durable once, after the clean
     // shutdown (run-pitr.ts), and a copied-out cluster never needs to be.
     fsync: 'off',
+    // Replay and one pg_dump need few buffers (the OS caches the files); the default 128 MB,
+    // touched during a copy-out, made the server the biggest process of the restore.
+    shared_buffers: '32MB',
     ssl: 'off',
     logging_collector: 'off',
     log_destination: 'stderr',
