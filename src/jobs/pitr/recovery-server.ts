@@ -97,6 +97,8 @@ interface Running {
   port: number;
   socketDir: string;
   exited: Promise<number | null>;
+  /** Where this server's lines start in the (appended) log. */
+  logFrom: number;
 }
 
 async function startServer(s: RecoverySettings, socketDir: string, hba: string, ident: string, logFile: string, target: Date | undefined): Promise<Running> {
@@ -121,6 +123,8 @@ async function startServer(s: RecoverySettings, socketDir: string, hba: string, 
     logging_collector: 'off',
     log_destination: 'stderr',
     hot_standby: 'on',
+    // The log is read for the moments below: in English whatever the host's locale.
+    lc_messages: 'C',
     restore_command: s.restoreCommand,
     recovery_target_timeline: String(s.timeline),
   };
@@ -132,6 +136,7 @@ async function startServer(s: RecoverySettings, socketDir: string, hba: string, 
   }
   const args = ['-D', s.dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
   const log = await open(logFile, 'a', 0o600);
+  const logFrom = (await log.stat()).size;
   if (s.user !== undefined) await chown(logFile, s.user.uid, s.user.gid);
   const child = spawn(s.postgres, args, {
     cwd: s.dataDir,
@@ -144,26 +149,42 @@ async function startServer(s: RecoverySettings, socketDir: string, hba: string, 
     child.once('exit', (code) => resolve(code));
     child.once('error', () => resolve(-1));
   });
-  return { child, port, socketDir, exited };
+  return { child, port, socketDir, exited, logFrom };
 }
 
 type RecoveryState = 'promoted' | 'target-not-reached' | 'exited';
 
-/** Polls until the server is promoted or exits. */
+const READY = /database system is ready to accept connections/;
+
+/**
+ * Waits until the server is promoted or exits. It watches the server's log for the line
+ * PostgreSQL writes once it accepts read-write connections and only then asks the server: a
+ * connection attempt during recovery forks a backend that is refused, dozens per second on the
+ * cores replay needs. Asked once a second regardless, in case the line never comes.
+ */
 async function waitForRecovery(s: RecoverySettings, server: Running, logFile: string): Promise<RecoveryState> {
   let exitCode: number | null | undefined;
   void server.exited.then((code) => (exitCode = code));
+  let lastAsked = Date.now();
   for (;;) {
     if (s.signal?.aborted) {
       await stopServer(server.child);
       throw new BantayError(ErrorCode.Aborted, 'Recovery cancelled');
     }
-    if (exitCode !== undefined) return NOT_REACHED.test(await readFile(logFile, 'utf8').catch(() => '')) ? 'target-not-reached' : 'exited';
-    const [row] = (await query<{ rec: boolean }>(server, s.role, 'SELECT pg_is_in_recovery() AS rec').catch(() => undefined)) ?? [];
-    if (row?.rec === false) return 'promoted';
-    // Short: the restore's RTO includes the time between promotion and noticing it.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (exitCode !== undefined) return NOT_REACHED.test(await readLog(logFile, server.logFrom)) ? 'target-not-reached' : 'exited';
+    if (READY.test(await readLog(logFile, server.logFrom)) || Date.now() - lastAsked >= 1000) {
+      lastAsked = Date.now();
+      const [row] = (await query<{ rec: boolean }>(server, s.role, 'SELECT pg_is_in_recovery() AS rec').catch(() => undefined)) ?? [];
+      if (row?.rec === false) return 'promoted';
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** This server's part of the log (small: a scratch server logs a few dozen lines). */
+async function readLog(logFile: string, from: number): Promise<string> {
+  const text = await readFile(logFile).catch(() => Buffer.alloc(0));
+  return text.subarray(from).toString('utf8');
 }
 
 async function readPoint(server: Running, role: string, logFile: string, reachedEndOfArchive: boolean): Promise<RecoveryPoint> {

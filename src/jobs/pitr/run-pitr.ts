@@ -123,15 +123,17 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
     claimRecoveryRun(runDir, { dataDir, ...(spec.to.kind === 'dir' ? { toDir: spec.to.dir } : {}) });
     await startJobRun(deps.state, { id: runId, job: 'restore pitr', performedBy: spec.trigger.by, backupId: plan.base.id });
     running = true;
-    phase('unpacking', `${plan.base.id} into ${dataDir}`);
-    await unpackBase(plan.base, dataDir, deps, { owner: user, signal: spec.signal, reporter });
+    // Started first: the first segments recovery will ask for are fetched while unpacking.
     const fetcher = await startWalFetchServer(join(runDir, 'wal-fetch.sock'), deps, identity, {
       signal: spec.signal,
       onError: (name, err) => deps.logger.warn({ err, wal: name }, 'WAL fetch failed'),
       prefetchDir: join(runDir, 'wal-ahead'),
+      warm: plan.base.walFrom,
     });
     let server: RecoveredServer | undefined;
     try {
+      phase('unpacking', `${plan.base.id} into ${dataDir}`);
+      await unpackBase(plan.base, dataDir, deps, { owner: user, signal: spec.signal, reporter });
       phase('recovering', plan.targetTime ? `to ${spec.describeTime(plan.targetTime)}` : 'to the newest archived WAL');
       server = await recoverOnPrivateSocket({
         dataDir,

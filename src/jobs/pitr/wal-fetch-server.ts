@@ -34,6 +34,8 @@ export interface WalFetchOptions {
   prefetchDir?: string;
   /** Segments fetched ahead (default 2). */
   prefetch?: number;
+  /** The segment recovery will ask for first (the base backup's first): it and the next ones are fetched at once. */
+  warm?: string;
 }
 
 /** A segment fetched ahead: its checked plaintext in a file, or why it could not be. */
@@ -105,6 +107,11 @@ export async function startWalFetchServer(socketPath: string, deps: WalDeps, ide
     stream.once('close', () => void rm(ready.path, { force: true }).catch(() => undefined));
     return { stream, sizeBytes: ready.sizeBytes, name: ready.name };
   };
+
+  if (options.warm !== undefined && depth > 0 && walFileKind(options.warm) === 'segment') {
+    fetchAhead(options.warm);
+    prefetchAfter(options.warm);
+  }
 
   const server: Server = createServer((socket) => {
     sockets.add(socket);
