@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, SocketModeReceiver, type BlockAction, type CustomRoute, type Receiver, type ViewSubmitAction } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, webApi, type BlockAction, type CustomRoute, type Receiver, type ViewSubmitAction } from '@slack/bolt';
 import type { JobDeps } from '../jobs/job-context.ts';
 import type { Logger } from '../log/logger.ts';
 import { ActionId, SlashCommand, ViewId } from './action-ids.ts';
@@ -18,6 +18,7 @@ import { registerHomeActions } from './flows/home-actions.ts';
 import { handleDropKeptAction, handleOpenRestoreAction, handleShowDetailsAction, handleVerifyNowAction } from './flows/next-steps.ts';
 import { helpText } from './commands/help.ts';
 import { section } from './messages/blocks.ts';
+import { slackErrorOf } from './slack-api.ts';
 import { handleIncidentCommand } from './incident/incident-command.ts';
 import { handleDeclareSubmission, handleResolveSubmission, handleRunStepSubmission, handleStepDoneAction, handleStepRunAction } from './incident/incident-actions.ts';
 import { DONE_ACTION, IncidentIds, RUN_ACTION } from './incident/incident-ids.ts';
@@ -77,8 +78,10 @@ export function createBotApp(o: BotAppOptions): BotApp {
           logger,
           customRoutes: withHealthz(o.routes ?? []),
         });
-  const app = new App({ token: o.botToken, receiver, logger, clientOptions });
-  const services = createBotServices({ client: app.client, settings: o.settings, deps: o.deps, jobs: o.jobs, logger: o.logger, nextRuns: o.nextRuns });
+  const client = new webApi.WebClient(o.botToken, { ...clientOptions, logger });
+  const identify = botIdentity(client, o.botToken);
+  const app = new App({ receiver, logger, clientOptions, authorize: identify });
+  const services = createBotServices({ client, settings: o.settings, deps: o.deps, jobs: o.jobs, logger: o.logger, nextRuns: o.nextRuns });
   registerHandlers(app, services);
   let stopExpiry: (() => void) | undefined;
   let stopIncidentSync: (() => void) | undefined;
@@ -87,6 +90,8 @@ export function createBotApp(o: BotAppOptions): BotApp {
     app,
     services,
     async start() {
+      // Asked now, so the first event does not wait for it; a failure is logged and asked again.
+      identify().catch((err: unknown) => o.logger.warn({ error: slackErrorOf(err) }, 'Slack did not confirm the bot token (auth.test); asking again with the next event'));
       stopExpiry = startApprovalExpiry(services);
       // Incidents declared or worked on the console while Slack was down reach #incidents.
       stopIncidentSync = services.incident.startSync(o.settings.incidentSyncMs);
@@ -109,6 +114,26 @@ export function createBotApp(o: BotAppOptions): BotApp {
       await services.runner.stop();
       await app.stop().catch((err: unknown) => o.logger.warn({ err }, 'error while stopping the Slack receiver'));
     },
+  };
+}
+
+/**
+ * Who the bot is (auth.test), for Bolt's `authorize`. Bolt's own token check runs auth.test once
+ * in its constructor and keeps that promise: with Slack down at boot it rejects with nobody
+ * listening (Node then ends the process: `serve` must keep its schedule without Slack), and every
+ * later event fails on the same cached rejection, even after Slack is back. Here the answer is
+ * kept only once Slack gave it; a failure is the caller's and the next call asks again.
+ */
+function botIdentity(client: webApi.WebClient, botToken: string): () => Promise<{ botToken: string; botId?: string; botUserId?: string }> {
+  let identity: Promise<{ botId?: string; botUserId?: string }> | undefined;
+  return async () => {
+    const asking = (identity ??= client.auth.test().then((r) => ({ botId: r.bot_id, botUserId: r.user_id })));
+    try {
+      return { botToken, ...(await asking) };
+    } catch (err) {
+      if (identity === asking) identity = undefined;
+      throw err;
+    }
   };
 }
 
