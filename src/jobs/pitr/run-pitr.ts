@@ -128,6 +128,7 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
       signal: spec.signal,
       onError: (name, err) => deps.logger.warn({ err, wal: name }, 'WAL fetch failed'),
       prefetchDir: join(runDir, 'wal-ahead'),
+      onAheadError: (name, err) => deps.logger.debug({ err, wal: name }, 'fetching WAL ahead failed; it is fetched again when recovery asks for it'),
       warm: plan.base.walFrom,
     });
     let server: RecoveredServer | undefined;

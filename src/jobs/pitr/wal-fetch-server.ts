@@ -34,6 +34,8 @@ export interface WalFetchOptions {
   prefetchDir?: string;
   /** Segments fetched ahead (default 2). */
   prefetch?: number;
+  /** A fetch ahead that failed other than "not archived (yet)": it is fetched again when asked for. */
+  onAheadError?: (name: string, err: unknown) => void;
   /** The segment recovery will ask for first (the base backup's first): it and the next ones are fetched at once. */
   warm?: string;
 }
@@ -81,8 +83,9 @@ export async function startWalFetchServer(socketPath: string, deps: WalDeps, ide
         }
         await writeFileAtomically(opened.stream, path, { sync: false });
         return { name, sizeBytes: opened.record.sizeBytes, path };
-      } catch {
+      } catch (err) {
         await rm(path, { force: true }).catch(() => undefined);
+        if (!stopAhead.signal.aborted && !(isBantayError(err) && err.code === ErrorCode.NotFound)) options.onAheadError?.(name, err);
         return undefined;
       }
     })();

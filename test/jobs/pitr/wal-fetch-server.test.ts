@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,10 +35,10 @@ function fetch(socket: string, name: string, destination: string): Promise<{ cod
   });
 }
 
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
+async function until(check: () => boolean, why: () => string, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
+    if (Date.now() > deadline) throw new Error(`timed out: ${why()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -57,7 +57,7 @@ describe('the recovery server\'s WAL source fetches ahead without changing any a
   it('serves the next segments from files made ready while the current one replays; a failed fetch ahead is retried fresh and reports what it finds', async () => {
     const storeDir = join(dir, 'store');
     const deps = { store: createLocalStore(storeDir), keyRing: new KeyRing(newKey(), []) };
-    const segments = [];
+    const segments: Array<{ name: string; path: string }> = [];
     for (let i = 0; i < 4; i += 1) {
       const segment = await nextSegment(cluster);
       await pushWalFile(segment.path, deps, { via: 'push' });
@@ -67,7 +67,9 @@ describe('the recovery server\'s WAL source fetches ahead without changing any a
     const identity = await requireIdentity(deps.store, deps);
     const objectOf = (name: string) => join(storeDir, 'wal', identity.systemIdentifier, `${name}.gz.enc`);
     const aheadDir = join(dir, 'ahead');
-    const server = await startWalFetchServer(join(dir, 'fetch.sock'), deps, identity, { prefetchDir: aheadDir, prefetch: 2 });
+    const aheadErrors: string[] = [];
+    const server = await startWalFetchServer(join(dir, 'fetch.sock'), deps, identity, { prefetchDir: aheadDir, prefetch: 2, onAheadError: (name, err) => aheadErrors.push(`${name}: ${String(err)}`) });
+    const state = () => `segments ${segments.map((x) => x.name).join(',')}; in ${aheadDir}: ${readdirSync(aheadDir).join(',') || 'nothing'}; fetch-ahead errors: ${aheadErrors.join('; ') || 'none'}`;
     try {
       const [s0, s1, s2, s3] = segments as [typeof segments[0], typeof segments[0], typeof segments[0], typeof segments[0]];
       // Damage the stored object of s3 before anything fetches it: the fetch ahead fails.
@@ -79,14 +81,14 @@ describe('the recovery server\'s WAL source fetches ahead without changing any a
       expect((await fetch(server.socketPath, s0.name, join(dir, 'out0'))).code).toBe(0);
       expect(await sha(join(dir, 'out0'))).toBe(await sha(s0.path));
       // s1 and s2 were fetched ahead (s3 only once s1 is asked for).
-      await until(() => existsSync(join(aheadDir, s1.name)) && existsSync(join(aheadDir, s2.name)));
+      await until(() => existsSync(join(aheadDir, s1.name)) && existsSync(join(aheadDir, s2.name)), state);
       expect((await fetch(server.socketPath, s1.name, join(dir, 'out1'))).code).toBe(0);
       expect(await sha(join(dir, 'out1'))).toBe(await sha(s1.path));
       expect((await fetch(server.socketPath, s2.name, join(dir, 'out2'))).code).toBe(0);
       expect(await sha(join(dir, 'out2'))).toBe(await sha(s2.path));
       expect(server.prefetched).toEqual([s1.name, s2.name]);
       // Served files do not stay on disk.
-      await until(() => !existsSync(join(aheadDir, s1.name)) && !existsSync(join(aheadDir, s2.name)));
+      await until(() => !existsSync(join(aheadDir, s1.name)) && !existsSync(join(aheadDir, s2.name)), state);
 
       // s3's fetch ahead found damage: asking for it reads it again and says so (126, never the bytes).
       const damaged = await fetch(server.socketPath, s3.name, join(dir, 'out3'));
