@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { createBotApp, type BotApp } from '../../src/bot/app.ts';
 import { createBotJobs, type BotJobs, type BotJobsConfig } from '../../src/bot/bot-jobs.ts';
 import { FakeSlackApi, type RecordedCall } from '../../src/bot/dev/fake-slack-api.ts';
@@ -15,7 +15,7 @@ import { openStateDb } from '../../src/state/state-db.ts';
 import { createLocalStore } from '../../src/storage/local-store.ts';
 import type { Manifest } from '../../src/catalog/manifest.ts';
 import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
-import { createDatabase } from '../support/databases.ts';
+import { createDatabase, createFbmsDatabase, dropDatabasesLike } from '../support/databases.ts';
 import { newKey, tempDir } from '../support/job-deps.ts';
 
 export const CHANNEL = 'C0INCIDENT';
@@ -152,4 +152,25 @@ export async function makeBotDeps(): Promise<{ deps: JobDeps; dir: string; logLi
     // the pool ends races the pool's last disconnects.
     close: () => deps.state.close(),
   };
+}
+
+/**
+ * The hooks of a bot flow test file: an FBMS source database for the whole file (dropped with
+ * every database named after it), and after each test the bot's Slack calls checked against
+ * Slack's rules and the bot stopped.
+ */
+export function useBotFlowFixture(bot: () => TestBot, setSource: (db: { url: string; name: string }) => void, scale = 0.1): void {
+  let name: string | undefined;
+  beforeAll(async () => {
+    const db = await createFbmsDatabase({ scale });
+    name = db.name;
+    setSource(db);
+  });
+  afterAll(async () => {
+    if (name !== undefined) await dropDatabasesLike(`${name}%`);
+  });
+  afterEach(async () => {
+    expect(bot().api.violations()).toEqual([]);
+    await bot().stop();
+  });
 }

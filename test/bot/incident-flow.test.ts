@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PostedMessage } from '../../src/bot/dev/simulated-slack.ts';
 import { SHIPPED_RUNBOOK_DIR } from '../../src/config/incident-config.ts';
 import { readIncidentReport } from '../../src/catalog/incident-report.ts';
@@ -7,9 +7,9 @@ import { loadRunbook } from '../../src/jobs/incident/runbooks.ts';
 import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
 import { withDatabase } from '../../src/jobs/pg/connection.ts';
 import { createLocalStore } from '../../src/storage/local-store.ts';
-import { checksumsOf, createFbmsDatabase, dropDatabasesLike, sql } from '../support/databases.ts';
+import { checksumsOf, sql } from '../support/databases.ts';
 import { tempDir } from '../support/job-deps.ts';
-import { APPROVER_B, CHANNEL, nextReply, openModal, OPERATOR, startTestBot, startTestBotWithBackup, STRANGER, textOf, waitForMessage, type TestBot } from './harness.ts';
+import { APPROVER_B, CHANNEL, nextReply, openModal, OPERATOR, startTestBot, startTestBotWithBackup, STRANGER, textOf, waitForMessage, type TestBot, useBotFlowFixture } from './harness.ts';
 
 /**
  * Incident mode through the real Bolt app and the fake Slack API: declare → headline and
@@ -22,16 +22,8 @@ const COMMANDER = 'U0COMMANDR';
 let source: { url: string; name: string };
 let t: TestBot;
 
-beforeAll(async () => {
-  source = await createFbmsDatabase({ scale: 0.1 });
-});
-afterAll(async () => {
-  await dropDatabasesLike(`${source.name}%`);
-});
-afterEach(async () => {
-  expect(t.api.violations()).toEqual([]);
-  await t.stop();
-});
+// The file's FBMS database; after each test no Slack rule broken and the bot stopped.
+useBotFlowFixture(() => t, (db) => (source = db));
 
 function forged(message: PostedMessage, actionId: string, value: string): PostedMessage {
   const blocks = JSON.parse(JSON.stringify(message.blocks)) as Array<{ elements?: Array<{ action_id?: string; value?: string }> }>;

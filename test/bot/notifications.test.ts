@@ -1,26 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ActionId, SlashCommand } from '../../src/bot/action-ids.ts';
 import { eventBody, postToBot } from '../../src/bot/dev/slack-request.ts';
 import type { Block } from '../../src/bot/messages/blocks.ts';
 import type { Manifest } from '../../src/catalog/manifest.ts';
 import { BantayError, ErrorCode } from '../../src/errors.ts';
-import { createDatabase, createFbmsDatabase, dropDatabasesLike, uniqueName } from '../support/databases.ts';
-import { APPROVER_A, APPROVER_B, nextReply, openModal, OPERATOR, SIGNING_SECRET, startTestBot, startTestBotWithBackup, textOf, waitForMessage, type TestBot } from './harness.ts';
+import { createDatabase, uniqueName } from '../support/databases.ts';
+import { APPROVER_A, APPROVER_B, nextReply, openModal, OPERATOR, SIGNING_SECRET, startTestBot, startTestBotWithBackup, textOf, waitForMessage, type TestBot, useBotFlowFixture } from './harness.ts';
 
 let source: { url: string; name: string };
 let t: TestBot;
 const ONCALL = 'S0ONCALL';
 
-beforeAll(async () => {
-  source = await createFbmsDatabase({ scale: 0.05 });
-});
-afterAll(async () => {
-  await dropDatabasesLike(`${source.name}%`);
-});
-afterEach(async () => {
-  expect(t.api.violations()).toEqual([]);
-  await t.stop();
-});
+// The file's FBMS database; after each test no Slack rule broken and the bot stopped.
+useBotFlowFixture(() => t, (db) => (source = db), 0.05);
 
 async function withBackup(o: Parameters<typeof startTestBot>[0] = {}): Promise<Manifest> {
   let manifest: Manifest;

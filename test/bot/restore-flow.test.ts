@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SlashCommand } from '../../src/bot/action-ids.ts';
 import type { OpenedView, PostedMessage } from '../../src/bot/dev/simulated-slack.ts';
 import type { Manifest } from '../../src/catalog/manifest.ts';
@@ -7,21 +7,13 @@ import { decideApproval } from '../../src/bot/approval-store.ts';
 import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
 import { consumeInPlaceAuthorization } from '../../src/jobs/authorization/in-place-authorization.ts';
 import { checksumsOf, createFbmsDatabase, databaseExists, dropDatabasesLike } from '../support/databases.ts';
-import { APPROVER_A, APPROVER_B, CHANNEL, nextReply, openModal, OPERATOR, startTestBot, startTestBotWithBackup, STRANGER, textOf, waitForMessage, type TestBot } from './harness.ts';
+import { APPROVER_A, APPROVER_B, CHANNEL, nextReply, openModal, OPERATOR, startTestBot, startTestBotWithBackup, STRANGER, textOf, waitForMessage, type TestBot, useBotFlowFixture } from './harness.ts';
 
 let source: { url: string; name: string };
 let t: TestBot;
 
-beforeAll(async () => {
-  source = await createFbmsDatabase({ scale: 0.1 });
-});
-afterAll(async () => {
-  await dropDatabasesLike(`${source.name}%`);
-});
-afterEach(async () => {
-  expect(t.api.violations()).toEqual([]);
-  await t.stop();
-});
+// The file's FBMS database; after each test no Slack rule broken and the bot stopped.
+useBotFlowFixture(() => t, (db) => (source = db));
 
 async function withBackup(options: Parameters<typeof startTestBot>[0] = {}): Promise<Manifest> {
   let manifest: Manifest;

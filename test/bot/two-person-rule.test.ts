@@ -1,29 +1,21 @@
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SlashCommand } from '../../src/bot/action-ids.ts';
 import { createApproval, decideApproval } from '../../src/bot/approval-store.ts';
 import type { OpenedView } from '../../src/bot/dev/simulated-slack.ts';
 import type { BotJobSpec } from '../../src/bot/job-spec.ts';
 import { listBackups } from '../../src/catalog/catalog.ts';
 import type { Manifest } from '../../src/catalog/manifest.ts';
-import { adminUrl, checksumsOf, createFbmsDatabase, dropDatabasesLike, sql } from '../support/databases.ts';
+import { adminUrl, checksumsOf, sql } from '../support/databases.ts';
 import { tempDir } from '../support/job-deps.ts';
-import { APPROVER_A, APPROVER_B, openModal, OPERATOR, startTestBot, startTestBotWithBackup, textOf, waitForMessage, type TestBot } from './harness.ts';
+import { APPROVER_A, APPROVER_B, openModal, OPERATOR, startTestBot, startTestBotWithBackup, textOf, waitForMessage, type TestBot, useBotFlowFixture } from './harness.ts';
 
 let source: { url: string; name: string };
 let t: TestBot;
 
-beforeAll(async () => {
-  source = await createFbmsDatabase({ scale: 0.05 });
-});
-afterAll(async () => {
-  await dropDatabasesLike(`${source.name}%`);
-});
-afterEach(async () => {
-  expect(t.api.violations()).toEqual([]);
-  await t.stop();
-});
+// The file's FBMS database; after each test no Slack rule broken and the bot stopped.
+useBotFlowFixture(() => t, (db) => (source = db), 0.05);
 
 async function withBackup(): Promise<Manifest> {
   let manifest: Manifest;
