@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isTokenRunning, processToken } from '../../state/process-identity.ts';
+import { isPidAlive, isTokenRunning, processToken } from '../../state/process-identity.ts';
 
 /**
  * A point-in-time restore works in BANTAY_DATA_DIR/pitr/<run>/: a plaintext data directory
@@ -138,13 +138,9 @@ function runsOn(pid: number, dataDir: string): boolean {
   }
 }
 
+/** process-identity.ts isPidAlive, where a zombie (its parent died, init has not reaped it yet) counts as gone. */
 function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie (its parent died and init has not reaped it yet) counts as gone.
+  if (!isPidAlive(pid)) return false;
   try {
     return !/^\S+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {

@@ -94,9 +94,10 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
     phaseStarted = now;
     reporter.phase?.(name, detail);
   };
-  const endPhases = () => {
+  /** The last step's time, then the RTO: the run succeeded. */
+  const finish = (result: Omit<PitrResult, 'rtoSeconds'>) => {
     phases[phaseName] = (Date.now() - phaseStarted) / 1000;
-    return phases;
+    return succeed(deps, spec, runId, { ...result, rtoSeconds: (Date.now() - started) / 1000 });
   };
   try {
     reporter.phase?.('planning', 'reading the WAL archive and base backups');
@@ -155,15 +156,13 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
         phase('stopping', 'the recovered cluster (a clean shutdown, then one sync of the directory)');
         await server.stop();
         await finishDirectory(spec.to.dir, user);
-        endPhases();
-        return await succeed(deps, spec, runId, { ...base, rtoSeconds: (Date.now() - started) / 1000, dir: spec.to.dir });
+        return await finish({ ...base, dir: spec.to.dir });
       }
       if (spec.to.kind === 'check') {
         phase('stopping', 'the recovered cluster');
         await server.stop();
         server = undefined;
-        endPhases();
-        return await succeed(deps, spec, runId, { ...base, rtoSeconds: (Date.now() - started) / 1000 });
+        return await finish(base);
       }
       phase('copying', `${spec.database ?? 'the database'} out of the recovered cluster`);
       const copy = await copyOut(spec, server, deps, reporter);
@@ -173,8 +172,7 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
       const restore = spec.to.kind === 'database'
         ? await restoreToNewDatabase({ ...spec.to.restore, backup: copy, target: spec.to.name, replace: spec.to.replace }, deps, reporter)
         : await restoreInPlace({ ...spec.to.restore, backup: copy, hooks: spec.to.hooks, authorization: spec.to.authorization }, deps, reporter);
-      endPhases();
-      return await succeed(deps, spec, runId, { ...base, rtoSeconds: (Date.now() - started) / 1000, copyBackupId: copy, restore });
+      return await finish({ ...base, copyBackupId: copy, restore });
     } finally {
       await server?.stop().catch(() => undefined);
       await fetcher.close();

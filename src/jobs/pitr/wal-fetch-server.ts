@@ -60,8 +60,7 @@ export async function startWalFetchServer(socketPath: string, deps: WalDeps, ide
   const ahead = new Map<string, Ahead>();
   const depth = options.prefetchDir === undefined ? 0 : Math.max(0, options.prefetch ?? 2);
   if (options.prefetchDir !== undefined) await mkdir(options.prefetchDir, { recursive: true, mode: 0o700 });
-  let closed = false;
-  // Fetches ahead stop when the server closes: recovery is over and they are not needed.
+  // Fetches ahead stop when the server closes (recovery is over: they are not needed) or the job is cancelled.
   const stopAhead = linkedAbort(options.signal);
   let segmentSize = DEFAULT_SEGMENT_SIZE;
 
@@ -71,7 +70,7 @@ export async function startWalFetchServer(socketPath: string, deps: WalDeps, ide
    * reports what it finds then, so nothing fetched ahead can change an answer.
    */
   const fetchAhead = (name: string) => {
-    if (closed || ahead.has(name)) return;
+    if (stopAhead.signal.aborted || ahead.has(name)) return;
     const path = join(options.prefetchDir!, name);
     const done = (async () => {
       try {
@@ -175,7 +174,6 @@ export async function startWalFetchServer(socketPath: string, deps: WalDeps, ide
     served,
     prefetched,
     close: async () => {
-      closed = true;
       stopAhead.abort();
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
