@@ -166,13 +166,35 @@ async function waitForRecovery(s: RecoverySettings, server: Running, logFile: st
   let exitCode: number | null | undefined;
   void server.exited.then((code) => (exitCode = code));
   let lastAsked = Date.now();
+  // Only what the server appended since the last look is read (a long replay logs a line per segment).
+  let read = server.logFrom;
+  let carry = '';
+  let ready = false;
+  const readMore = async () => {
+    const handle = await open(logFile, 'r').catch(() => undefined);
+    if (handle === undefined) return;
+    try {
+      const { size } = await handle.stat();
+      if (size <= read) return;
+      const chunk = Buffer.alloc(size - read);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, read);
+      read += bytesRead;
+      // A line split between two reads is matched once it is whole.
+      const text = carry + chunk.subarray(0, bytesRead).toString('utf8');
+      ready ||= READY.test(text);
+      carry = text.slice(text.lastIndexOf('\n') + 1);
+    } finally {
+      await handle.close();
+    }
+  };
   for (;;) {
     if (s.signal?.aborted) {
       await stopServer(server.child);
       throw new BantayError(ErrorCode.Aborted, 'Recovery cancelled');
     }
     if (exitCode !== undefined) return NOT_REACHED.test(await readLog(logFile, server.logFrom)) ? 'target-not-reached' : 'exited';
-    if (READY.test(await readLog(logFile, server.logFrom)) || Date.now() - lastAsked >= 1000) {
+    await readMore();
+    if (ready || Date.now() - lastAsked >= 1000) {
       lastAsked = Date.now();
       const [row] = (await query<{ rec: boolean }>(server, s.role, 'SELECT pg_is_in_recovery() AS rec').catch(() => undefined)) ?? [];
       if (row?.rec === false) return 'promoted';
@@ -181,7 +203,7 @@ async function waitForRecovery(s: RecoverySettings, server: Running, logFile: st
   }
 }
 
-/** This server's part of the log (small: a scratch server logs a few dozen lines). */
+/** This server's part of the log, read once when it exited. */
 async function readLog(logFile: string, from: number): Promise<string> {
   const text = await readFile(logFile).catch(() => Buffer.alloc(0));
   return text.subarray(from).toString('utf8');
