@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, SocketModeReceiver, webApi, type BlockAction, type CustomRoute, type Receiver, type ViewSubmitAction } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, webApi, type BlockAction, type CustomRoute, type Logger as BoltLogger, type Receiver, type ViewSubmitAction } from '@slack/bolt';
 import type { JobDeps } from '../jobs/job-context.ts';
 import type { Logger } from '../log/logger.ts';
 import { ActionId, SlashCommand, ViewId } from './action-ids.ts';
@@ -19,6 +19,7 @@ import { handleDropKeptAction, handleOpenRestoreAction, handleShowDetailsAction,
 import { helpText } from './commands/help.ts';
 import { section } from './messages/blocks.ts';
 import { slackErrorOf } from './slack-api.ts';
+import { keepReconnecting } from './socket-reconnect.ts';
 import { handleIncidentCommand } from './incident/incident-command.ts';
 import { handleDeclareSubmission, handleResolveSubmission, handleRunStepSubmission, handleStepDoneAction, handleStepRunAction } from './incident/incident-actions.ts';
 import { DONE_ACTION, IncidentIds, RUN_ACTION } from './incident/incident-ids.ts';
@@ -70,9 +71,9 @@ export function createBotApp(o: BotAppOptions): BotApp {
     o.mode.type === 'socket'
       ? // The socket client only needs the API URL. It keeps its own retry policy for
         // apps.connections.open (about a hundred retries, backing off): with the bot's short one
-        // a Slack outage while reconnecting exhausts the retries, and @slack/socket-mode then
-        // rejects a promise nobody awaits, which ends the process.
-        new SocketModeReceiver({ appToken: o.mode.appToken, logger, installerOptions: { clientOptions: { ...apiUrl } } })
+        // a Slack outage while reconnecting exhausts the retries. What still fails a reconnect
+        // is kept from ending the process by keepReconnecting.
+        socketReceiver(o.mode.appToken, logger, apiUrl, o.logger)
       : new HTTPReceiver({
           signingSecret: o.mode.signingSecret,
           logger,
@@ -115,6 +116,12 @@ export function createBotApp(o: BotAppOptions): BotApp {
       await app.stop().catch((err: unknown) => o.logger.warn({ err }, 'error while stopping the Slack receiver'));
     },
   };
+}
+
+function socketReceiver(appToken: string, logger: BoltLogger, apiUrl: { slackApiUrl?: string }, log: Logger): SocketModeReceiver {
+  const receiver = new SocketModeReceiver({ appToken, logger, installerOptions: { clientOptions: { ...apiUrl } } });
+  keepReconnecting(receiver, log);
+  return receiver;
 }
 
 /**

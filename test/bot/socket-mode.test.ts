@@ -74,4 +74,56 @@ describe('Socket Mode', () => {
     expect(api.callsOf('apps.connections.open').map((c) => c.status)).toEqual([200, 503, 503, 503, 503, 200]);
     expect(rejections).toEqual([]);
   }, 60_000);
+
+  it('keeps reconnecting when Slack refuses the app token for a while (invalid_auth is not retried by the SDK)', async () => {
+    const rejections = watchRejections();
+    const socket = await startFakeSocketServer();
+    const api = await new FakeSlackApi({ socketUrl: socket.url }).start();
+    const bot = await startSocketBot(api);
+    const first = await eventually(() => socket.connections[0]);
+    api.failNext('apps.connections.open', 'invalid_auth', 1);
+    first.terminate();
+    await eventually(() => socket.connections[1] ?? (rejections.length > 0 ? true : undefined), 40_000);
+    expect(rejections).toEqual([]);
+    expect(api.callsOf('apps.connections.open').map((c) => (c.response.error as string | undefined) ?? 'ok')).toEqual(['ok', 'invalid_auth', 'ok']);
+    await bot.stop();
+  }, 60_000);
+
+  it('stops cleanly while a reconnect waits for Slack\'s hello (the pending attempt is dropped, not left rejecting)', async () => {
+    const rejections = watchRejections();
+    const socket = await startFakeSocketServer();
+    const api = await new FakeSlackApi({ socketUrl: socket.url }).start();
+    const bot = await startSocketBot(api);
+    const first = await eventually(() => socket.connections[0]);
+    socket.silent = true;
+    first.terminate();
+    await eventually(() => socket.connections[1], 20_000);
+    await bot.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(rejections).toEqual([]);
+  }, 60_000);
 });
+
+function watchRejections(): unknown[] {
+  const rejections: unknown[] = [];
+  const onRejection = (reason: unknown) => void rejections.push(reason ?? 'undefined');
+  process.prependListener('unhandledRejection', onRejection);
+  cleanup.push(async () => void process.removeListener('unhandledRejection', onRejection));
+  return rejections;
+}
+
+async function startSocketBot(api: FakeSlackApi): Promise<BotApp> {
+  const { deps, close } = await makeBotDeps();
+  const bot: BotApp = createBotApp({
+    mode: { type: 'socket', appToken: 'xapp-1-test' },
+    botToken: 'xoxb-test',
+    apiUrl: api.apiUrl,
+    settings: { channel: CHANNEL, operators: [OPERATOR], approvers: [], approvalTtlSeconds: 60 },
+    deps,
+    jobs: createBotJobs(deps, { databaseUrl: undefined, recovery: RECOVERY }),
+    logger: deps.logger,
+  });
+  cleanup.push(close, () => api.stop(), () => bot.stop());
+  await bot.start();
+  return bot;
+}
