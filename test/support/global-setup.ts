@@ -23,6 +23,8 @@ export async function setup(project: TestProject): Promise<void> {
   runTmp = mkdtempSync(join(tmpdir(), 'bantay-test-run-'));
   chmodSync(runTmp, 0o1777);
   process.env.TMPDIR = runTmp;
+  // As bin/bantay.js: the AWS SDK's Node 22 reminder would be printed by every worker and CLI run.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   [pg, s3] = await Promise.all([startPgCluster({ externalUrl: process.env.TEST_DATABASE_URL }), startS3TestServer()]);
   project.provide('pgAdminUrl', pg.adminUrl);
   project.provide('s3Endpoint', s3.endpoint);
