@@ -162,6 +162,8 @@ async function syncDirectory(dir: string): Promise<void> {
 }
 
 /** Opens before returning so a missing key rejects here instead of erroring the stream later. */
+const READ_BYTES = 1024 * 1024;
+
 async function openForRead(path: string, key: string, signal: AbortSignal | undefined): Promise<Readable> {
   let handle: FileHandle;
   try {
@@ -178,7 +180,10 @@ async function openForRead(path: string, key: string, signal: AbortSignal | unde
     await handle.close();
     throw notFound(key, path);
   }
-  const stream = handle.createReadStream({ autoClose: true });
+  // 1 MiB reads: with the default 64 KiB, every later stage (digest, decryption frames of 64 KiB
+  // plus tag, inflate) handles four times as many pieces, each straddling a frame: a 273 MB base
+  // backup took 0.62-0.86 s to read, hash and decrypt against 0.44-0.49 s in 1 MiB reads.
+  const stream = handle.createReadStream({ autoClose: true, highWaterMark: READ_BYTES });
   return signal ? addAbortSignal(signal, stream) : stream;
 }
 

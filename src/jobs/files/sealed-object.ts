@@ -105,7 +105,11 @@ export async function openSealed(
     // (bound to its position, the stream's end and this object's key; docs/encryption-format.md),
     // so the plaintext can only be the one that was written: hashing it again is a second pass
     // over the data that cannot find anything the two checks above did not.
-    stages.push(createDecryptStream(deps.keyRing, ref.key));
+    // Batched before decrypting: an S3 body arrives in pieces of 16-64 KiB, each straddling
+    // 64 KiB frames that the decryption then copies together (a local store already reads 1 MiB,
+    // which passes through as it is). Not before the digest check: a batch held back to the end
+    // would reach the reader only with the mismatch, and verify could not name the damaged file.
+    stages.push(createCoalescer(BATCH_BYTES), createDecryptStream(deps.keyRing, ref.key));
     return chainStreams(raw, ...stages);
   }
   // Stored in the clear, the plaintext digest is the stored one: checking it again is a second pass for nothing.
