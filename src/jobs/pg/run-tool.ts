@@ -21,12 +21,19 @@ export interface RunningTool {
 export function runTool(
   path: string,
   args: string[],
-  options: { env: NodeJS.ProcessEnv; signal?: AbortSignal; stdin?: boolean; name: string; runAs?: { uid: number; gid: number } },
+  options: {
+    env: NodeJS.ProcessEnv;
+    signal?: AbortSignal;
+    /** true: a pipe we write to; a stream with a descriptor (another tool's stdout): the tool reads it directly. */
+    stdin?: boolean | Readable;
+    name: string;
+    runAs?: { uid: number; gid: number };
+  },
 ): RunningTool {
   const child = spawn(path, args, {
     env: options.env,
     ...(options.runAs === undefined ? {} : { uid: options.runAs.uid, gid: options.runAs.gid }),
-    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin === true ? 'pipe' : options.stdin === undefined || options.stdin === false ? 'ignore' : options.stdin, 'pipe', 'pipe'],
   }) as RunningTool['child'];
   let tail = '';
   child.stderr.setEncoding('utf8');

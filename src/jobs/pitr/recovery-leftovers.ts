@@ -65,6 +65,9 @@ export function sweepDeadRecoveryRuns(dataDir: string, options: { stopWaitMs?: n
       const dataDir = owner?.dataDir ?? join(runDir, 'data');
       const stopped = stopOrphanServer(dataDir, options.stopWaitMs ?? 10_000);
       if (stopped !== undefined) result.stoppedServer = stopped;
+      // Killed while unpacking, its tar may still be writing what was in flight (zstd feeds it
+      // directly): emptying the directory under it would race with it.
+      stopOrphanExtractors(dataDir);
       if (owner?.toDir !== undefined) {
         for (const entry of readdirSync(owner.toDir)) rmSync(join(owner.toDir, entry), { recursive: true, force: true });
         result.emptied = owner.toDir;
@@ -125,6 +128,41 @@ function stopOrphanServer(dataDir: string, waitMs: number): number | undefined {
     while (isAlive(pid) && Date.now() < deadline + 5000) sleepSync(50);
   }
   return pid;
+}
+
+/**
+ * SIGKILLs (and waits for) every `tar … -C <dataDir>` left by the dead run's unpack (unpack-base.ts):
+ * only a tar extracting into exactly this directory, which only a Bantay unpack starts. Linux
+ * (/proc); elsewhere there is nothing to find and the directory is emptied as before.
+ */
+function stopOrphanExtractors(dataDir: string): void {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return;
+  }
+  for (const name of pids) {
+    const pid = Number(name);
+    if (pid === process.pid || !extractsInto(pid, dataDir)) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      continue;
+    }
+    const deadline = Date.now() + 5000;
+    while (isAlive(pid) && Date.now() < deadline) sleepSync(20);
+  }
+}
+
+function extractsInto(pid: number, dataDir: string): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const c = argv.indexOf('-C');
+    return /(^|\/)tar$/.test(argv[0] ?? '') && argv.includes('-x') && c >= 0 && argv[c + 1] === dataDir;
+  } catch {
+    return false;
+  }
 }
 
 /** Linux: /proc/<pid>/cmdline is "postgres -D <dataDir> …" as recovery-server.ts starts it. */

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { chmod, chown, mkdir, readdir } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { x as extractTar } from 'tar';
 import type { RunAsUser } from '../../dev/pg-cluster-process.ts';
@@ -43,9 +44,11 @@ export async function unpackBase(
     deps,
     { signal: options.signal, onBytes: (bytes) => options.reporter?.bytes?.(bytes, artifact.sizeBytes) },
   );
+  const tarPath = options.tarPath === undefined ? await findGnuTar() : options.tarPath;
+  const zstdPath = artifact.compression === 'zstd' && artifact.encryption !== null ? await findOnPath('zstd') : null;
+  if (tarPath !== null && zstdPath !== null) return unpackAuthenticated(sealed, zstdPath, tarPath, dataDir, options);
   const stages = await inflateStages(artifact.compression, { signal: options.signal });
   const guard = createTarGuard(`base backup ${manifest.id}`);
-  const tarPath = options.tarPath === undefined ? await findGnuTar() : options.tarPath;
   if (tarPath === null) {
     const owner = options.owner === undefined ? {} : { uid: options.owner.uid, gid: options.owner.gid, preserveOwner: false };
     const unpack = extractTar({ cwd: dataDir, strict: true, ...owner });
@@ -55,10 +58,8 @@ export async function unpackBase(
   // The system's tar writes the files about 3x faster than node-tar (0.5 s against 1.4-2.2 s
   // for a 460 MB cluster here), as the server's user, so it cannot create anything that user
   // could not; the guard has already refused every entry that is not plainly safe.
-  // --ignore-zeros: tar reads to the end of its input (the guard allows only zeros after the
-  // archive's end) instead of exiting at the end marker while the last bytes are still in flight.
   const stop = linkedAbort(options.signal);
-  const tar = runTool(tarPath, ['-x', '-p', '--no-same-owner', '--ignore-zeros', '-f', '-', '-C', dataDir], { env: allowListedEnv(), stdin: true, signal: stop.signal, name: 'tar', ...(options.owner ? { runAs: options.owner } : {}) });
+  const tar = runTool(tarPath, TAR_ARGS(dataDir), { env: allowListedEnv(), stdin: true, signal: stop.signal, name: 'tar', ...(options.owner ? { runAs: options.owner } : {}) });
   const stdin = tar.child.stdin!;
   stdin.on('error', () => undefined);
   try {
@@ -70,6 +71,37 @@ export async function unpackBase(
   }
   await tar.done;
 }
+
+/**
+ * An encrypted archive: zstd's output goes straight into tar, without the guard and without
+ * passing through this process. Safe because nothing reaches zstd that was not authenticated
+ * first: every chunk's tag is checked before its plaintext is released, and the chunk keys bind
+ * the object's key and position (docs/encryption-format.md), so the tar is one that Bantay's
+ * backup job wrote from pg_basebackup, byte for byte, or the stream fails. (Unencrypted, the bucket
+ * is untrusted and the guard reads every header first.) GNU tar's own defaults (leading "/"
+ * stripped, ".." members refused, links out of the directory deferred) and the server's user
+ * remain as a second line. It halves this process's CPU (460 MB no longer read back from zstd
+ * and written to tar): 2.3-2.7 s against 2.9-3.5 s for a 460 MB cluster here.
+ */
+async function unpackAuthenticated(sealed: Readable, zstdPath: string, tarPath: string, dataDir: string, options: { owner?: RunAsUser; signal?: AbortSignal }): Promise<void> {
+  const stop = linkedAbort(options.signal);
+  const zstd = runTool(zstdPath, ['-d', '-c', '-q'], { env: allowListedEnv(), stdin: true, signal: stop.signal, name: 'zstd' });
+  const tar = runTool(tarPath, TAR_ARGS(dataDir), { env: allowListedEnv(), stdin: zstd.child.stdout, signal: stop.signal, name: 'tar', ...(options.owner ? { runAs: options.owner } : {}) });
+  // tar holds the read end now; ours closed, so zstd gets EPIPE (not a full pipe forever) if tar stops.
+  zstd.child.stdout.destroy();
+  zstd.child.stdin!.on('error', () => undefined);
+  let first: { error: unknown } | undefined;
+  const fail = (err: unknown) => {
+    first ??= { error: err };
+    stop.abort();
+  };
+  await Promise.allSettled([pipeline([sealed, zstd.child.stdin!], { signal: options.signal }).catch(fail), zstd.done.catch(fail), tar.done.catch(fail)]);
+  if (first !== undefined) throw first.error;
+}
+
+// --ignore-zeros: tar reads to the end of its input (only zeros may follow the archive's end)
+// instead of exiting at the end marker while the last bytes are still in flight.
+const TAR_ARGS = (dataDir: string) => ['-x', '-p', '--no-same-owner', '--ignore-zeros', '-f', '-', '-C', dataDir];
 
 let gnuTar: Promise<string | null> | undefined;
 
