@@ -102,6 +102,27 @@ export async function syncTree(root: string, files: readonly string[], dirs: rea
   }
 }
 
+/**
+ * Keeps writing the filesystem's dirty data to disk (`sync -f`, again 100 ms after each) until
+ * stopped, so that a syncTree at the end has little left to do: the unpack of a point-in-time
+ * restore is bound by creating files, the disk idles meanwhile, and the final sync then waited for
+ * all 460 MB (1.1-1.5 s here; with the flushing alongside, unpack and sync took 2.6-3.0 s instead
+ * of 3.2-3.9 s). Guarantees nothing: only syncTree's result makes a tree durable. Stops by
+ * itself where `sync -f` is unavailable; `stop` never rejects.
+ */
+export function keepFlushing(root: string): { stop(): Promise<void> } {
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped && (await syncFilesystem(root))) await new Promise((r) => setTimeout(r, 100));
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
 /** True when `sync -f root` succeeded. Only PATH is passed on: the child sees no secrets. */
 function syncFilesystem(root: string): Promise<boolean> {
   if (process.platform !== 'linux') return Promise.resolve(false);

@@ -21,7 +21,7 @@ import { summarizeArchive } from './archive-summary.ts';
 import { checkRecoveredCluster } from './check-recovered.ts';
 import { planPointInTime, type PitrPlan } from './plan-pitr.ts';
 import { claimRecoveryRun } from './recovery-leftovers.ts';
-import { syncTree } from '../files/tree-writer.ts';
+import { keepFlushing, syncTree } from '../files/tree-writer.ts';
 import { recoverOnPrivateSocket, type RecoveredServer, type RecoveryPoint } from './recovery-server.ts';
 import { unpackBase } from './unpack-base.ts';
 import { FETCH_CLIENT, startWalFetchServer } from './wal-fetch-server.ts';
@@ -135,7 +135,14 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
     let server: RecoveredServer | undefined;
     try {
       phase('unpacking', `${plan.base.id} into ${dataDir}`);
-      await unpackBase(plan.base, dataDir, deps, { owner: user, signal: spec.signal, reporter });
+      // A --to-dir target is synced at the end; written out while unpacking, that sync has
+      // little left (tree-writer.ts keepFlushing). A scratch directory is never synced.
+      const flushing = spec.to.kind === 'dir' ? keepFlushing(dataDir) : undefined;
+      try {
+        await unpackBase(plan.base, dataDir, deps, { owner: user, signal: spec.signal, reporter });
+      } finally {
+        await flushing?.stop();
+      }
       phase('recovering', plan.targetTime ? `to ${spec.describeTime(plan.targetTime)}` : 'to the newest archived WAL');
       server = await recoverOnPrivateSocket({
         dataDir,
