@@ -36,10 +36,27 @@ export interface Trigger {
   via: 'cli' | 'slack' | 'schedule' | 'api';
 }
 
-/** Resolves when `signal` aborts; used to race long waits against cancellation. */
-export function linkedAbort(signal: AbortSignal | undefined): AbortController {
-  const controller = new AbortController();
+/** An AbortController that also aborts when its parent signal does (see linkedAbort). */
+export interface LinkedAbort extends AbortController {
+  /** Unlinks from the parent: call when the work is over, or the parent keeps a listener per call. */
+  release(): void;
+}
+
+/**
+ * A controller of its own that the parent `signal` also aborts. The link is a listener on the
+ * parent, removed when this controller aborts or is released: work started many times under one
+ * long-lived signal (every segment `wal stream` uploads) must release, or the listeners pile up
+ * (Node warned at 11, after a minute of pgbench load).
+ */
+export function linkedAbort(signal: AbortSignal | undefined): LinkedAbort {
+  const controller = new AbortController() as LinkedAbort;
+  const forward = () => controller.abort(signal!.reason);
+  const release = () => signal?.removeEventListener('abort', forward);
+  controller.release = release;
   if (signal?.aborted) controller.abort(signal.reason);
-  else signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  else if (signal !== undefined) {
+    signal.addEventListener('abort', forward, { once: true });
+    controller.signal.addEventListener('abort', release, { once: true });
+  }
   return controller;
 }

@@ -39,6 +39,7 @@ export async function inflateStages(method: BaseCompressionMethod, options: Infl
 function zstdProgram(path: string, signal: AbortSignal | undefined): Duplex[] {
   const stop = linkedAbort(signal);
   const tool = runTool(path, ['-d', '-c', '-q'], { env: allowListedEnv(), stdin: true, signal: stop.signal, name: 'zstd' });
+  void tool.done.catch(() => undefined).finally(() => stop.release());
   const stdin = tool.child.stdin!;
   // An input the pipeline gave up on (its other end failed) must not leave zstd running.
   stdin.on('error', () => undefined);

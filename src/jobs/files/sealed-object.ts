@@ -62,6 +62,7 @@ export async function putSealed(
   const piping = pipeline(all, { signal: abort.signal }).catch(onFail);
   const putting = deps.store.put(key, body, { signal: abort.signal, contentType: options.contentType ?? 'application/octet-stream', onRetry: options.onRetry }).catch(onFail);
   await Promise.allSettled([piping, putting]);
+  abort.release();
   // The first failure is the cause; the other side only saw the resulting abort.
   if (first !== undefined) throw first.error;
   return { key, sizeBytes: stored.bytes, sha256: stored.digest(), plainSizeBytes: plain.bytes, plainSha256: plain.digest() };

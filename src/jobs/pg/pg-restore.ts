@@ -77,6 +77,7 @@ async function restoreFromStdin(manifest: Manifest, deps: Pick<JobDeps, 'store' 
   const errors = collectErrors(running);
   running.child.stdout.resume();
   const [feed, done] = await Promise.allSettled([pipeline(input, running.child.stdin!, { signal: abort.signal }), running.done]);
+  abort.release();
   if (feed.status === 'rejected') {
     abort.abort();
     await running.done.catch(() => undefined);

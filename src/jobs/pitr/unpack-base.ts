@@ -69,7 +69,7 @@ export async function unpackBase(
     await tar.done.catch(() => undefined);
     throw err;
   }
-  await tar.done;
+  await tar.done.finally(() => stop.release());
 }
 
 /**
@@ -96,6 +96,7 @@ async function unpackAuthenticated(sealed: Readable, zstdPath: string, tarPath: 
     stop.abort();
   };
   await Promise.allSettled([pipeline([sealed, zstd.child.stdin!], { signal: options.signal }).catch(fail), zstd.done.catch(fail), tar.done.catch(fail)]);
+  stop.release();
   if (first !== undefined) throw first.error;
 }
 
