@@ -36,11 +36,16 @@ export function keepReconnecting(receiver: SocketModeReceiver, logger: Logger): 
   const guarded = (cb: () => Promise<unknown>) =>
     function (this: unknown): Promise<unknown> {
       return cb.apply(this).catch((err: unknown) => {
-        if (client.shuttingDown) return undefined;
-        client.numOfConsecutiveReconnectionFailures = Math.min(client.numOfConsecutiveReconnectionFailures, MAX_COUNTED_FAILURES - 1);
+        // Stopping: the attempt's caller (an earlier attempt, or nobody) must not go on with a
+        // result, so it never gets one (no timer or socket is left to keep the process up).
+        if (client.shuttingDown) return new Promise<never>(() => undefined);
         logger.warn({ error: err === undefined ? 'connection closed before Slack said hello' : slackErrorOf(err) }, 'Slack Socket Mode reconnect failed; trying again');
         return client.delayReconnectAttempt(cb);
       });
     };
-  client.delayReconnectAttempt = (cb) => schedule(guarded(cb));
+  client.delayReconnectAttempt = (cb) => {
+    // The SDK waits 5 s × the failures counted so far (it adds this one): at most a minute.
+    client.numOfConsecutiveReconnectionFailures = Math.min(client.numOfConsecutiveReconnectionFailures, MAX_COUNTED_FAILURES - 1);
+    return schedule(guarded(cb));
+  };
 }

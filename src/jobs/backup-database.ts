@@ -101,9 +101,11 @@ async function dumpToStore(
       first.note(wrapError(ErrorCode.Database, 'Counting the rows of the FBMS database failed', error));
       abort.abort();
     });
-    const meters = await streamDump(tool, deps, reporter, run.key, abort, first).catch((err: unknown) => {
-      throw first.get(err);
-    });
+    const meters = await streamDump(tool, deps, reporter, run.key, abort, first)
+      .catch((err: unknown) => {
+        throw first.get(err);
+      })
+      .finally(() => abort.release());
     const { tables, contents, globals } = await capture.finish().catch((err: unknown) => {
       throw wrapError(ErrorCode.Database, 'Counting the rows of the FBMS database failed', err);
     });

@@ -57,8 +57,12 @@ export async function exportSql(spec: ExportSqlSpec, deps: JobDeps, reporter: Pr
       }
     };
     // A parallel dump is a directory pg_restore reads from disk (src/jobs/dump/).
-    if (manifest.artifact.format === DIRECTORY_TAR_FORMAT) await withExtractedDump(input, { tmpDir: jobTempBase(deps), signal: abort.signal }, convert);
-    else await convert(undefined);
+    try {
+      if (manifest.artifact.format === DIRECTORY_TAR_FORMAT) await withExtractedDump(input, { tmpDir: jobTempBase(deps), signal: abort.signal }, convert);
+      else await convert(undefined);
+    } finally {
+      abort.release();
+    }
     await recordAudit(deps.state, { operationType: 'export', backupType: 'database-sql', status: 'succeeded', backupId: manifest.id, fileSize: bytes, durationSeconds: (Date.now() - started) / 1000, performedBy: spec.trigger.by });
     return { bytes };
   } catch (err) {

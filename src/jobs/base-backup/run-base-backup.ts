@@ -101,6 +101,8 @@ async function backupToStore(spec: BaseBackupSpec, deps: JobDeps, reporter: Prog
     abort.abort();
     // pg_basebackup's own message says more than the broken pipe it caused downstream.
     throw (await child.done.then(() => undefined, (e: unknown) => e)) ?? err;
+  } finally {
+    abort.release();
   }
   const points = parseBackupPoints(child.stderrTail());
   const completed = deps.now?.() ?? new Date();

@@ -87,7 +87,13 @@ export interface SealedRef {
 export async function openSealed(
   ref: SealedRef,
   deps: Pick<JobDeps, 'store' | 'keyRing'>,
-  options: { signal?: AbortSignal; onBytes?: (stored: number) => void; onRetry?: (message: string) => void } = {},
+  options: {
+    signal?: AbortSignal;
+    onBytes?: (stored: number) => void;
+    onRetry?: (message: string) => void;
+    /** Sees the encryption header before any plaintext is released; throwing fails the stream. */
+    onHeader?: (info: { version: number; keyId: string }) => void;
+  } = {},
 ): Promise<Readable> {
   if (ref.keyId !== null && deps.keyRing.find(ref.keyId) === undefined) {
     const configured = deps.keyRing.ids();
@@ -110,7 +116,7 @@ export async function openSealed(
     // 64 KiB frames that the decryption then copies together (a local store already reads 1 MiB,
     // which passes through as it is). Not before the digest check: a batch held back to the end
     // would reach the reader only with the mismatch, and verify could not name the damaged file.
-    stages.push(createCoalescer(BATCH_BYTES), createDecryptStream(deps.keyRing, ref.key));
+    stages.push(createCoalescer(BATCH_BYTES), createDecryptStream(deps.keyRing, ref.key, options.onHeader ? { onHeader: options.onHeader } : {}));
     return chainStreams(raw, ...stages);
   }
   // Stored in the clear, the plaintext digest is the stored one: checking it again is a second pass for nothing.

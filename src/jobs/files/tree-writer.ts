@@ -111,22 +111,23 @@ export async function syncTree(root: string, files: readonly string[], dirs: rea
  * itself where `sync -f` is unavailable; `stop` never rejects.
  */
 export function keepFlushing(root: string): { stop(): Promise<void> } {
-  let stopped = false;
+  const stopping = new AbortController();
   const loop = (async () => {
-    while (!stopped && (await syncFilesystem(root))) await new Promise((r) => setTimeout(r, 100));
+    while (!stopping.signal.aborted && (await syncFilesystem(root, stopping.signal))) await new Promise((r) => setTimeout(r, 100));
   })();
   return {
+    // The sync in flight is killed: a stuck filesystem must not hold up a cancelled restore.
     stop: async () => {
-      stopped = true;
+      stopping.abort();
       await loop;
     },
   };
 }
 
 /** True when `sync -f root` succeeded. Only PATH is passed on: the child sees no secrets. */
-function syncFilesystem(root: string): Promise<boolean> {
+function syncFilesystem(root: string, signal?: AbortSignal): Promise<boolean> {
   if (process.platform !== 'linux') return Promise.resolve(false);
   return new Promise((resolve) => {
-    execFile('sync', ['-f', root], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }, (err) => resolve(err === null));
+    execFile('sync', ['-f', root], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, ...(signal ? { signal } : {}) }, (err) => resolve(err === null));
   });
 }

@@ -67,7 +67,8 @@ export function sweepDeadRecoveryRuns(dataDir: string, options: { stopWaitMs?: n
       if (stopped !== undefined) result.stoppedServer = stopped;
       // Killed while unpacking, its tar may still be writing what was in flight (zstd feeds it
       // directly): emptying the directory under it would race with it.
-      stopOrphanExtractors(dataDir);
+      const stuck = stopOrphanExtractors(dataDir);
+      if (stuck.length > 0) throw new Error(`tar (pid ${stuck.join(', ')}) is still extracting into ${dataDir} and could not be stopped; the run is left for the next start`);
       if (owner?.toDir !== undefined) {
         for (const entry of readdirSync(owner.toDir)) rmSync(join(owner.toDir, entry), { recursive: true, force: true });
         result.emptied = owner.toDir;
@@ -131,28 +132,32 @@ function stopOrphanServer(dataDir: string, waitMs: number): number | undefined {
 }
 
 /**
- * SIGKILLs (and waits for) every `tar … -C <dataDir>` left by the dead run's unpack (unpack-base.ts):
+ * SIGKILLs (and waits for) every `tar … -C <dataDir>` left by the dead run's unpack (unpack-base.ts),
+ * returning those still alive after 5 s (the run is then not emptied: that would race with them):
  * only a tar extracting into exactly this directory, which only a Bantay unpack starts. Linux
  * (/proc); elsewhere there is nothing to find and the directory is emptied as before.
  */
-function stopOrphanExtractors(dataDir: string): void {
+function stopOrphanExtractors(dataDir: string): number[] {
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
   } catch {
-    return;
+    return [];
   }
+  const stuck: number[] = [];
   for (const name of pids) {
     const pid = Number(name);
     if (pid === process.pid || !extractsInto(pid, dataDir)) continue;
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
-      continue;
+      // gone meanwhile, or not ours to kill (then it is still there: see below)
     }
     const deadline = Date.now() + 5000;
     while (isAlive(pid) && Date.now() < deadline) sleepSync(20);
+    if (isAlive(pid)) stuck.push(pid);
   }
+  return stuck;
 }
 
 function extractsInto(pid: number, dataDir: string): boolean {

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, chown, mkdir, readdir } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readlink } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { x as extractTar } from 'tar';
@@ -32,6 +33,10 @@ export async function unpackBase(
   await chmod(dataDir, 0o700);
   if (options.owner !== undefined) await chown(dataDir, options.owner.uid, options.owner.gid);
   const { artifact } = manifest;
+  const tarPath = options.tarPath === undefined ? await findGnuTar() : options.tarPath;
+  const zstdPath = artifact.compression === 'zstd' && artifact.encryption !== null ? await findOnPath('zstd') : null;
+  const direct = tarPath !== null && zstdPath !== null;
+  const describe = `base backup ${manifest.id}`;
   const sealed = await openSealed(
     {
       key: artifact.key,
@@ -39,16 +44,24 @@ export async function unpackBase(
       sha256: artifact.sha256,
       plain: { sizeBytes: artifact.plainSizeBytes, sha256: artifact.plainSha256 },
       keyId: artifact.encryption?.keyId ?? null,
-      describe: `base backup ${manifest.id}`,
+      describe,
     },
     deps,
-    { signal: options.signal, onBytes: (bytes) => options.reporter?.bytes?.(bytes, artifact.sizeBytes) },
+    {
+      signal: options.signal,
+      onBytes: (bytes) => options.reporter?.bytes?.(bytes, artifact.sizeBytes),
+      // Straight into tar only what is bound to this object's key: encryption format 2 (every
+      // base backup was written in it; a format 1 stream here was put there by someone else).
+      ...(direct ? { onHeader: requireBoundFormat(describe) } : {}),
+    },
   );
-  const tarPath = options.tarPath === undefined ? await findGnuTar() : options.tarPath;
-  const zstdPath = artifact.compression === 'zstd' && artifact.encryption !== null ? await findOnPath('zstd') : null;
-  if (tarPath !== null && zstdPath !== null) return unpackAuthenticated(sealed, zstdPath, tarPath, dataDir, options);
+  if (direct) {
+    await unpackAuthenticated(sealed, zstdPath, tarPath, dataDir, options);
+    await checkUnpackedTree(dataDir, describe);
+    return;
+  }
   const stages = await inflateStages(artifact.compression, { signal: options.signal });
-  const guard = createTarGuard(`base backup ${manifest.id}`);
+  const guard = createTarGuard(describe);
   if (tarPath === null) {
     const owner = options.owner === undefined ? {} : { uid: options.owner.uid, gid: options.owner.gid, preserveOwner: false };
     const unpack = extractTar({ cwd: dataDir, strict: true, ...owner });
@@ -62,14 +75,39 @@ export async function unpackBase(
   const tar = runTool(tarPath, TAR_ARGS(dataDir), { env: allowListedEnv(), stdin: true, signal: stop.signal, name: 'tar', ...(options.owner ? { runAs: options.owner } : {}) });
   const stdin = tar.child.stdin!;
   stdin.on('error', () => undefined);
-  try {
-    await pipeline([sealed, ...stages, guard, stdin], { signal: options.signal });
-  } catch (err) {
-    stop.abort();
-    await tar.done.catch(() => undefined);
+  const [feed, untar] = await Promise.allSettled([feeding(pipeline([sealed, ...stages, guard, stdin], { signal: options.signal }), stop), tar.done]);
+  stop.release();
+  throwFirstCause([feed, untar]);
+}
+
+/** The pipe into a tool broke: the tool stopped by itself, and its own error says why. */
+function isBrokenPipe(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
+/**
+ * A failed pipeline stops the tools (they would wait for input that never comes, or extract a
+ * damaged archive's rest); a broken pipe does not: the tool it fed has stopped on its own, and
+ * killing it now would turn its real error into "cancelled".
+ */
+function feeding(piping: Promise<void>, stop: AbortController): Promise<void> {
+  return piping.catch((err: unknown) => {
+    if (!isBrokenPipe(err)) stop.abort();
     throw err;
-  }
-  await tar.done.finally(() => stop.release());
+  });
+}
+
+/**
+ * The first real cause among settled steps given in pipeline order (feeding first): a step's own
+ * failure beats what it caused downstream, except that a broken pipe (feeding) or SIGPIPE (zstd)
+ * only says that the next step stopped, whose error is then the cause.
+ */
+function throwFirstCause(steps: PromiseSettledResult<unknown>[]): void {
+  const failed = steps.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+  const symptom = (err: unknown) => isBrokenPipe(err) || /SIGPIPE|Broken pipe/i.test(err instanceof Error ? err.message : '');
+  const cause = failed.find((err) => !symptom(err)) ?? failed[0];
+  if (cause !== undefined) throw cause;
 }
 
 /**
@@ -78,9 +116,11 @@ export async function unpackBase(
  * first: every chunk's tag is checked before its plaintext is released, and the chunk keys bind
  * the object's key and position (docs/encryption-format.md), so the tar is one that Bantay's
  * backup job wrote from pg_basebackup, byte for byte, or the stream fails. (Unencrypted, the bucket
- * is untrusted and the guard reads every header first.) GNU tar's own defaults (leading "/"
- * stripped, ".." members refused, links out of the directory deferred) and the server's user
- * remain as a second line. It halves this process's CPU (460 MB no longer read back from zstd
+ * is untrusted and the guard reads every header first.) Authentic is not safe, though: the
+ * source server's data directory may hold a link out of it, which tar extracts as it is, so the
+ * unpacked tree is checked before anything runs on it (checkUnpackedTree). GNU tar's own
+ * defaults (leading "/" stripped, ".." members refused, writes through links refused) and the
+ * server's user remain as a second line. It halves this process's CPU (460 MB no longer read back from zstd
  * and written to tar): 2.3-2.7 s against 2.9-3.5 s for a 460 MB cluster here.
  */
 async function unpackAuthenticated(sealed: Readable, zstdPath: string, tarPath: string, dataDir: string, options: { owner?: RunAsUser; signal?: AbortSignal }): Promise<void> {
@@ -90,14 +130,41 @@ async function unpackAuthenticated(sealed: Readable, zstdPath: string, tarPath: 
   // tar holds the read end now; ours closed, so zstd gets EPIPE (not a full pipe forever) if tar stops.
   zstd.child.stdout.destroy();
   zstd.child.stdin!.on('error', () => undefined);
-  let first: { error: unknown } | undefined;
-  const fail = (err: unknown) => {
-    first ??= { error: err };
-    stop.abort();
-  };
-  await Promise.allSettled([pipeline([sealed, zstd.child.stdin!], { signal: options.signal }).catch(fail), zstd.done.catch(fail), tar.done.catch(fail)]);
+  // Neither tool's exit stops the other: tar stopping breaks zstd's pipe, zstd stopping ends
+  // tar's input, and each then says why it stopped.
+  const steps = await Promise.allSettled([feeding(pipeline([sealed, zstd.child.stdin!], { signal: options.signal }), stop), zstd.done, tar.done]);
   stop.release();
-  if (first !== undefined) throw first.error;
+  throwFirstCause(steps);
+}
+
+/** onHeader for openSealed: refuses an encryption format that does not bind the object's key. */
+function requireBoundFormat(describe: string): (info: { version: number }) => void {
+  return ({ version }) => {
+    if (version < 2) throw new BantayError(ErrorCode.Integrity, `${describe} is encrypted in format ${version}, which no base backup was ever written in (it does not bind the backup's key); refusing it`);
+  };
+}
+
+/**
+ * What GNU tar accepts but a data directory must not hold, checked before any server runs on
+ * it (the guard checks the same before extraction on the other path): a link whose target is
+ * absolute or climbs out of the directory (pg_basebackup copies any link it finds in the
+ * source's data directory; the recovery server would write through it), anything but files,
+ * directories and links.
+ */
+async function checkUnpackedTree(dataDir: string, describe: string): Promise<void> {
+  const fail = (why: string) => new BantayError(ErrorCode.Integrity, `${describe}: unsafe tar (${why}); nothing from it is used`);
+  const root = resolve(dataDir);
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    const name = JSON.stringify(relative(root, path).slice(0, 80));
+    if (entry.isSymbolicLink()) {
+      const target = await readlink(path);
+      const resolved = resolve(dirname(path), target);
+      if (isAbsolute(target) || (resolved !== root && !resolved.startsWith(`${root}${sep}`))) throw fail(`${name} links outside the directory`);
+    } else if (!entry.isFile() && !entry.isDirectory()) {
+      throw fail(`${name} is not a file, directory or link`);
+    }
+  }
 }
 
 // --ignore-zeros: tar reads to the end of its input (only zeros may follow the archive's end)

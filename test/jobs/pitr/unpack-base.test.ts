@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { keyId } from '../../../src/crypto/keys.ts';
 import { findOnPath } from '../../../src/jobs/base-backup/inflate-stage.ts';
 import type { BaseManifest } from '../../../src/jobs/base-backup/base-manifest.ts';
 import { putSealed } from '../../../src/jobs/files/sealed-object.ts';
@@ -94,4 +96,56 @@ describe('unpacking a base backup', () => {
       }
     }
   });
+
+  it('a link pointing out of the directory (tar extracts it as it is) is refused before anything runs on it, encrypted or not', async () => {
+    for (const encrypted of [false, true]) {
+      const { deps, close } = await makeDeps(encrypted ? {} : { key: null });
+      try {
+        const manifest = await storeBase(deps, craftArchive([...cluster, { path: 'pg_xact', type: 'SymbolicLink', linkpath: '/etc' }]));
+        await expect(unpackBase(manifest, join(tempDir(), 'data'), deps)).rejects.toThrow(/"pg_xact" links outside the directory/);
+      } finally {
+        await close();
+      }
+    }
+  });
+
+  it('when tar fails on its own, its error is the one reported (not the broken pipe or a "cancelled" zstd it caused)', async () => {
+    for (const encrypted of [false, true]) {
+      const { deps, close } = await makeDeps(encrypted ? {} : { key: null });
+      try {
+        // Large enough that the pipe fills while tar has already exited.
+        const manifest = await storeBase(deps, craftArchive([...cluster, { path: 'big', data: randomBytes(4 * 1024 * 1024) }]));
+        for (let i = 0; i < 4; i += 1) {
+          await expect(unpackBase(manifest, join(tempDir(), 'data'), deps, { tarPath: '/bin/false' })).rejects.toThrow(/^tar exited with status 1/);
+        }
+      } finally {
+        await close();
+      }
+    }
+  });
+
+  it('an encrypted archive in format 1 (which does not bind the backup\'s key) never reaches tar', async () => {
+    const key = { id: keyId(V1_KEY), key: V1_KEY };
+    const { deps, close, dir } = await makeDeps({ key });
+    try {
+      const id = 'base-20261207T000000Z-0002';
+      const artifactKey = `base/${id}/base.tar.zst.enc`;
+      const bytes = Buffer.from(V1_VECTOR, 'hex');
+      mkdirSync(join(dir, 'store', 'base', id), { recursive: true });
+      writeFileSync(join(dir, 'store', artifactKey), bytes);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const manifest = { id, artifact: { key: artifactKey, sizeBytes: bytes.length, sha256, plainSizeBytes: 40, plainSha256: sha256, compression: 'zstd', encryption: { algorithm: WAL_ENCRYPTION, keyId: key.id } } } as unknown as BaseManifest;
+      await expect(unpackBase(manifest, join(tempDir(), 'data'), deps)).rejects.toThrow(/format 1/);
+    } finally {
+      await close();
+    }
+  });
 });
+
+/** test/crypto/format-vector.test.ts's stream in format 1, from an independent implementation. */
+const V1_VECTOR =
+  '42414e54415900450100000010376665303463333938613432346432306465666768696a6b6c6d6e6f70717273747576' +
+  '7778797a7b7c7d7e7f80818283c8c9cacbcccdce8da2e7c83643aaf187517bc1dd0d00240d85e5f66d9394f1d2418335' +
+  '33452ba1cf2b2fd8b3aa1b6ecf1a19f1d286d0b647d5def3a0d84794b1ae8c30485a7c4cf9882c577d50cbde6d51966a' +
+  '7113848468ab364272fa95075d74ef774c3c6013';
+const V1_KEY = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
