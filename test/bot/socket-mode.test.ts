@@ -14,19 +14,9 @@ afterEach(async () => {
 describe('Socket Mode', () => {
   it('opens a connection via apps.connections.open, acks a slash command envelope over the socket, and answers the user', async () => {
     const socket = await startFakeSocketServer();
+    cleanup.push(() => socket.close());
     const api = await new FakeSlackApi({ socketUrl: socket.url }).start();
-    const { deps, dir, close } = await makeBotDeps();
-    const bot: BotApp = createBotApp({
-      mode: { type: 'socket', appToken: 'xapp-1-test' },
-      botToken: 'xoxb-test',
-      apiUrl: api.apiUrl,
-      settings: { channel: CHANNEL, operators: [OPERATOR], approvers: [], approvalTtlSeconds: 60 },
-      deps,
-      jobs: createBotJobs(deps, { databaseUrl: undefined, recovery: RECOVERY }),
-      logger: deps.logger,
-    });
-    cleanup.push(close, () => api.stop(), () => socket.close(), () => bot.stop());
-    await bot.start();
+    await startSocketBot(api);
     expect(api.callsOf('apps.connections.open')).toHaveLength(1);
     const connection = await eventually(() => socket.connections[0]);
 
@@ -48,24 +38,11 @@ describe('Socket Mode', () => {
   });
 
   it('rides out a Slack outage while reconnecting (apps.connections.open answering 503) instead of crashing', async () => {
-    const rejections: unknown[] = [];
-    const onRejection = (reason: unknown) => rejections.push(reason);
-    process.prependListener('unhandledRejection', onRejection);
-    cleanup.push(async () => void process.removeListener('unhandledRejection', onRejection));
+    const rejections = watchRejections();
     const socket = await startFakeSocketServer();
+    cleanup.push(() => socket.close());
     const api = await new FakeSlackApi({ socketUrl: socket.url }).start();
-    const { deps, close } = await makeBotDeps();
-    const bot: BotApp = createBotApp({
-      mode: { type: 'socket', appToken: 'xapp-1-test' },
-      botToken: 'xoxb-test',
-      apiUrl: api.apiUrl,
-      settings: { channel: CHANNEL, operators: [OPERATOR], approvers: [], approvalTtlSeconds: 60 },
-      deps,
-      jobs: createBotJobs(deps, { databaseUrl: undefined, recovery: RECOVERY }),
-      logger: deps.logger,
-    });
-    cleanup.push(close, () => api.stop(), () => socket.close(), () => bot.stop());
-    await bot.start();
+    await startSocketBot(api);
     const first = await eventually(() => socket.connections[0]);
     // Slack drops the socket, and its API is down for the next few calls.
     api.failHttp('apps.connections.open', 503, 4);
@@ -76,11 +53,7 @@ describe('Socket Mode', () => {
   }, 60_000);
 
   it('keeps reconnecting when Slack refuses the app token for a while (invalid_auth is not retried by the SDK)', async () => {
-    const rejections = watchRejections();
-    const socket = await startFakeSocketServer();
-    const api = await new FakeSlackApi({ socketUrl: socket.url }).start();
-    const bot = await startSocketBot(api);
-    const first = await eventually(() => socket.connections[0]);
+    const { rejections, socket, api, bot, first } = await connectedBot();
     api.failNext('apps.connections.open', 'invalid_auth', 1);
     first.terminate();
     await eventually(() => socket.connections[1] ?? (rejections.length > 0 ? true : undefined), 40_000);
@@ -90,11 +63,7 @@ describe('Socket Mode', () => {
   }, 60_000);
 
   it('stops cleanly while a reconnect waits for Slack\'s hello (the pending attempt is dropped, not left rejecting)', async () => {
-    const rejections = watchRejections();
-    const socket = await startFakeSocketServer();
-    const api = await new FakeSlackApi({ socketUrl: socket.url }).start();
-    const bot = await startSocketBot(api);
-    const first = await eventually(() => socket.connections[0]);
+    const { rejections, socket, api, bot, first } = await connectedBot();
     socket.silent = true;
     first.terminate();
     await eventually(() => socket.connections[1], 20_000);
@@ -103,6 +72,17 @@ describe('Socket Mode', () => {
     expect(rejections).toEqual([]);
   }, 60_000);
 });
+
+/** A bot connected in Socket Mode to a fake Slack, with the process's unhandled rejections watched. */
+async function connectedBot() {
+  const rejections = watchRejections();
+  const socket = await startFakeSocketServer();
+  cleanup.push(() => socket.close());
+  const api = await new FakeSlackApi({ socketUrl: socket.url }).start();
+  const bot = await startSocketBot(api);
+  const first = await eventually(() => socket.connections[0]);
+  return { rejections, socket, api, bot, first };
+}
 
 function watchRejections(): unknown[] {
   const rejections: unknown[] = [];

@@ -58,3 +58,15 @@ export function decrypt(encrypted: Buffer | Buffer[], ring: KeyRing, objectKey =
 export function ringOf(...keys: EncryptionKey[]): KeyRing {
   return new KeyRing(keys[0], keys.slice(1));
 }
+
+/**
+ * Known-answer vector of format 1, produced by an independent implementation of
+ * docs/encryption-format.md (Python, pyca/cryptography), not by this code: key = bytes 0..31,
+ * salt = bytes 100..131, nonce prefix = bytes 200..206, chunk size 16, 40 bytes of plaintext.
+ */
+export const FORMAT1_VECTOR =
+  '42414e54415900450100000010376665303463333938613432346432306465666768696a6b6c6d6e6f70717273747576' +
+  '7778797a7b7c7d7e7f80818283c8c9cacbcccdce8da2e7c83643aaf187517bc1dd0d00240d85e5f66d9394f1d2418335' +
+  '33452ba1cf2b2fd8b3aa1b6ecf1a19f1d286d0b647d5def3a0d84794b1ae8c30485a7c4cf9882c577d50cbde6d51966a' +
+  '7113848468ab364272fa95075d74ef774c3c6013';
+export const FORMAT1_VECTOR_KEY = Buffer.from(Array.from({ length: 32 }, (_, i) => i));

@@ -11,6 +11,7 @@ import type { BaseManifest } from '../../../src/jobs/base-backup/base-manifest.t
 import { putSealed } from '../../../src/jobs/files/sealed-object.ts';
 import { unpackBase } from '../../../src/jobs/pitr/unpack-base.ts';
 import { WAL_ENCRYPTION } from '../../../src/jobs/wal/push-wal.ts';
+import { FORMAT1_VECTOR, FORMAT1_VECTOR_KEY } from '../../crypto/crypto-helpers.ts';
 import { makeDeps, tempDir } from '../../support/job-deps.ts';
 import { craftArchive, type CraftedEntry } from '../../support/tar-craft.ts';
 
@@ -35,6 +36,18 @@ async function storeBase(deps: Awaited<ReturnType<typeof makeDeps>>['deps'], tar
       encryption: encrypted ? { algorithm: WAL_ENCRYPTION, keyId: deps.keyRing.primary!.id } : null,
     },
   } as unknown as BaseManifest;
+}
+
+/** Runs `check` against a store with an encryption key and against one without. */
+async function bothStores(check: (deps: Awaited<ReturnType<typeof makeDeps>>['deps'], encrypted: boolean) => Promise<void>): Promise<void> {
+  for (const encrypted of [false, true]) {
+    const { deps, close } = await makeDeps(encrypted ? {} : { key: null });
+    try {
+      await check(deps, encrypted);
+    } finally {
+      await close();
+    }
+  }
 }
 
 const cluster: CraftedEntry[] = [
@@ -82,55 +95,40 @@ describe('unpacking a base backup', () => {
     ['a path that climbs out', [{ path: '../escaped', data: Buffer.from('boom') }]],
     ['a write through a link to the parent', [{ path: 'up', type: 'SymbolicLink', linkpath: '..' }, { path: 'up/escaped', data: Buffer.from('boom') }]],
   ] satisfies Array<[string, CraftedEntry[]]>)('an archive with %s writes nothing outside the directory, encrypted or not', async (_what, bad) => {
-    for (const encrypted of [false, true]) {
+    await bothStores(async (deps, encrypted) => {
       // Encrypted, such an archive could only come from someone holding the key: GNU tar's own
       // refusals are then the second line, and the unpack still fails.
-      const { deps, close } = await makeDeps(encrypted ? {} : { key: null });
-      try {
-        const manifest = await storeBase(deps, craftArchive([...cluster, ...bad]));
-        const parent = tempDir();
-        await expect(unpackBase(manifest, join(parent, 'data'), deps)).rejects.toThrow(encrypted ? /tar exited with status 2/ : /unsafe or damaged tar/);
-        expect(existsSync(join(parent, 'escaped'))).toBe(false);
-      } finally {
-        await close();
-      }
-    }
+      const manifest = await storeBase(deps, craftArchive([...cluster, ...bad]));
+      const parent = tempDir();
+      await expect(unpackBase(manifest, join(parent, 'data'), deps)).rejects.toThrow(encrypted ? /tar exited with status 2/ : /unsafe or damaged tar/);
+      expect(existsSync(join(parent, 'escaped'))).toBe(false);
+    });
   });
 
   it('a link pointing out of the directory (tar extracts it as it is) is refused before anything runs on it, encrypted or not', async () => {
-    for (const encrypted of [false, true]) {
-      const { deps, close } = await makeDeps(encrypted ? {} : { key: null });
-      try {
-        const manifest = await storeBase(deps, craftArchive([...cluster, { path: 'pg_xact', type: 'SymbolicLink', linkpath: '/etc' }]));
-        await expect(unpackBase(manifest, join(tempDir(), 'data'), deps)).rejects.toThrow(/"pg_xact" links outside the directory/);
-      } finally {
-        await close();
-      }
-    }
+    await bothStores(async (deps, encrypted) => {
+      const manifest = await storeBase(deps, craftArchive([...cluster, { path: 'pg_xact', type: 'SymbolicLink', linkpath: '/etc' }]));
+      await expect(unpackBase(manifest, join(tempDir(), 'data'), deps)).rejects.toThrow(/"pg_xact" links outside the directory/);
+    });
   });
 
   it('when tar fails on its own, its error is the one reported (not the broken pipe or a "cancelled" zstd it caused)', async () => {
-    for (const encrypted of [false, true]) {
-      const { deps, close } = await makeDeps(encrypted ? {} : { key: null });
-      try {
-        // Large enough that the pipe fills while tar has already exited.
-        const manifest = await storeBase(deps, craftArchive([...cluster, { path: 'big', data: randomBytes(4 * 1024 * 1024) }]));
-        for (let i = 0; i < 4; i += 1) {
-          await expect(unpackBase(manifest, join(tempDir(), 'data'), deps, { tarPath: '/bin/false' })).rejects.toThrow(/^tar exited with status 1/);
-        }
-      } finally {
-        await close();
+    await bothStores(async (deps, encrypted) => {
+      // Large enough that the pipe fills while tar has already exited.
+      const manifest = await storeBase(deps, craftArchive([...cluster, { path: 'big', data: randomBytes(4 * 1024 * 1024) }]));
+      for (let i = 0; i < 4; i += 1) {
+        await expect(unpackBase(manifest, join(tempDir(), 'data'), deps, { tarPath: '/bin/false' })).rejects.toThrow(/^tar exited with status 1/);
       }
-    }
+    });
   });
 
   it('an encrypted archive in format 1 (which does not bind the backup\'s key) never reaches tar', async () => {
-    const key = { id: keyId(V1_KEY), key: V1_KEY };
+    const key = { id: keyId(FORMAT1_VECTOR_KEY), key: FORMAT1_VECTOR_KEY };
     const { deps, close, dir } = await makeDeps({ key });
     try {
       const id = 'base-20261207T000000Z-0002';
       const artifactKey = `base/${id}/base.tar.zst.enc`;
-      const bytes = Buffer.from(V1_VECTOR, 'hex');
+      const bytes = Buffer.from(FORMAT1_VECTOR, 'hex');
       mkdirSync(join(dir, 'store', 'base', id), { recursive: true });
       writeFileSync(join(dir, 'store', artifactKey), bytes);
       const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -141,11 +139,3 @@ describe('unpacking a base backup', () => {
     }
   });
 });
-
-/** test/crypto/format-vector.test.ts's stream in format 1, from an independent implementation. */
-const V1_VECTOR =
-  '42414e54415900450100000010376665303463333938613432346432306465666768696a6b6c6d6e6f70717273747576' +
-  '7778797a7b7c7d7e7f80818283c8c9cacbcccdce8da2e7c83643aaf187517bc1dd0d00240d85e5f66d9394f1d2418335' +
-  '33452ba1cf2b2fd8b3aa1b6ecf1a19f1d286d0b647d5def3a0d84794b1ae8c30485a7c4cf9882c577d50cbde6d51966a' +
-  '7113848468ab364272fa95075d74ef774c3c6013';
-const V1_KEY = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
