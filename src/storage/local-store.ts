@@ -161,9 +161,10 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-/** Opens before returning so a missing key rejects here instead of erroring the stream later. */
+/** Bytes per read of a stored object (see openForRead). */
 const READ_BYTES = 1024 * 1024;
 
+/** Opens before returning so a missing key rejects here instead of erroring the stream later. */
 async function openForRead(path: string, key: string, signal: AbortSignal | undefined): Promise<Readable> {
   let handle: FileHandle;
   try {

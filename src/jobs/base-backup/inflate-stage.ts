@@ -7,7 +7,7 @@ import { Decompress } from 'fzstd';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import { allowListedEnv } from '../child-env.ts';
 import { linkedAbort } from '../job-context.ts';
-import { runTool } from '../pg/run-tool.ts';
+import { runTool, type RunningTool } from '../pg/run-tool.ts';
 import { createEndGate } from '../stream-meter.ts';
 import type { BaseCompressionMethod } from './base-compression.ts';
 
@@ -38,7 +38,7 @@ export async function inflateStages(method: BaseCompressionMethod, options: Infl
 
 function zstdProgram(path: string, signal: AbortSignal | undefined): Duplex[] {
   const stop = linkedAbort(signal);
-  const tool = runTool(path, ['-d', '-c', '-q'], { env: allowListedEnv(), stdin: true, signal: stop.signal, name: 'zstd' });
+  const tool = startZstdDecoder(path, stop.signal);
   void tool.done.catch(() => undefined).finally(() => stop.release());
   const stdin = tool.child.stdin!;
   // An input the pipeline gave up on (its other end failed) must not leave zstd running.
@@ -49,6 +49,11 @@ function zstdProgram(path: string, signal: AbortSignal | undefined): Duplex[] {
     if (!duplex.readableEnded && tool.child.exitCode === null) stop.abort();
   });
   return [duplex, createEndGate(() => tool.done)];
+}
+
+/** The `zstd` program decoding its stdin to its stdout, with the environment allow-listed. */
+export function startZstdDecoder(path: string, signal: AbortSignal): RunningTool {
+  return runTool(path, ['-d', '-c', '-q'], { env: allowListedEnv(), stdin: true, signal, name: 'zstd' });
 }
 
 /** fzstd's streaming decoder as a Transform; its errors (bad frame, truncated input) fail the stream. */

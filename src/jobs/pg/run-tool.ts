@@ -33,7 +33,7 @@ export function runTool(
   const child = spawn(path, args, {
     env: options.env,
     ...(options.runAs === undefined ? {} : { uid: options.runAs.uid, gid: options.runAs.gid }),
-    stdio: [options.stdin === true ? 'pipe' : options.stdin === undefined || options.stdin === false ? 'ignore' : options.stdin, 'pipe', 'pipe'],
+    stdio: [options.stdin === true ? 'pipe' : options.stdin || 'ignore', 'pipe', 'pipe'],
   }) as RunningTool['child'];
   let tail = '';
   child.stderr.setEncoding('utf8');

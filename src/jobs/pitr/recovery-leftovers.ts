@@ -118,15 +118,13 @@ function stopOrphanServer(dataDir: string, waitMs: number): number | undefined {
   } catch {
     return undefined;
   }
-  const deadline = Date.now() + waitMs;
-  while (isAlive(pid) && Date.now() < deadline) sleepSync(50);
-  if (isAlive(pid)) {
+  if (!goneWithin(pid, waitMs)) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // gone meanwhile
     }
-    while (isAlive(pid) && Date.now() < deadline + 5000) sleepSync(50);
+    goneWithin(pid, 5000);
   }
   return pid;
 }
@@ -153,32 +151,42 @@ function stopOrphanExtractors(dataDir: string): number[] {
     } catch {
       // gone meanwhile, or not ours to kill (then it is still there: see below)
     }
-    const deadline = Date.now() + 5000;
-    while (isAlive(pid) && Date.now() < deadline) sleepSync(20);
-    if (isAlive(pid)) stuck.push(pid);
+    if (!goneWithin(pid, 5000)) stuck.push(pid);
   }
   return stuck;
 }
 
+/** `tar -x … -C <dataDir>` as unpack-base.ts starts it. */
 function extractsInto(pid: number, dataDir: string): boolean {
+  const argv = commandLine(pid);
+  return argv !== undefined && /(^|\/)tar$/.test(argv[0] ?? '') && argv.includes('-x') && optionValue(argv, '-C') === dataDir;
+}
+
+/** "postgres -D <dataDir> …" as recovery-server.ts starts it. */
+function runsOn(pid: number, dataDir: string): boolean {
+  const argv = commandLine(pid);
+  return argv !== undefined && /(^|\/)postgres$/.test(argv[0] ?? '') && optionValue(argv, '-D') === dataDir;
+}
+
+/** Linux: the process's arguments from /proc; undefined when it is gone (or there is no /proc). */
+function commandLine(pid: number): string[] | undefined {
   try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    const c = argv.indexOf('-C');
-    return /(^|\/)tar$/.test(argv[0] ?? '') && argv.includes('-x') && c >= 0 && argv[c + 1] === dataDir;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-/** Linux: /proc/<pid>/cmdline is "postgres -D <dataDir> …" as recovery-server.ts starts it. */
-function runsOn(pid: number, dataDir: string): boolean {
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    const d = argv.indexOf('-D');
-    return /(^|\/)postgres$/.test(argv[0] ?? '') && d >= 0 && argv[d + 1] === dataDir;
-  } catch {
-    return false;
-  }
+function optionValue(argv: string[], option: string): string | undefined {
+  const at = argv.indexOf(option);
+  return at >= 0 ? argv[at + 1] : undefined;
+}
+
+/** Waits (synchronously, polling) until `pid` is gone; false if it still runs after `ms`. */
+function goneWithin(pid: number, ms: number): boolean {
+  const deadline = Date.now() + ms;
+  while (isAlive(pid) && Date.now() < deadline) sleepSync(20);
+  return !isAlive(pid);
 }
 
 /** process-identity.ts isPidAlive, where a zombie (its parent died, init has not reaped it yet) counts as gone. */

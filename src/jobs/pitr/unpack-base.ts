@@ -7,11 +7,11 @@ import { x as extractTar } from 'tar';
 import type { RunAsUser } from '../../dev/pg-cluster-process.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
 import type { BaseManifest } from '../base-backup/base-manifest.ts';
-import { findOnPath, inflateStages } from '../base-backup/inflate-stage.ts';
+import { findOnPath, inflateStages, startZstdDecoder } from '../base-backup/inflate-stage.ts';
 import { createTarGuard } from '../base-backup/tar-guard.ts';
 import { allowListedEnv } from '../child-env.ts';
 import { linkedAbort } from '../job-context.ts';
-import { runTool } from '../pg/run-tool.ts';
+import { runTool, type RunningTool } from '../pg/run-tool.ts';
 import { openSealed } from '../files/sealed-object.ts';
 import type { JobDeps } from '../job-context.ts';
 import type { ProgressReporter } from '../progress.ts';
@@ -72,7 +72,7 @@ export async function unpackBase(
   // for a 460 MB cluster here), as the server's user, so it cannot create anything that user
   // could not; the guard has already refused every entry that is not plainly safe.
   const stop = linkedAbort(options.signal);
-  const tar = runTool(tarPath, TAR_ARGS(dataDir), { env: allowListedEnv(), stdin: true, signal: stop.signal, name: 'tar', ...(options.owner ? { runAs: options.owner } : {}) });
+  const tar = startTar(tarPath, dataDir, true, stop.signal, options.owner);
   const stdin = tar.child.stdin!;
   stdin.on('error', () => undefined);
   const [feed, untar] = await Promise.allSettled([feeding(pipeline([sealed, ...stages, guard, stdin], { signal: options.signal }), stop), tar.done]);
@@ -125,8 +125,8 @@ function throwFirstCause(steps: PromiseSettledResult<unknown>[]): void {
  */
 async function unpackAuthenticated(sealed: Readable, zstdPath: string, tarPath: string, dataDir: string, options: { owner?: RunAsUser; signal?: AbortSignal }): Promise<void> {
   const stop = linkedAbort(options.signal);
-  const zstd = runTool(zstdPath, ['-d', '-c', '-q'], { env: allowListedEnv(), stdin: true, signal: stop.signal, name: 'zstd' });
-  const tar = runTool(tarPath, TAR_ARGS(dataDir), { env: allowListedEnv(), stdin: zstd.child.stdout, signal: stop.signal, name: 'tar', ...(options.owner ? { runAs: options.owner } : {}) });
+  const zstd = startZstdDecoder(zstdPath, stop.signal);
+  const tar = startTar(tarPath, dataDir, zstd.child.stdout, stop.signal, options.owner);
   // tar holds the read end now; ours closed, so zstd gets EPIPE (not a full pipe forever) if tar stops.
   zstd.child.stdout.destroy();
   zstd.child.stdin!.on('error', () => undefined);
@@ -167,9 +167,15 @@ async function checkUnpackedTree(dataDir: string, describe: string): Promise<voi
   }
 }
 
-// --ignore-zeros: tar reads to the end of its input (only zeros may follow the archive's end)
-// instead of exiting at the end marker while the last bytes are still in flight.
-const TAR_ARGS = (dataDir: string) => ['-x', '-p', '--no-same-owner', '--ignore-zeros', '-f', '-', '-C', dataDir];
+/**
+ * GNU tar extracting its input into `dataDir`, as the server's user when given (recovery-leftovers.ts
+ * recognises it by these arguments). --ignore-zeros: tar reads to the end of its input (only
+ * zeros may follow the archive's end) instead of exiting at the end marker while the last bytes
+ * are still in flight.
+ */
+function startTar(tarPath: string, dataDir: string, stdin: true | Readable, signal: AbortSignal, owner: RunAsUser | undefined): RunningTool {
+  return runTool(tarPath, ['-x', '-p', '--no-same-owner', '--ignore-zeros', '-f', '-', '-C', dataDir], { env: allowListedEnv(), stdin, signal, name: 'tar', ...(owner ? { runAs: owner } : {}) });
+}
 
 let gnuTar: Promise<string | null> | undefined;
 
