@@ -60,14 +60,16 @@ describe('the recovery server\'s WAL source fetches ahead without changing any a
     // Four consecutive segments: what recovery asks for, in order. (A switch by anything else
     // on the cluster between naming and switching skips a name; start the run again then.)
     let segments: Array<{ name: string; path: string }> = [];
+    const named: string[] = [];
     for (let i = 0; i < 16 && segments.length < 4; i += 1) {
       const segment = await nextSegment(cluster);
+      named.push(segment.name);
       await pushWalFile(segment.path, deps, { via: 'push' });
       const last = segments.at(-1);
       const follows = last !== undefined && segment.name === segmentName(timelineOf(last.name), segmentNumber(last.name) + 1n);
       segments = follows ? [...segments, segment] : [segment];
     }
-    expect(segments, 'four consecutive segments').toHaveLength(4);
+    expect(segments, `four consecutive segments (named in turn: ${named.join(' ')})`).toHaveLength(4);
     const identity = await requireIdentity(deps.store, deps);
     const objectOf = (name: string) => join(storeDir, 'wal', identity.systemIdentifier, `${name}.gz.enc`);
     const aheadDir = join(dir, 'ahead');
