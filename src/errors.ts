@@ -58,6 +58,18 @@ export function wrapError(code: ErrorCode, operation: string, cause: unknown): B
   return new BantayError(code, `${operation}: ${reason}`, { cause });
 }
 
+/**
+ * `err` with where it happened in front ("writing X: ENOSPC ..."), when it cannot say so itself:
+ * a bare system error (a write's ENOSPC or EIO carries no path) or a BantayError of one of the
+ * `codes` given (a tool's message with paths relative to its directory). Other errors pass as they are.
+ */
+export function withPlace(err: unknown, place: string, codes: readonly ErrorCode[] = []): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  const known = isBantayError(err) && codes.includes(err.code);
+  if (!known && (isBantayError(err) || typeof code !== 'string' || !/^E[A-Z]+$/.test(code))) return err;
+  return new BantayError(known ? (err as BantayError).code : ErrorCode.Internal, `${place}: ${(err as Error).message}`, { cause: err });
+}
+
 /** True when `err` is (or wraps) an abort. */
 export function isAbortError(err: unknown): boolean {
   if (isBantayError(err)) return err.code === ErrorCode.Aborted;

@@ -17,6 +17,7 @@ export type FailureOutcome = 'cancelled' | 'failed' | 'could-not-check';
 export type FailureCause =
   | 'cancelled'
   | 'store-full'
+  | 'disk-full'
   | 'store-unreachable'
   | 'store-error'
   | 'database-gone'
@@ -42,6 +43,10 @@ export interface FailureClassification {
 const TEXT: Record<FailureCause, { summary: string; remedy: string }> = {
   cancelled: { summary: 'cancelled', remedy: 'Nothing was kept; run it again when you are ready.' },
   'store-full': { summary: 'no space left where the backup is written (store full)', remedy: 'Free space on the store (prune, bigger disk or quota), then run it again.' },
+  'disk-full': {
+    summary: 'no space left on a disk being written (not the backup store)',
+    remedy: 'Free space on the disk named in the message (the restore target, the database server, or BANTAY_DATA_DIR), or choose another target, then run it again; deleting backups does not help.',
+  },
   'store-unreachable': {
     summary: 'the backup store could not be reached (network error, timeout or provider error 5xx)',
     remedy: "Bantay retried; check the network and the provider's status page, then run it again.",
@@ -63,7 +68,7 @@ const TEXT: Record<FailureCause, { summary: string; remedy: string }> = {
 };
 
 /** Causes that say the infrastructure failed, not the thing being checked. */
-const INFRASTRUCTURE: ReadonlySet<FailureCause> = new Set(['store-full', 'store-unreachable', 'store-error', 'database-gone', 'lock-timeout', 'internal']);
+const INFRASTRUCTURE: ReadonlySet<FailureCause> = new Set(['store-full', 'disk-full', 'store-unreachable', 'store-error', 'database-gone', 'lock-timeout', 'internal']);
 
 export interface ClassifyOptions {
   /** A person or a signal asked (the job's own signal is aborted). */
@@ -87,7 +92,10 @@ export function classifyFailure(err: unknown, options: ClassifyOptions = {}): Fa
 export function classifiedError(what: string, err: unknown, options: ClassifyOptions = {}): BantayError {
   const c = classifyFailure(err, options);
   const inner = isBantayError(err) ? err : undefined;
-  if (c.outcome === 'cancelled') return new BantayError(ErrorCode.Aborted, `${what} cancelled`, { cause: err, classification: c });
+  // What a cancelled or refused job's own error adds ("the live database was not changed") stays.
+  if (c.outcome === 'cancelled') return new BantayError(ErrorCode.Aborted, `${what} cancelled`, { cause: err, details: inner?.details ?? [], classification: c });
+  // A refusal (bad input, a name taken, an invalid configuration) is not a failure of the job: its own sentence says it all.
+  if (inner !== undefined && (c.cause === 'invalid-input' || c.cause === 'config')) return new BantayError(inner.code, inner.message, { cause: err, details: inner.details, classification: c });
   const reason = err instanceof Error ? err.message : String(err);
   const verb = c.outcome === 'could-not-check' ? 'could not be checked' : 'failed';
   const code = inner?.code ?? ErrorCode.Internal;
@@ -148,7 +156,12 @@ function causeOf(err: unknown): FailureCause {
   const codes = new Set(chain.map((e) => (e as { code?: unknown }).code).filter((c): c is string => typeof c === 'string'));
   const text = chain.map((e) => (e instanceof Error ? e.message : String(e))).join(' | ');
   const top = chain.find(isBantayError)?.code;
-  if (codes.has('ENOSPC') || codes.has('EDQUOT') || /no space left on device|disk quota exceeded/i.test(text)) return 'store-full';
+  // A full disk is the store's only when the store's own request failed (a Storage error in the
+  // chain): a restore target, a scratch directory, BANTAY_DATA_DIR or the database server's disk
+  // is another disk, and pruning backups, the store's remedy, would not free it.
+  if (codes.has('ENOSPC') || codes.has('EDQUOT') || codes.has('53100') || /no space left on device|disk quota exceeded/i.test(text)) {
+    return chain.some((e) => isBantayError(e) && e.code === ErrorCode.Storage) ? 'store-full' : 'disk-full';
+  }
   // pg_dump --lock-wait-timeout cancels its LOCK TABLE with a statement timeout.
   if (codes.has('55P03') || /lock timeout|could not obtain lock|lock_timeout|statement timeout[\s\S]*LOCK TABLE/i.test(text)) return 'lock-timeout';
   if (top === ErrorCode.Aborted || (top === undefined && isAbortError(err))) return 'cancelled';

@@ -2,7 +2,7 @@ import { printable } from '../catalog/backup-id.ts';
 import { findUsableBackup } from './find-backup.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { writeVerification, type Check } from '../catalog/verification.ts';
-import { BantayError, ErrorCode, isAbortError, isBantayError, wrapError } from '../errors.ts';
+import { BantayError, ErrorCode } from '../errors.ts';
 import { recordAudit } from '../state/audit-log.ts';
 import { BANTAY_VERSION } from '../version.ts';
 import { cleanupLeftovers, describeCleanup } from './cleanup-leftovers.ts';
@@ -14,6 +14,7 @@ import { closeForSwap, forgetSwapClosed, reopenLive, swapDatabases } from './pg/
 import { silentReporter, type ProgressReporter } from './progress.ts';
 import { restoreCopy, type RestoredCopy } from './restore-copy.ts';
 import { failureReasons } from './restore-checks.ts';
+import { classifiedError } from '../failure.ts';
 import { assertDatabaseBackup, type VerifySpec } from './verify-backup.ts';
 
 /** What an operator may ask of a restore beyond a verify's settings. */
@@ -136,7 +137,7 @@ export async function restoreToNewDatabase(spec: RestoreSpec & { target: string;
     return result;
   } catch (err) {
     const error = asRestoreError(err);
-    const status = error.code === ErrorCode.InvalidInput ? 'refused' : 'failed';
+    const status = error.code === ErrorCode.InvalidInput ? 'refused' : (error.classification?.outcome ?? 'failed');
     await audit('restore', status, { error: error.message }, (Date.now() - started) / 1000).catch(() => undefined);
     throw error;
   } finally {
@@ -240,13 +241,12 @@ async function replaceDatabase(session: AdminSession, deps: JobDeps, target: str
 
 /** Keeps the details (e.g. "the live database was not changed") when turning a cancel into one message. */
 export function asRestoreError(err: unknown): BantayError {
-  if (!isAbortError(err)) return wrapError(ErrorCode.Internal, 'Restore failed', err);
-  return new BantayError(ErrorCode.Aborted, 'Restore cancelled', { cause: err, details: isBantayError(err) ? err.details : [] });
+  return classifiedError('Restore', err);
 }
 
 /** Audit rows for every step of a restore, each with who asked. */
 export function auditor(deps: JobDeps, trigger: Trigger, backupId: string, target: string) {
-  return async (step: string, status: 'started' | 'succeeded' | 'failed' | 'refused', details: Record<string, unknown> = {}, durationSeconds?: number) => {
+  return async (step: string, status: 'started' | 'succeeded' | 'failed' | 'cancelled' | 'could-not-check' | 'refused', details: Record<string, unknown> = {}, durationSeconds?: number) => {
     await recordAudit(deps.state, {
       operationType: 'restore',
       backupType: 'database',

@@ -1,4 +1,5 @@
-import { BantayError, ErrorCode, isAbortError, wrapError } from '../../errors.ts';
+import { BantayError, ErrorCode } from '../../errors.ts';
+import { classifiedError, classifyFailure } from '../../failure.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
 import { BANTAY_VERSION } from '../../version.ts';
@@ -57,16 +58,17 @@ export async function runBaseBackup(spec: BaseBackupSpec, deps: JobDeps, reporte
     deps.logger.info({ backupId: id, sizeBytes: manifest.artifact.sizeBytes, durationSeconds: manifest.durationSeconds }, 'base backup stored');
     return manifest;
   } catch (err) {
-    const error = isAbortError(err) ? new BantayError(ErrorCode.Aborted, 'Base backup cancelled', { cause: err }) : wrapError(ErrorCode.Internal, 'Base backup failed', err);
+    const error = classifiedError('Base backup', err);
+    const c = classifyFailure(error);
     await deps.store.delete(baseManifestKey(id)).catch(() => undefined);
     await deps.store.delete(key).catch(() => undefined);
     const durationSeconds = ((deps.now?.() ?? new Date()).getTime() - started.getTime()) / 1000;
-    deps.logger.error({ err: error, backupId: id }, 'base backup failed');
-    await finishJobRun(deps.state, id, { status: 'failed', errorMessage: error.message }).catch(() => undefined);
+    deps.logger.error({ err: error, backupId: id, outcome: c.outcome, cause: c.cause }, `base backup ${c.outcome}`);
+    await finishJobRun(deps.state, id, { status: c.outcome, errorMessage: error.message, cause: c.cause }).catch(() => undefined);
     await recordAudit(deps.state, {
       operationType: 'backup',
       backupType: 'base',
-      status: 'failed',
+      status: c.outcome,
       filePath: key,
       durationSeconds,
       errorMessage: error.message,

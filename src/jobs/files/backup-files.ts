@@ -6,7 +6,8 @@ import { newBackupId } from '../../catalog/backup-id.ts';
 import { writeManifest } from '../../catalog/catalog.ts';
 import { archiveKey, indexKey, type TreeState } from '../../catalog/file-index.ts';
 import { manifestKey, type Manifest } from '../../catalog/manifest.ts';
-import { BantayError, ErrorCode, isAbortError, isBantayError, wrapError } from '../../errors.ts';
+import { BantayError, ErrorCode, isAbortError, isBantayError } from '../../errors.ts';
+import { classifiedError, classifyFailure } from '../../failure.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
 import { BANTAY_VERSION } from '../../version.ts';
@@ -86,7 +87,7 @@ async function runFilesBackup(run: FilesRun, deps: JobDeps, reporter: ProgressRe
     await succeed(deps, run, manifest);
     return manifest;
   } catch (err) {
-    const error = isAbortError(err) ? new BantayError(ErrorCode.Aborted, 'Backup cancelled', { cause: err }) : wrapError(ErrorCode.Internal, 'Backup failed', err);
+    const error = classifiedError('Backup', err);
     // The manifest first: it may already be stored when a later step failed, and a listed
     // backup whose archive is gone is worse than no backup at all.
     await deps.store.delete(manifestKey(id)).catch(() => undefined);
@@ -229,12 +230,13 @@ async function succeed(deps: JobDeps, run: FilesRun, m: Manifest): Promise<void>
 
 async function fail(deps: JobDeps, run: FilesRun, failed: { id: string; key: string; started: Date; error: BantayError }): Promise<void> {
   const durationSeconds = ((deps.now?.() ?? new Date()).getTime() - failed.started.getTime()) / 1000;
-  deps.logger.error({ err: failed.error, backupId: failed.id }, `${run.kind} backup failed`);
-  await finishJobRun(deps.state, failed.id, { status: 'failed', errorMessage: failed.error.message }).catch(() => undefined);
+  const c = classifyFailure(failed.error);
+  deps.logger.error({ err: failed.error, backupId: failed.id, outcome: c.outcome, cause: c.cause }, `${run.kind} backup ${c.outcome}`);
+  await finishJobRun(deps.state, failed.id, { status: c.outcome, errorMessage: failed.error.message, cause: c.cause }).catch(() => undefined);
   await recordAudit(deps.state, {
     operationType: 'backup',
     backupType: run.kind,
-    status: 'failed',
+    status: c.outcome,
     filePath: failed.key,
     durationSeconds,
     errorMessage: failed.error.message,

@@ -2,7 +2,7 @@ import { lutimes, mkdir, rm, symlink, chmod, utimes } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { TreeState } from '../../catalog/file-index.ts';
 import type { Manifest } from '../../catalog/manifest.ts';
-import { BantayError, ErrorCode, wrapError } from '../../errors.ts';
+import { BantayError, ErrorCode, withPlace, wrapError } from '../../errors.ts';
 import type { JobDeps } from '../job-context.ts';
 import type { ProgressReporter } from '../progress.ts';
 import { loadChain, loadTreeState } from './chain.ts';
@@ -68,7 +68,7 @@ export async function restoreTreeInto(
     return { dir: target, files: plan.files, bytes: plan.bytes, archivesRead, state };
   } catch (err) {
     await rm(target, { recursive: true, force: true }).catch(() => undefined);
-    throw err;
+    throw withPlace(err, `writing the restored tree ${target}`);
   }
 }
 

@@ -4,7 +4,8 @@ import { chmod, chown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { compactUtcStamp } from '../../catalog/json-record.ts';
 import { unprivilegedUser, type RunAsUser } from '../../dev/pg-cluster-process.ts';
-import { BantayError, ErrorCode, isAbortError, wrapError } from '../../errors.ts';
+import { BantayError, ErrorCode } from '../../errors.ts';
+import { classifiedError, classifyFailure } from '../../failure.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
 import { runDatabaseBackup } from '../backup-database.ts';
@@ -185,13 +186,14 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
       await fetcher.close();
     }
   } catch (err) {
-    const error = isAbortError(err) ? new BantayError(ErrorCode.Aborted, 'Point-in-time restore cancelled', { cause: err }) : wrapError(ErrorCode.Internal, 'Point-in-time restore failed', err);
+    const error = classifiedError('Point-in-time restore', err);
+    const c = classifyFailure(error);
     if (spec.to.kind === 'dir' && plan !== undefined) await emptyDir(spec.to.dir);
-    if (running) await finishJobRun(deps.state, runId, { status: error.code === ErrorCode.Aborted ? 'cancelled' : 'failed', errorMessage: error.message }).catch(() => undefined);
+    if (running) await finishJobRun(deps.state, runId, { status: c.outcome, errorMessage: error.message, cause: c.cause }).catch(() => undefined);
     await recordAudit(deps.state, {
       operationType: 'restore',
       backupType: 'pitr',
-      status: 'failed',
+      status: c.outcome,
       errorMessage: error.message,
       performedBy: spec.trigger.by,
       ...(plan ? { backupId: plan.base.id } : {}),

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { x as extractTar } from 'tar';
 import type { RunAsUser } from '../../dev/pg-cluster-process.ts';
-import { BantayError, ErrorCode } from '../../errors.ts';
+import { BantayError, ErrorCode, withPlace } from '../../errors.ts';
 import type { BaseManifest } from '../base-backup/base-manifest.ts';
 import { findOnPath, inflateStages, startZstdDecoder } from '../base-backup/inflate-stage.ts';
 import { createTarGuard } from '../base-backup/tar-guard.ts';
@@ -65,7 +65,9 @@ export async function unpackBase(
   if (tarPath === null) {
     const owner = options.owner === undefined ? {} : { uid: options.owner.uid, gid: options.owner.gid, preserveOwner: false };
     const unpack = extractTar({ cwd: dataDir, strict: true, ...owner });
-    await pipeline([sealed, ...stages, guard, unpack as unknown as NodeJS.WritableStream], { signal: options.signal });
+    await pipeline([sealed, ...stages, guard, unpack as unknown as NodeJS.WritableStream], { signal: options.signal }).catch((err: unknown) => {
+      throw withPlace(err, `unpacking into ${dataDir}`);
+    });
     return;
   }
   // The system's tar writes the files about 3x faster than node-tar (0.5 s against 1.4-2.2 s
@@ -77,7 +79,7 @@ export async function unpackBase(
   stdin.on('error', () => undefined);
   const [feed, untar] = await Promise.allSettled([feeding(pipeline([sealed, ...stages, guard, stdin], { signal: options.signal }), stop), tar.done]);
   stop.release();
-  throwFirstCause([feed, untar]);
+  throwFirstCause([feed, untar], dataDir);
 }
 
 /** The pipe into a tool broke: the tool stopped by itself, and its own error says why. */
@@ -103,11 +105,12 @@ function feeding(piping: Promise<void>, stop: AbortController): Promise<void> {
  * failure beats what it caused downstream, except that a broken pipe (feeding) or SIGPIPE (zstd)
  * only says that the next step stopped, whose error is then the cause.
  */
-function throwFirstCause(steps: PromiseSettledResult<unknown>[]): void {
+function throwFirstCause(steps: PromiseSettledResult<unknown>[], dataDir: string): void {
   const failed = steps.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
   const symptom = (err: unknown) => isBrokenPipe(err) || /SIGPIPE|Broken pipe/i.test(err instanceof Error ? err.message : '');
   const cause = failed.find((err) => !symptom(err)) ?? failed[0];
-  if (cause !== undefined) throw cause;
+  // Which disk is written (the operator's --to-dir or BANTAY_DATA_DIR) is what a full one needs said.
+  if (cause !== undefined) throw withPlace(cause, `unpacking into ${dataDir}`, [ErrorCode.Tool]);
 }
 
 /**
@@ -134,7 +137,7 @@ async function unpackAuthenticated(sealed: Readable, zstdPath: string, tarPath: 
   // tar's input, and each then says why it stopped.
   const steps = await Promise.allSettled([feeding(pipeline([sealed, zstd.child.stdin!], { signal: options.signal }), stop), zstd.done, tar.done]);
   stop.release();
-  throwFirstCause(steps);
+  throwFirstCause(steps, dataDir);
 }
 
 /** onHeader for openSealed: refuses an encryption format that does not bind the object's key. */

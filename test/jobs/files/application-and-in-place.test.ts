@@ -72,7 +72,7 @@ describe('application backup', () => {
 });
 
 describe('failures leave nothing listed', () => {
-  it('a cancelled backup removes its objects and is audited as failed', async () => {
+  it('a cancelled backup removes its objects and is audited as cancelled', async () => {
     const app = join(tempDir('bantay-app-'), 'fbms');
     writeFiles(app, Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`f${i}.bin`, noise(50_000, `f${i}`)])));
     const keys = async () => {
@@ -90,7 +90,7 @@ describe('failures leave nothing listed', () => {
     await expect(cancelled).rejects.toThrow(/cancelled/);
     expect(await keys()).toEqual(before);
     const audit = (await listAudit(deps.state, { limit: 100 })).filter((a) => a.errorMessage === 'Backup cancelled');
-    expect(audit).toEqual([expect.objectContaining({ operationType: 'backup', backupType: 'application', status: 'failed' })]);
+    expect(audit).toEqual([expect.objectContaining({ operationType: 'backup', backupType: 'application', status: 'cancelled' })]);
   });
 });
 

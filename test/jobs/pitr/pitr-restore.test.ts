@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { readdirSync } from 'node:fs';
@@ -255,6 +255,36 @@ describe('bantay restore --time / --latest', () => {
     expect(runDirs()).toEqual([]);
     // Both attempts are in the audit log (closed as abandoned when the state database next opened).
     expect(await abandoned()).toBe(before + 2);
+  });
+
+  it('to a directory on a full filesystem: fails naming the full disk (not the store), empties the directory and records disk-full', async (ctx) => {
+    const parent = tempDir('bantay-todir-full-');
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m,mode=0755', 'tmpfs', parent], { stdio: 'ignore' });
+    } catch {
+      ctx.skip(); // needs root to mount a tmpfs; see the README ("Failures")
+    }
+    try {
+      const dir = join(parent, 'recovered');
+      const result = await bantay(['restore', '--time', cut.toISOString().replace('T', ' ').replace('Z', '+00:00'), '--to-dir', dir], env, p.dir);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/Point-in-time restore failed: no space left on a disk being written \(not the backup store\)/);
+      expect(result.stderr).toContain(dir);
+      expect(result.stderr).toMatch(/No space left on device/);
+      expect(result.stderr).not.toMatch(/store full|prune/);
+      // Nothing half-restored is left for a server to start on, and no scratch run either.
+      expect(readdirSync(dir)).toEqual([]);
+      expect(readdirSync(join(p.dataDir, 'pitr'))).toEqual([]);
+      const db = await openStateDb({ url: undefined, dataDir: p.dataDir });
+      try {
+        const [run] = await db.query<{ status: string; failure_cause: string }>("SELECT status, failure_cause FROM job_runs WHERE job LIKE 'restore%' ORDER BY started_at DESC LIMIT 1");
+        expect(run).toEqual({ status: 'failed', failure_cause: 'disk-full' });
+      } finally {
+        await db.close();
+      }
+    } finally {
+      execFileSync('umount', ['-l', parent], { stdio: 'ignore' });
+    }
   });
 
   it('to a directory: a replacement server starts from it, runs on a new timeline, keeps archiving, and --latest follows that timeline', async () => {

@@ -117,7 +117,7 @@ describe('unpacking a base backup', () => {
       // Large enough that the pipe fills while tar has already exited.
       const manifest = await storeBase(deps, craftArchive([...cluster, { path: 'big', data: randomBytes(4 * 1024 * 1024) }]));
       for (let i = 0; i < 4; i += 1) {
-        await expect(unpackBase(manifest, join(tempDir(), 'data'), deps, { tarPath: '/bin/false' })).rejects.toThrow(/^tar exited with status 1/);
+        await expect(unpackBase(manifest, join(tempDir(), 'data'), deps, { tarPath: '/bin/false' })).rejects.toThrow(/^unpacking into \S+\/data: tar exited with status 1/);
       }
     });
   });
