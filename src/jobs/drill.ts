@@ -7,7 +7,8 @@ import { drillAsIncidentReport } from './incident/drill-as-incident.ts';
 import { renderIncidentReport } from './incident/render-report.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { latestVerification, writeVerification, type Check } from '../catalog/verification.ts';
-import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
+import { isAbortError } from '../errors.ts';
+import { classifiedError, classifyFailure } from '../failure.ts';
 import { recordAudit } from '../state/audit-log.ts';
 import { saveDrillReport } from '../state/drill-reports.ts';
 import { finishJobRun, startJobRun } from '../state/job-runs.ts';
@@ -88,9 +89,12 @@ export async function runDrill(spec: DrillSpec, deps: JobDeps, reporter: Progres
     await recordOutcome(deps, report, storeKey, spec.trigger);
     return { report, text, storeKey };
   } catch (err) {
-    const error = isAbortError(err) ? new BantayError(ErrorCode.Aborted, 'Drill cancelled', { cause: err }) : wrapError(ErrorCode.Internal, 'Drill failed', err);
-    await finishJobRun(deps.state, id, { status: 'failed', errorMessage: error.message }).catch(() => undefined);
-    await recordAudit(deps.state, { operationType: 'drill', status: 'failed', errorMessage: error.message, performedBy: spec.trigger.by, details: { drillId: id } }).catch(() => undefined);
+    // A drill that could not run to its report (the store or the scratch server failed) says
+    // nothing about the backups: could-not-check, as a verify.
+    const error = classifiedError('Drill', err, { checking: true });
+    const c = classifyFailure(error);
+    await finishJobRun(deps.state, id, { status: c.outcome, errorMessage: error.message, cause: c.cause }).catch(() => undefined);
+    await recordAudit(deps.state, { operationType: 'drill', status: c.outcome, errorMessage: error.message, performedBy: spec.trigger.by, details: { drillId: id } }).catch(() => undefined);
     throw error;
   }
 }

@@ -7,6 +7,8 @@ import { readIncidentReport } from '../../src/catalog/incident-report.ts';
 import type { Manifest } from '../../src/catalog/manifest.ts';
 import { runDatabaseBackup } from '../../src/jobs/backup-database.ts';
 import { runDrill } from '../../src/jobs/drill.ts';
+import { BantayError, ErrorCode } from '../../src/errors.ts';
+import { classifyFailure } from '../../src/failure.ts';
 import { runApplicationBackup } from '../../src/jobs/files/backup-files.ts';
 import { latestVerification } from '../../src/catalog/verification.ts';
 import { verifyBackup } from '../../src/jobs/verify-backup.ts';
@@ -134,5 +136,24 @@ describe('runDrill', () => {
     expect(report.passed).toBe(false);
     expect(report.items).toEqual([expect.objectContaining({ kind: 'database', backupId: null, status: 'failed' })]);
     expect(rendered).toContain('database: no backup: FAILED');
+  });
+
+  it('could not check (not FAILED) when the store cannot be reached: job run and audit say so', async () => {
+    const env = freshEnv();
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+    const store = {
+      ...env.deps.store,
+      list: (): AsyncIterable<never> => ({
+        [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new BantayError(ErrorCode.Storage, 'list backups/', { cause: refused })) }),
+      }),
+    };
+    const failed = await runDrill(drillSpec(), { ...env.deps, store }).catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(BantayError);
+    expect((failed as BantayError).message).toMatch(/^Drill could not be checked: the backup store could not be reached/);
+    expect(classifyFailure(failed)).toMatchObject({ outcome: 'could-not-check', cause: 'store-unreachable' });
+    const [audit] = (await listAudit(shared.deps.state, { limit: 5 })).filter((a) => a.operationType === 'drill');
+    expect(audit).toMatchObject({ status: 'could-not-check' });
+    const runs = await shared.deps.state.query<{ status: string; failure_cause: string }>("SELECT status, failure_cause FROM job_runs WHERE job = 'drill' ORDER BY started_at DESC LIMIT 1");
+    expect(runs).toEqual([{ status: 'could-not-check', failure_cause: 'store-unreachable' }]);
   });
 });
