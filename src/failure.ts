@@ -29,6 +29,7 @@ export type FailureCause =
   | 'not-found'
   | 'invalid-input'
   | 'config'
+  | 'follow-up-step'
   | 'internal';
 
 export interface FailureClassification {
@@ -64,6 +65,10 @@ const TEXT: Record<FailureCause, { summary: string; remedy: string }> = {
   'not-found': { summary: 'not found', remedy: 'Check the id (bantay list).' },
   'invalid-input': { summary: 'refused', remedy: 'Check the input named in the message.' },
   config: { summary: 'the configuration is invalid', remedy: 'Fix the variables listed.' },
+  'follow-up-step': {
+    summary: 'restored, but a step after the restore failed',
+    remedy: 'Do not restore again: the data is in place; do the failed step named in the message by hand.',
+  },
   internal: { summary: 'an unexpected error', remedy: "Look in the log for the error id; this is a bug worth reporting." },
 };
 
@@ -78,7 +83,8 @@ export interface ClassifyOptions {
 }
 
 export function classifyFailure(err: unknown, options: ClassifyOptions = {}): FailureClassification {
-  if (isBantayError(err) && err.classification) return err.classification;
+  // A person's or a signal's cancel wins over what an inner job already named.
+  if (isBantayError(err) && err.classification && !(options.cancelled && err.classification.outcome !== 'cancelled')) return err.classification;
   const cause = options.cancelled ? 'cancelled' : causeOf(err);
   const outcome: FailureOutcome = cause === 'cancelled' ? 'cancelled' : options.checking && INFRASTRUCTURE.has(cause) ? 'could-not-check' : 'failed';
   return { outcome, cause, ...TEXT[cause] };
@@ -94,8 +100,14 @@ export function classifiedError(what: string, err: unknown, options: ClassifyOpt
   const inner = isBantayError(err) ? err : undefined;
   // What a cancelled or refused job's own error adds ("the live database was not changed") stays.
   if (c.outcome === 'cancelled') return new BantayError(ErrorCode.Aborted, `${what} cancelled`, { cause: err, details: inner?.details ?? [], classification: c });
-  // A refusal (bad input, a name taken, an invalid configuration) is not a failure of the job: its own sentence says it all.
-  if (inner !== undefined && (c.cause === 'invalid-input' || c.cause === 'config')) return new BantayError(inner.code, inner.message, { cause: err, details: inner.details, classification: c });
+  // A refusal (bad input, a name taken, an invalid configuration) is not a failure of the job, and
+  // a restore whose follow-up step failed did restore: their own sentences say it all.
+  if (inner !== undefined && (c.cause === 'invalid-input' || c.cause === 'config' || c.cause === 'follow-up-step')) {
+    return new BantayError(inner.code, inner.message, { cause: err, details: inner.details, classification: c });
+  }
+  // Named already by a job it ran (a point-in-time restore's copy, an in-place restore's safety
+  // backup): its message has the summary and its details the remedy.
+  if (inner?.classification !== undefined) return new BantayError(inner.code, `${what} failed: ${inner.message}`, { cause: err, details: inner.details, classification: c });
   const reason = err instanceof Error ? err.message : String(err);
   const verb = c.outcome === 'could-not-check' ? 'could not be checked' : 'failed';
   const code = inner?.code ?? ErrorCode.Internal;
@@ -103,6 +115,14 @@ export function classifiedError(what: string, err: unknown, options: ClassifyOpt
   const summary = status !== undefined && (c.cause === 'store-unreachable' || c.cause === 'store-error') ? `${c.summary} (HTTP ${status})` : c.summary;
   const message = c.cause === 'internal' || c.cause === 'not-found' || c.cause === 'invalid-input' || c.cause === 'config' ? `${what} ${verb}: ${reason}` : `${what} ${verb}: ${summary}: ${reason}`;
   return new BantayError(code, message, { cause: err, details: [...(inner?.details ?? []), c.remedy], classification: c });
+}
+
+/**
+ * A restore that is in place but whose step after it (starting the application, an after-swap
+ * hook) failed: named so that nobody restores a second time.
+ */
+export function followUpStepError(message: string, options: { cause?: unknown; details?: string[] } = {}): BantayError {
+  return new BantayError(ErrorCode.Tool, message, { ...options, classification: { outcome: 'failed', cause: 'follow-up-step', ...TEXT['follow-up-step'] } });
 }
 
 /** The outcome as job_runs and audit rows record it. */

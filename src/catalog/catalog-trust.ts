@@ -72,7 +72,7 @@ export async function expectedBackups(db: Queryable, store: string): Promise<Van
       WHERE s.store = $1
         AND NOT EXISTS (SELECT 1 FROM backup_audit a WHERE a.backup_id = s.backup_id
                           AND ((a.operation_type = 'prune' AND a.status = 'succeeded')
-                            OR (a.operation_type = 'backup' AND a.status = 'failed')))
+                            OR (a.operation_type = 'backup' AND a.status IN ('failed', 'cancelled'))))
       ORDER BY s.backup_id DESC`,
     [store],
   );

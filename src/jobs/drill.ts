@@ -91,10 +91,10 @@ export async function runDrill(spec: DrillSpec, deps: JobDeps, reporter: Progres
   } catch (err) {
     // A drill that could not run to its report (the store or the scratch server failed) says
     // nothing about the backups: could-not-check, as a verify.
-    const error = classifiedError('Drill', err, { checking: true });
+    const error = classifiedError('Drill', err, { checking: true, cancelled: spec.signal?.aborted === true });
     const c = classifyFailure(error);
     await finishJobRun(deps.state, id, { status: c.outcome, errorMessage: error.message, cause: c.cause }).catch(() => undefined);
-    await recordAudit(deps.state, { operationType: 'drill', status: c.outcome, errorMessage: error.message, performedBy: spec.trigger.by, details: { drillId: id } }).catch(() => undefined);
+    await recordAudit(deps.state, { operationType: 'drill', status: c.outcome, errorMessage: error.message, performedBy: spec.trigger.by, details: { drillId: id, classification: { outcome: c.outcome, cause: c.cause } } }).catch(() => undefined);
     throw error;
   }
 }

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Manifest } from '../catalog/manifest.ts';
 import type { Check } from '../catalog/verification.ts';
 import { BantayError, ErrorCode } from '../errors.ts';
+import { followUpStepError } from '../failure.ts';
 import { runDatabaseBackup } from './backup-database.ts';
 import type { JobDeps } from './job-context.ts';
 import { withDatabase } from './pg/connection.ts';
@@ -153,11 +154,10 @@ async function undo(run: InPlaceRun, state: Progress, cause: unknown): Promise<B
 
 function afterSwapError(run: InPlaceRun, step: InPlaceStep, cause: unknown): BantayError {
   const reason = cause instanceof Error ? cause.message : String(cause);
-  return new BantayError(
-    ErrorCode.Tool,
-    `Backup ${run.manifest.id} is restored in place as ${run.plan.live} (the previous database is kept as ${run.plan.keepAs}), but ${step.kind} failed: ${reason}`,
-    { cause, details: step.kind === 'start-app' ? ['Start the application by hand.'] : [`To roll back, see "Rolling back an in-place restore" in the README ("Recovery").`] },
-  );
+  return followUpStepError(`Backup ${run.manifest.id} is restored in place as ${run.plan.live} (the previous database is kept as ${run.plan.keepAs}), but ${step.kind} failed: ${reason}`, {
+    cause,
+    details: step.kind === 'start-app' ? ['Start the application by hand.'] : [`To roll back, see "Rolling back an in-place restore" in the README ("Recovery").`],
+  });
 }
 
 /** After the swap: the live name accepts connections and holds exactly the backup's tables. */

@@ -136,7 +136,7 @@ export async function restoreToNewDatabase(spec: RestoreSpec & { target: string;
     await audit('restore', 'succeeded', { mode: result.mode, rtoSeconds: result.rtoSeconds, createdRoles: result.createdRoles, restoreErrors: result.restoreErrors.length }, seconds);
     return result;
   } catch (err) {
-    const error = asRestoreError(err);
+    const error = asRestoreError(err, spec.signal);
     const status = error.code === ErrorCode.InvalidInput ? 'refused' : (error.classification?.outcome ?? 'failed');
     await audit('restore', status, { error: error.message }, (Date.now() - started) / 1000).catch(() => undefined);
     throw error;
@@ -240,8 +240,8 @@ async function replaceDatabase(session: AdminSession, deps: JobDeps, target: str
 }
 
 /** Keeps the details (e.g. "the live database was not changed") when turning a cancel into one message. */
-export function asRestoreError(err: unknown): BantayError {
-  return classifiedError('Restore', err);
+export function asRestoreError(err: unknown, signal?: AbortSignal): BantayError {
+  return classifiedError('Restore', err, { cancelled: signal?.aborted === true });
 }
 
 /** Audit rows for every step of a restore, each with who asked. */

@@ -144,7 +144,7 @@ export async function restoreInPlace(spec: InPlaceSpec, deps: JobDeps, reporter:
     await audit('restore in place', 'succeeded', { keptAs: plan.keepAs, rtoSeconds: result.rtoSeconds, downtimeSeconds: result.downtimeSeconds, safetyBackupId: result.safetyBackupId, createdRoles: result.createdRoles, restoreErrors: result.restoreErrors.length }, durationSeconds);
     return result;
   } catch (err) {
-    const error = asRestoreError(err);
+    const error = asRestoreError(err, spec.signal);
     await audit('restore in place', error.code === ErrorCode.InvalidInput ? 'refused' : (error.classification?.outcome ?? 'failed'), { error: error.message }, (Date.now() - started) / 1000).catch(() => undefined);
     throw error;
   } finally {

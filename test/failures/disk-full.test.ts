@@ -7,9 +7,10 @@ import { classifyFailure } from '../../src/failure.ts';
 import { listAudit } from '../../src/state/audit-log.ts';
 import { openStateDb } from '../../src/state/state-db.ts';
 import { bantay } from '../support/cli.ts';
-import { createDatabase, dropDatabase } from '../support/databases.ts';
+import { createDatabase, dropDatabase, sql } from '../support/databases.ts';
 import { noise, writeFiles } from '../support/file-trees.ts';
 import { newKey, tempDir } from '../support/job-deps.ts';
+import { startPitrCluster } from '../support/pitr-cluster.ts';
 
 /**
  * A full disk that is not the store is named as such. A restore that fills its target (or the
@@ -83,6 +84,51 @@ describe('a files restore onto a full filesystem', () => {
       expect(runs).toEqual([{ status: 'failed', failure_cause: 'disk-full' }]);
     } finally {
       await db.close();
+    }
+  });
+});
+
+describe('a files backup into a full store', () => {
+  it('is "store full", failed (not cancelled), nothing listed', async (ctx) => {
+    if (!mountPoint) ctx.skip();
+    const cwd = tempDir('bantay-store-full-');
+    writeFiles(join(cwd, 'uploads'), Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`receipts/r${i}.jpg`, noise(1024 * 1024, `s${i}`)])));
+    const env = { BANTAY_STATE_URL: stateUrl, UPLOADS_DIR: 'uploads', BANTAY_STORE: join(mountPoint!, 'files-store'), BANTAY_DATA_DIR: join(cwd, 'var'), BANTAY_ENCRYPTION_KEY: newKey().key.toString('base64'), BANTAY_LOG_LEVEL: 'error' };
+    try {
+      const run = await bantay(['backup', 'uploads'], env, cwd);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^bantay: Backup failed: no space left where the backup is written \(store full\): .*ENOSPC/m);
+      expect((await bantay(['list', '--json'], env, cwd)).stdout.trim()).toBe('[]');
+    } finally {
+      execFileSync('sh', ['-c', `rm -rf '${mountPoint}'/*`]);
+    }
+  });
+});
+
+describe('a base backup into a full store', () => {
+  it('is "store full", failed (not cancelled): pg_basebackup stopped only because the store failed', async (ctx) => {
+    if (!mountPoint) ctx.skip();
+    const p = await startPitrCluster({ archive: false });
+    try {
+      // Some bulk, so the archive outgrows the 4 MB store.
+      const url = await p.cluster.createDatabase('bulky');
+      await sql(url, "CREATE TABLE t AS SELECT g, md5(g::text) || repeat(md5((g * 7)::text), 8) AS v FROM generate_series(1, 60000) g");
+      const store = join(mountPoint!, 'store');
+      const env = { ...p.env, BANTAY_STORE: store, DATABASE_URL: url };
+      const run = await bantay(['backup', 'base'], env, p.dir);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^bantay: Base backup failed: no space left where the backup is written \(store full\)/m);
+      expect(run.stderr).not.toMatch(/cancelled/);
+      const db = await openStateDb({ url: undefined, dataDir: p.dataDir });
+      try {
+        const runs = await db.query<{ status: string; failure_cause: string }>("SELECT status, failure_cause FROM job_runs WHERE job LIKE '%base%'");
+        expect(runs).toEqual([{ status: 'failed', failure_cause: 'store-full' }]);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await p.stop();
+      execFileSync('sh', ['-c', `rm -rf '${mountPoint}'/*`]);
     }
   });
 });

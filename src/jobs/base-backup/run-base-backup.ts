@@ -1,5 +1,5 @@
 import { BantayError, ErrorCode } from '../../errors.ts';
-import { classifiedError, classifyFailure } from '../../failure.ts';
+import { classifiedError, classifyFailure, isConsequence } from '../../failure.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
 import { BANTAY_VERSION } from '../../version.ts';
@@ -58,7 +58,7 @@ export async function runBaseBackup(spec: BaseBackupSpec, deps: JobDeps, reporte
     deps.logger.info({ backupId: id, sizeBytes: manifest.artifact.sizeBytes, durationSeconds: manifest.durationSeconds }, 'base backup stored');
     return manifest;
   } catch (err) {
-    const error = classifiedError('Base backup', err);
+    const error = classifiedError('Base backup', err, { cancelled: spec.signal?.aborted === true });
     const c = classifyFailure(error);
     await deps.store.delete(baseManifestKey(id)).catch(() => undefined);
     await deps.store.delete(key).catch(() => undefined);
@@ -74,6 +74,7 @@ export async function runBaseBackup(spec: BaseBackupSpec, deps: JobDeps, reporte
       errorMessage: error.message,
       performedBy: spec.trigger.by,
       backupId: id,
+      details: { classification: { outcome: c.outcome, cause: c.cause } },
     }).catch(() => undefined);
     throw error;
   }
@@ -101,8 +102,11 @@ async function backupToStore(spec: BaseBackupSpec, deps: JobDeps, reporter: Prog
     });
   } catch (err) {
     abort.abort();
-    // pg_basebackup's own message says more than the broken pipe it caused downstream.
-    throw (await child.done.then(() => undefined, (e: unknown) => e)) ?? err;
+    // The first real cause: pg_basebackup's own message when the upload only saw the broken pipe
+    // or premature end it caused; the store's error (full, unreachable) when pg_basebackup only
+    // failed because of it (killed by our abort, or its pipe reset once nobody read it).
+    const own = await child.done.then(() => undefined, (e: unknown) => e);
+    throw own !== undefined && isConsequence(err) ? own : err;
   } finally {
     abort.release();
   }

@@ -87,7 +87,7 @@ async function runFilesBackup(run: FilesRun, deps: JobDeps, reporter: ProgressRe
     await succeed(deps, run, manifest);
     return manifest;
   } catch (err) {
-    const error = classifiedError('Backup', err);
+    const error = classifiedError('Backup', err, { cancelled: run.common.signal?.aborted === true });
     // The manifest first: it may already be stored when a later step failed, and a listed
     // backup whose archive is gone is worse than no backup at all.
     await deps.store.delete(manifestKey(id)).catch(() => undefined);
@@ -242,6 +242,6 @@ async function fail(deps: JobDeps, run: FilesRun, failed: { id: string; key: str
     errorMessage: failed.error.message,
     performedBy: run.common.trigger.by,
     backupId: failed.id,
-    details: { setId: run.common.setId ?? null },
+    details: { setId: run.common.setId ?? null, classification: { outcome: c.outcome, cause: c.cause } },
   }).catch((err: unknown) => deps.logger.error({ err }, 'could not write the audit row'));
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { TreeEntry, TreeState } from '../../catalog/file-index.ts';
 import type { Manifest } from '../../catalog/manifest.ts';
 import { BantayError, isAbortError } from '../../errors.ts';
+import { classifyFailure } from '../../failure.ts';
 import type { JobDeps } from '../job-context.ts';
 import { silentReporter, type ProgressReporter } from '../progress.ts';
 import { restoreTreeInto } from './restore-tree.ts';
@@ -34,7 +35,10 @@ export async function drillFilesBackup(
     const detail = differences.length === 0 ? `${restored.state.size} entries identical (type, size, mode, mtime, link target)` : `${differences.length} difference(s): ${differences.slice(0, 5).join('; ')}`;
     checks.push(filesCheck('restored tree matches the index', differences.length === 0, detail));
   } catch (err) {
-    if (isAbortError(err) || !(err instanceof BantayError)) throw err;
+    // A full scratch disk or an unreachable store says nothing about the backup: it ends the
+    // drill as could-not-check (drill.ts) instead of failing the backup's restore check.
+    const c = classifyFailure(err, { checking: true });
+    if (isAbortError(err) || !(err instanceof BantayError) || (c.outcome === 'could-not-check' && c.cause !== 'internal')) throw err;
     checks.push(filesCheck('restore', false, err.message));
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import { lstat, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Manifest } from '../../catalog/manifest.ts';
 import { BantayError, ErrorCode, wrapError } from '../../errors.ts';
-import { classifiedError, classifyFailure } from '../../failure.ts';
+import { classifiedError, classifyFailure, followUpStepError } from '../../failure.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
 import { consumeInPlaceAuthorization, type AuthorizationRecord, type InPlaceAuthorization } from '../authorization/in-place-authorization.ts';
@@ -88,11 +88,11 @@ export async function restoreFilesBackup(spec: FilesRestoreSpec, deps: JobDeps, 
     });
     return result;
   } catch (err) {
-    const error = classifiedError('Restore', err);
+    const error = classifiedError('Restore', err, { cancelled: spec.signal?.aborted === true });
     const c = classifyFailure(error);
     const durationSeconds = ((deps.now?.() ?? new Date()).getTime() - started.getTime()) / 1000;
     await finishJobRun(deps.state, runId, { status: c.outcome, backupId: m.id, errorMessage: error.message, cause: c.cause }).catch(() => undefined);
-    await recordAudit(deps.state, { operationType: 'restore', backupType: kind, status: c.outcome, durationSeconds, errorMessage: error.message, performedBy: spec.trigger.by, backupId: m.id, details: { ...grant, target: spec.target.type } }).catch(() => undefined);
+    await recordAudit(deps.state, { operationType: 'restore', backupType: kind, status: c.outcome, durationSeconds, errorMessage: error.message, performedBy: spec.trigger.by, backupId: m.id, details: { ...grant, target: spec.target.type, classification: { outcome: c.outcome, cause: c.cause } } }).catch(() => undefined);
     throw error;
   }
 }
@@ -176,7 +176,7 @@ async function runAfterSwap(hook: () => Promise<void>, reporter: ProgressReporte
     if (swapped === undefined) return;
     const reason = err instanceof Error ? err.message : String(err);
     const previous = swapped.previousDir === undefined ? '' : ` (the previous tree is at ${swapped.previousDir})`;
-    throw new BantayError(ErrorCode.Tool, `${swapped.dir} was restored${previous}, but the after-swap hook failed: ${reason}`, { cause: err });
+    throw followUpStepError(`${swapped.dir} was restored${previous}, but the after-swap hook failed: ${reason}`, { cause: err });
   }
 }
 

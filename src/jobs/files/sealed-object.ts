@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { createDecryptStream } from '../../crypto/decrypt-stream.ts';
 import { createEncryptStream } from '../../crypto/encrypt-stream.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
+import { FirstFailure } from '../../failure.ts';
 import { chainStreams } from '../chain-streams.ts';
 import { createCoalescer } from './coalesce.ts';
 import { linkedAbort, type JobDeps } from '../job-context.ts';
@@ -52,9 +53,14 @@ export async function putSealed(
   all.push(stored);
   const abort = linkedAbort(options.signal);
   const body = stored as Transform;
-  let first: { error: unknown } | undefined;
+  // The first real failure is the cause, whichever side reports it first: a full local store
+  // destroys the body, so the pipeline's abort can arrive before the store's own ENOSPC (which
+  // waits for its temp file's removal), and a "cancelled" backup must not hide a full store.
+  const failure = new FirstFailure();
+  let failed = false;
   const onFail = (err: unknown): never => {
-    first ??= { error: err };
+    failure.note(err);
+    failed = true;
     abort.abort();
     body.destroy(err instanceof Error ? err : new Error(String(err)));
     throw err;
@@ -63,8 +69,7 @@ export async function putSealed(
   const putting = deps.store.put(key, body, { signal: abort.signal, contentType: options.contentType ?? 'application/octet-stream', onRetry: options.onRetry }).catch(onFail);
   await Promise.allSettled([piping, putting]);
   abort.release();
-  // The first failure is the cause; the other side only saw the resulting abort.
-  if (first !== undefined) throw first.error;
+  if (failed) throw failure.get();
   return { key, sizeBytes: stored.bytes, sha256: stored.digest(), plainSizeBytes: plain.bytes, plainSha256: plain.digest() };
 }
 

@@ -186,7 +186,7 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
       await fetcher.close();
     }
   } catch (err) {
-    const error = classifiedError('Point-in-time restore', err);
+    const error = classifiedError('Point-in-time restore', err, { cancelled: spec.signal?.aborted === true });
     const c = classifyFailure(error);
     if (spec.to.kind === 'dir' && plan !== undefined) await emptyDir(spec.to.dir);
     if (running) await finishJobRun(deps.state, runId, { status: c.outcome, errorMessage: error.message, cause: c.cause }).catch(() => undefined);
@@ -197,7 +197,7 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
       errorMessage: error.message,
       performedBy: spec.trigger.by,
       ...(plan ? { backupId: plan.base.id } : {}),
-      details: { requested, target: spec.to.kind },
+      details: { requested, target: spec.to.kind, classification: { outcome: c.outcome, cause: c.cause } },
     }).catch(() => undefined);
     throw error;
   } finally {
