@@ -37,6 +37,7 @@ import { startPgCluster, type PgCluster } from '../src/dev/pg-cluster.ts';
 import { compareTrees } from './support/compare-trees.ts';
 import { HostCpu } from './support/host-cpu.ts';
 import { hasGnuTime, measure, median, type Measurement } from './support/measure.ts';
+import { quietInodes } from './support/quiet-inodes.ts';
 import { buildTree, changeFiles, type TreeShape, type TreeSpec } from './support/uploads-tree.ts';
 
 const MB = 1024 * 1024;
@@ -101,6 +102,7 @@ async function benchTree(shape: TreeShape, rounds: number, base: { root: string;
   const built = buildTree(uploads, spec);
   log(`${shape}: ${built.files} files, ${(built.bytes / 1e6).toFixed(0)} MB, ${((100 * built.incompressibleBytes) / built.bytes).toFixed(0)}% incompressible by bytes`);
   const restoreDir = (tool: string) => join(dir, `restored-${tool}`);
+  const inodes = quietInodes(log);
   for (let round = 1; round <= rounds; round += 1) {
     const store = join(dir, 'store');
     const repo = join(dir, 'restic-repo');
@@ -115,24 +117,28 @@ async function benchTree(shape: TreeShape, rounds: number, base: { root: string;
     const both = async (bantay: () => Promise<void>, restic: () => Promise<void>) => {
       for (const tool of order) await (tool === 'bantay' ? bantay() : restic());
     };
+    // Each restore gets a directory of its own, all removed at the end of the round (one mass
+    // deletion), and no timed restore starts within a minute of it (support/quiet-inodes.ts).
+    const restored: string[] = [];
     const restore = async (row: string, compare: boolean) => {
+      const into = (tool: string) => `${restoreDir(tool)}-${restored.length}`;
+      const to = { bantay: into('bantay'), restic: into('restic') };
+      restored.push(to.bantay, to.restic);
       await both(
         async () => {
-          rmSync(restoreDir('bantay'), { recursive: true, force: true });
-          await run('bantay', row, shape, ['restore', ids.at(-1)!, '--to', restoreDir('bantay'), '--json'], ctx);
+          await inodes.wait();
+          await run('bantay', row, shape, ['restore', ids.at(-1)!, '--to', to.bantay, '--json'], ctx);
         },
         async () => {
-          rmSync(restoreDir('restic'), { recursive: true, force: true });
-          await run('restic', row, shape, ['restore', 'latest', '--target', restoreDir('restic'), '-q'], ctx);
+          await inodes.wait();
+          await run('restic', row, shape, ['restore', 'latest', '--target', to.restic, '-q'], ctx);
         },
       );
       if (compare) {
-        const diffs = [...(await compareTrees(uploads, restoreDir('bantay'))), ...(await compareTrees(uploads, join(restoreDir('restic'), uploads)))];
+        const diffs = [...(await compareTrees(uploads, to.bantay)), ...(await compareTrees(uploads, join(to.restic, uploads)))];
         if (diffs.length > 0) throw new Error(`${row}: restored trees differ from the live tree: ${diffs.slice(0, 5).join('; ')}`);
         log(`  ${row}: both restored trees match the live tree (content, mode, mtime)`);
       }
-      rmSync(restoreDir('bantay'), { recursive: true, force: true });
-      rmSync(restoreDir('restic'), { recursive: true, force: true });
     };
     log(`${shape} round ${round}/${rounds} (${order.join(' first, then ')})`);
     await run('bantay', 'start-up (--version)', shape, ['--version'], ctx);
@@ -155,6 +161,8 @@ async function benchTree(shape: TreeShape, rounds: number, base: { root: string;
       async () => void (await run('bantay', 'verify newest', shape, ['verify', ids.at(-1)!, '--json'], ctx)),
       async () => void (await run('restic', 'verify newest', shape, ['check', '--read-data', '-q'], ctx)),
     );
+    for (const d of restored) rmSync(d, { recursive: true, force: true });
+    inodes.deleted();
   }
 }
 

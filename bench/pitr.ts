@@ -43,6 +43,7 @@ import { startPgCluster, type PgCluster } from '../src/dev/pg-cluster.ts';
 import { withDatabase } from '../src/jobs/pg/connection.ts';
 import { chooseEntry } from '../bin/entry.js';
 import { hasGnuTime, measure, median, type Measurement } from './support/measure.ts';
+import { quietInodes } from './support/quiet-inodes.ts';
 
 const MB = 1024 * 1024;
 const TARGET_BASE_RATIO = 1.0;
@@ -350,7 +351,12 @@ async function main(): Promise<void> {
     await switchAndWaitBoth(s);
     const time = target.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '+00:00');
     log(`restores to ${time}, interleaved`);
+    // Restored directories stay until the end (under the bench's root); only the restore into
+    // the running server deletes (its scratch directory, then the database the bench drops), and
+    // the next restore waits a minute after it (support/quiet-inodes.ts).
+    const inodes = quietInodes(log);
     const restore = async (who: 'bantay dir' | 'bantay db' | 'pgbackrest') => {
+      await inodes.wait();
       const dir = join(s.root, `restored-${randomBytes(3).toString('hex')}`);
       // Each starts with nothing of the previous one still to be written back: the restore into
       // the running server leaves about a gigabyte dirty, which slowed whichever came next by a
@@ -364,6 +370,7 @@ async function main(): Promise<void> {
         if (got.join() !== 'before') throw new Error(`bantay --target-db recovered markers ${got.join()}, expected before`);
         add('restore to T', 'bantay restore --time --target-db (into the running server)', m.seconds, m.peakRssBytes);
         await s.cluster.dropDatabase(name);
+        inodes.deleted();
         return;
       }
       owned(dir, s);
@@ -377,7 +384,6 @@ async function main(): Promise<void> {
       if (who === 'bantay dir') log(`  bantay --to-dir phases: ${describePhases(m.stdout)}, start ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(2)} s`);
       const got = await markersIn(server.url);
       await server.stop();
-      await rm(dir, { recursive: true, force: true });
       if (got.join() !== 'before') throw new Error(`${who} recovered markers ${got.join()}, expected before`);
       add('restore to T', who === 'pgbackrest' ? 'pgbackrest restore --type=time + start' : 'bantay restore --time --to-dir + start', seconds, m.peakRssBytes);
     };
