@@ -4,6 +4,8 @@ import { register } from 'tsx/esm/api';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 
+// As bin/bantay.js: the AWS SDK's reminder that its 2027 releases need Node 22 (README).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 register();
 const [script, ...rest] = process.argv.slice(2);
 if (!script) {

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -10,6 +9,7 @@ import { fakePgBinDir } from '../support/fake-pg-dump.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { newKey, tempDir } from '../support/job-deps.ts';
 import { createTestBucket, TEST_S3_CREDENTIALS } from '../support/s3-server.ts';
+import { mountTinyFilesystem, unmountTiny } from '../support/tiny-filesystem.ts';
 
 /**
  * Store failures are named as such: the message, the exit code, the audit row and job_runs
@@ -20,24 +20,15 @@ let source: { url: string; name: string };
 let mountPoint: string | undefined;
 let proxy: FaultProxy;
 
-function tryMountTinyFilesystem(): string | undefined {
-  const dir = tempDir('bantay-tiny-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=20m,mode=0700', 'tmpfs', dir], { stdio: 'ignore' });
-    return dir;
-  } catch {
-    return undefined;
-  }
-}
 
 beforeAll(async () => {
   source = await createFbmsDatabase({ scale: 0.1 });
-  mountPoint = tryMountTinyFilesystem();
+  mountPoint = mountTinyFilesystem('bantay-tiny-', '20m');
   proxy = await startFaultProxy(inject('s3Endpoint'));
 });
 afterAll(async () => {
   await proxy.stop();
-  if (mountPoint) execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' });
+  unmountTiny(mountPoint);
   await dropDatabase(source.name);
 });
 

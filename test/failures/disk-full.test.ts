@@ -11,6 +11,7 @@ import { createDatabase, dropDatabase, sql } from '../support/databases.ts';
 import { noise, writeFiles } from '../support/file-trees.ts';
 import { newKey, tempDir } from '../support/job-deps.ts';
 import { startPitrCluster } from '../support/pitr-cluster.ts';
+import { mountTinyFilesystem, unmountTiny } from '../support/tiny-filesystem.ts';
 
 /**
  * A full disk that is not the store is named as such. A restore that fills its target (or the
@@ -35,21 +36,12 @@ describe('a full disk that is not the store', () => {
 
 let mountPoint: string | undefined;
 let stateUrl: string;
-function tryMountTinyFilesystem(): string | undefined {
-  const dir = tempDir('bantay-tiny-restore-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0755', 'tmpfs', dir], { stdio: 'ignore' });
-    return dir;
-  } catch {
-    return undefined;
-  }
-}
 beforeAll(async () => {
-  mountPoint = tryMountTinyFilesystem();
+  mountPoint = mountTinyFilesystem('bantay-tiny-restore-', '4m', '0755');
   stateUrl = await createDatabase();
 });
 afterAll(async () => {
-  if (mountPoint) execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' });
+  unmountTiny(mountPoint);
   await dropDatabase(new URL(stateUrl).pathname.slice(1));
 });
 

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { readdirSync } from 'node:fs';
@@ -23,6 +23,7 @@ import { bantay } from '../../support/cli.ts';
 import { createDatabase, sql } from '../../support/databases.ts';
 import { tempDir } from '../../support/job-deps.ts';
 import { startPitrCluster, startServerOn, switchAndWait, type PitrCluster } from '../../support/pitr-cluster.ts';
+import { mountTinyFilesystem, unmountTiny } from '../../support/tiny-filesystem.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const alive = (pid: number) => {
@@ -258,12 +259,8 @@ describe('bantay restore --time / --latest', () => {
   });
 
   it('to a directory on a full filesystem: fails naming the full disk (not the store), empties the directory and records disk-full', async (ctx) => {
-    const parent = tempDir('bantay-todir-full-');
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m,mode=0755', 'tmpfs', parent], { stdio: 'ignore' });
-    } catch {
-      ctx.skip(); // needs root to mount a tmpfs; see the README ("Failures")
-    }
+    const parent = mountTinyFilesystem('bantay-todir-full-', '24m', '0755');
+    if (parent === undefined) return ctx.skip(); // needs root to mount a tmpfs; see the README ("Failures")
     try {
       const dir = join(parent, 'recovered');
       const result = await bantay(['restore', '--time', cut.toISOString().replace('T', ' ').replace('Z', '+00:00'), '--to-dir', dir], env, p.dir);
@@ -283,7 +280,7 @@ describe('bantay restore --time / --latest', () => {
         await db.close();
       }
     } finally {
-      execFileSync('umount', ['-l', parent], { stdio: 'ignore' });
+      unmountTiny(parent);
     }
   });
 
