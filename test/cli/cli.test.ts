@@ -19,6 +19,14 @@ afterAll(async () => {
 });
 
 describe('bantay CLI', () => {
+  it('--version answers with the version and loads no command (registrarsFor)', async () => {
+    const { registrarsFor } = await import('../../src/cli/command-table.ts');
+    const { BANTAY_VERSION } = await import('../../src/version.ts');
+    expect(await registrarsFor(['--version'])).toEqual([]);
+    expect((await registrarsFor(['restore', '--version'])).length).toBeGreaterThan(0);
+    expect((await bantay(['--version'], {}, process.cwd())).stdout.trim()).toBe(BANTAY_VERSION);
+  });
+
   it('npx bantay --help works from the bin entry point', async () => {
     const { stdout } = await run('node', ['bin/bantay.js', '--help']);
     expect(stdout).toMatch(/backup/);
