@@ -64,10 +64,15 @@ export function wrapError(code: ErrorCode, operation: string, cause: unknown): B
  * `codes` given (a tool's message with paths relative to its directory). Other errors pass as they are.
  */
 export function withPlace(err: unknown, place: string, codes: readonly ErrorCode[] = []): unknown {
-  const code = (err as { code?: unknown } | null)?.code;
   const known = isBantayError(err) && codes.includes(err.code);
-  if (!known && (isBantayError(err) || typeof code !== 'string' || !/^E[A-Z]+$/.test(code))) return err;
+  if (!known && (isBantayError(err) || !isSystemError(err))) return err;
   return new BantayError(known ? (err as BantayError).code : ErrorCode.Internal, `${place}: ${(err as Error).message}`, { cause: err });
+}
+
+/** An error of the operating system itself (ENOSPC, EIO, EACCES, EPIPE...): its code is an errno name. */
+export function isSystemError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
 }
 
 /** True when `err` is (or wraps) an abort. */

@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BantayError, ErrorCode, isAbortError, wrapError } from '../errors.ts';
+import { BantayError, ErrorCode, isAbortError, isSystemError, wrapError } from '../errors.ts';
 import { assertValidKey, assertValidPrefix, isValidKey } from './keys.ts';
 import type { Leftover } from './leftovers.ts';
 import type { GetOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
@@ -229,10 +229,9 @@ async function* walk(root: string, dirKey: string, prefix: string): AsyncGenerat
   }
 }
 
-/** An error of the filesystem itself (ENOSPC, EIO, EACCES...), not an echo of a cancel. */
+/** An error of the filesystem itself (ENOSPC, EIO, EACCES...), not an echo of a cancel (EPIPE). */
 function isRealStoreError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^E[A-Z]+$/.test(code) && code !== 'EPIPE';
+  return isSystemError(err) && (err as { code: string }).code !== 'EPIPE';
 }
 
 function isMissing(err: unknown): boolean {
