@@ -95,26 +95,33 @@ export function classifyFailure(err: unknown, options: ClassifyOptions = {}): Fa
  * what failed and why ("Backup failed: the backup store is full: put …: ENOSPC …") and whose
  * details end with the remedy. Cancellations read "<what> cancelled".
  */
-export function classifiedError(what: string, err: unknown, options: ClassifyOptions = {}): BantayError {
+export function classifiedError(what: string, err: unknown, options: ClassifyOptions = {}): ClassifiedError {
   const c = classifyFailure(err, options);
   const inner = isBantayError(err) ? err : undefined;
   // What a cancelled or refused job's own error adds ("the live database was not changed") stays.
-  if (c.outcome === 'cancelled') return new BantayError(ErrorCode.Aborted, `${what} cancelled`, { cause: err, details: inner?.details ?? [], classification: c });
+  if (c.outcome === 'cancelled') return classified(ErrorCode.Aborted, `${what} cancelled`, { cause: err, details: inner?.details ?? [], classification: c });
   // A refusal (bad input, a name taken, an invalid configuration) is not a failure of the job, and
   // a restore whose follow-up step failed did restore: their own sentences say it all.
   if (inner !== undefined && (c.cause === 'invalid-input' || c.cause === 'config' || c.cause === 'follow-up-step')) {
-    return new BantayError(inner.code, inner.message, { cause: err, details: inner.details, classification: c });
+    return classified(inner.code, inner.message, { cause: err, details: inner.details, classification: c });
   }
   // Named already by a job it ran (a point-in-time restore's copy, an in-place restore's safety
   // backup): its message has the summary and its details the remedy.
-  if (inner?.classification !== undefined) return new BantayError(inner.code, `${what} failed: ${inner.message}`, { cause: err, details: inner.details, classification: c });
+  if (inner?.classification !== undefined) return classified(inner.code, `${what} failed: ${inner.message}`, { cause: err, details: inner.details, classification: c });
   const reason = err instanceof Error ? err.message : String(err);
   const verb = c.outcome === 'could-not-check' ? 'could not be checked' : 'failed';
   const code = inner?.code ?? ErrorCode.Internal;
   const status = httpStatusOf(err);
   const summary = status !== undefined && (c.cause === 'store-unreachable' || c.cause === 'store-error') ? `${c.summary} (HTTP ${status})` : c.summary;
   const message = c.cause === 'internal' || c.cause === 'not-found' || c.cause === 'invalid-input' || c.cause === 'config' ? `${what} ${verb}: ${reason}` : `${what} ${verb}: ${summary}: ${reason}`;
-  return new BantayError(code, message, { cause: err, details: [...(inner?.details ?? []), c.remedy], classification: c });
+  return classified(code, message, { cause: err, details: [...(inner?.details ?? []), c.remedy], classification: c });
+}
+
+/** A BantayError as classifiedError returns it: it always carries its classification. */
+export type ClassifiedError = BantayError & { readonly classification: FailureClassification };
+
+function classified(code: ErrorCode, message: string, options: { cause: unknown; details: readonly string[]; classification: FailureClassification }): ClassifiedError {
+  return new BantayError(code, message, options) as ClassifiedError;
 }
 
 /**

@@ -4,8 +4,8 @@ import { artifactKey, manifestKey, type Manifest } from '../catalog/manifest.ts'
 import { newBackupId } from '../catalog/backup-id.ts';
 import { writeManifest } from '../catalog/catalog.ts';
 import { createEncryptStream } from '../crypto/encrypt-stream.ts';
-import { BantayError, ErrorCode, wrapError } from '../errors.ts';
-import { classifiedError, classifyFailure, FirstFailure } from '../failure.ts';
+import { ErrorCode, wrapError } from '../errors.ts';
+import { classifiedError, FirstFailure, type ClassifiedError } from '../failure.ts';
 import { recordAudit } from '../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../state/job-runs.ts';
 import { BANTAY_VERSION } from '../version.ts';
@@ -202,9 +202,9 @@ async function succeed(deps: JobDeps, spec: DatabaseBackupSpec, m: Manifest): Pr
   deps.logger.info({ backupId: m.id, sizeBytes: m.artifact.sizeBytes, durationSeconds: m.durationSeconds }, 'database backup stored');
 }
 
-async function fail(deps: JobDeps, spec: DatabaseBackupSpec, run: { id: string; key: string; started: Date; error: BantayError }): Promise<void> {
+async function fail(deps: JobDeps, spec: DatabaseBackupSpec, run: { id: string; key: string; started: Date; error: ClassifiedError }): Promise<void> {
   const durationSeconds = ((deps.now?.() ?? new Date()).getTime() - run.started.getTime()) / 1000;
-  const c = classifyFailure(run.error);
+  const c = run.error.classification;
   deps.logger.error({ err: run.error, backupId: run.id, outcome: c.outcome, cause: c.cause }, `database backup ${c.outcome}`);
   await finishJobRun(deps.state, run.id, { status: c.outcome, errorMessage: run.error.message, cause: c.cause }).catch(() => undefined);
   await recordAudit(deps.state, {

@@ -8,7 +8,7 @@ import { renderIncidentReport } from './incident/render-report.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { latestVerification, writeVerification, type Check } from '../catalog/verification.ts';
 import { isAbortError } from '../errors.ts';
-import { classifiedError, classifyFailure } from '../failure.ts';
+import { classifiedError } from '../failure.ts';
 import { recordAudit } from '../state/audit-log.ts';
 import { saveDrillReport } from '../state/drill-reports.ts';
 import { finishJobRun, startJobRun } from '../state/job-runs.ts';
@@ -92,7 +92,7 @@ export async function runDrill(spec: DrillSpec, deps: JobDeps, reporter: Progres
     // A drill that could not run to its report (the store or the scratch server failed) says
     // nothing about the backups: could-not-check, as a verify.
     const error = classifiedError('Drill', err, { checking: true, cancelled: spec.signal?.aborted === true });
-    const c = classifyFailure(error);
+    const c = error.classification;
     await finishJobRun(deps.state, id, { status: c.outcome, errorMessage: error.message, cause: c.cause }).catch(() => undefined);
     await recordAudit(deps.state, { operationType: 'drill', status: c.outcome, errorMessage: error.message, performedBy: spec.trigger.by, details: { drillId: id, classification: { outcome: c.outcome, cause: c.cause } } }).catch(() => undefined);
     throw error;

@@ -14,7 +14,7 @@ import { closeForSwap, forgetSwapClosed, reopenLive, swapDatabases } from './pg/
 import { silentReporter, type ProgressReporter } from './progress.ts';
 import { restoreCopy, type RestoredCopy } from './restore-copy.ts';
 import { failureReasons } from './restore-checks.ts';
-import { classifiedError } from '../failure.ts';
+import { classifiedError, type ClassifiedError } from '../failure.ts';
 import { assertDatabaseBackup, type VerifySpec } from './verify-backup.ts';
 
 /** What an operator may ask of a restore beyond a verify's settings. */
@@ -137,7 +137,7 @@ export async function restoreToNewDatabase(spec: RestoreSpec & { target: string;
     return result;
   } catch (err) {
     const error = asRestoreError(err, spec.signal);
-    const status = error.code === ErrorCode.InvalidInput ? 'refused' : (error.classification?.outcome ?? 'failed');
+    const status = error.code === ErrorCode.InvalidInput ? 'refused' : error.classification.outcome;
     await audit('restore', status, { error: error.message }, (Date.now() - started) / 1000).catch(() => undefined);
     throw error;
   } finally {
@@ -240,7 +240,7 @@ async function replaceDatabase(session: AdminSession, deps: JobDeps, target: str
 }
 
 /** Keeps the details (e.g. "the live database was not changed") when turning a cancel into one message. */
-export function asRestoreError(err: unknown, signal?: AbortSignal): BantayError {
+export function asRestoreError(err: unknown, signal?: AbortSignal): ClassifiedError {
   return classifiedError('Restore', err, { cancelled: signal?.aborted === true });
 }
 

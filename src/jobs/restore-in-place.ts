@@ -145,7 +145,7 @@ export async function restoreInPlace(spec: InPlaceSpec, deps: JobDeps, reporter:
     return result;
   } catch (err) {
     const error = asRestoreError(err, spec.signal);
-    await audit('restore in place', error.code === ErrorCode.InvalidInput ? 'refused' : (error.classification?.outcome ?? 'failed'), { error: error.message }, (Date.now() - started) / 1000).catch(() => undefined);
+    await audit('restore in place', error.code === ErrorCode.InvalidInput ? 'refused' : error.classification.outcome, { error: error.message }, (Date.now() - started) / 1000).catch(() => undefined);
     throw error;
   } finally {
     await watcher.stop();

@@ -3,7 +3,7 @@ import { findUsableBackup } from './find-backup.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { writeVerification, type VerificationRecord } from '../catalog/verification.ts';
 import { BantayError, ErrorCode } from '../errors.ts';
-import { classifiedError, classifyFailure } from '../failure.ts';
+import { classifiedError } from '../failure.ts';
 import { recordAudit } from '../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../state/job-runs.ts';
 import { BANTAY_VERSION } from '../version.ts';
@@ -117,7 +117,7 @@ export async function recordFailure(
   as: { what: string; details?: Record<string, unknown> } = { what: 'Verify' },
 ): Promise<BantayError> {
   const error = classifiedError(as.what, err, { cancelled: spec.signal?.aborted === true, checking: true });
-  const c = classifyFailure(error);
+  const c = error.classification;
   await finishJobRun(deps.state, runId, { status: c.outcome, backupId, errorMessage: error.message, cause: c.cause }).catch(() => undefined);
   await recordAudit(deps.state, {
     operationType: 'verify',

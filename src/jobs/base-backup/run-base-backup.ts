@@ -1,5 +1,5 @@
 import { BantayError, ErrorCode } from '../../errors.ts';
-import { classifiedError, classifyFailure, isConsequence } from '../../failure.ts';
+import { classifiedError, isConsequence } from '../../failure.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
 import { BANTAY_VERSION } from '../../version.ts';
@@ -59,7 +59,7 @@ export async function runBaseBackup(spec: BaseBackupSpec, deps: JobDeps, reporte
     return manifest;
   } catch (err) {
     const error = classifiedError('Base backup', err, { cancelled: spec.signal?.aborted === true });
-    const c = classifyFailure(error);
+    const c = error.classification;
     await deps.store.delete(baseManifestKey(id)).catch(() => undefined);
     await deps.store.delete(key).catch(() => undefined);
     const durationSeconds = ((deps.now?.() ?? new Date()).getTime() - started.getTime()) / 1000;

@@ -7,7 +7,7 @@ import { writeManifest } from '../../catalog/catalog.ts';
 import { archiveKey, indexKey, type TreeState } from '../../catalog/file-index.ts';
 import { manifestKey, type Manifest } from '../../catalog/manifest.ts';
 import { BantayError, ErrorCode, isAbortError, isBantayError } from '../../errors.ts';
-import { classifiedError, classifyFailure } from '../../failure.ts';
+import { classifiedError, type ClassifiedError } from '../../failure.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
 import { BANTAY_VERSION } from '../../version.ts';
@@ -228,9 +228,9 @@ async function succeed(deps: JobDeps, run: FilesRun, m: Manifest): Promise<void>
   deps.logger.info({ backupId: m.id, sizeBytes: m.artifact.sizeBytes, durationSeconds: m.durationSeconds, files: m.files?.treeFiles }, `${run.kind} backup stored`);
 }
 
-async function fail(deps: JobDeps, run: FilesRun, failed: { id: string; key: string; started: Date; error: BantayError }): Promise<void> {
+async function fail(deps: JobDeps, run: FilesRun, failed: { id: string; key: string; started: Date; error: ClassifiedError }): Promise<void> {
   const durationSeconds = ((deps.now?.() ?? new Date()).getTime() - failed.started.getTime()) / 1000;
-  const c = classifyFailure(failed.error);
+  const c = failed.error.classification;
   deps.logger.error({ err: failed.error, backupId: failed.id, outcome: c.outcome, cause: c.cause }, `${run.kind} backup ${c.outcome}`);
   await finishJobRun(deps.state, failed.id, { status: c.outcome, errorMessage: failed.error.message, cause: c.cause }).catch(() => undefined);
   await recordAudit(deps.state, {

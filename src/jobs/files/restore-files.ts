@@ -3,7 +3,7 @@ import { lstat, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Manifest } from '../../catalog/manifest.ts';
 import { BantayError, ErrorCode, wrapError } from '../../errors.ts';
-import { classifiedError, classifyFailure, followUpStepError } from '../../failure.ts';
+import { classifiedError, followUpStepError } from '../../failure.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
 import { consumeInPlaceAuthorization, type AuthorizationRecord, type InPlaceAuthorization } from '../authorization/in-place-authorization.ts';
@@ -89,7 +89,7 @@ export async function restoreFilesBackup(spec: FilesRestoreSpec, deps: JobDeps, 
     return result;
   } catch (err) {
     const error = classifiedError('Restore', err, { cancelled: spec.signal?.aborted === true });
-    const c = classifyFailure(error);
+    const c = error.classification;
     const durationSeconds = ((deps.now?.() ?? new Date()).getTime() - started.getTime()) / 1000;
     await finishJobRun(deps.state, runId, { status: c.outcome, backupId: m.id, errorMessage: error.message, cause: c.cause }).catch(() => undefined);
     await recordAudit(deps.state, { operationType: 'restore', backupType: kind, status: c.outcome, durationSeconds, errorMessage: error.message, performedBy: spec.trigger.by, backupId: m.id, details: { ...grant, target: spec.target.type, classification: { outcome: c.outcome, cause: c.cause } } }).catch(() => undefined);

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { compactUtcStamp } from '../../catalog/json-record.ts';
 import { unprivilegedUser, type RunAsUser } from '../../dev/pg-cluster-process.ts';
 import { BantayError, ErrorCode } from '../../errors.ts';
-import { classifiedError, classifyFailure } from '../../failure.ts';
+import { classifiedError } from '../../failure.ts';
 import { recordAudit } from '../../state/audit-log.ts';
 import { finishJobRun, startJobRun } from '../../state/job-runs.ts';
 import { runDatabaseBackup } from '../backup-database.ts';
@@ -187,7 +187,7 @@ export async function runPointInTimeRestore(spec: PitrSpec, deps: JobDeps, repor
     }
   } catch (err) {
     const error = classifiedError('Point-in-time restore', err, { cancelled: spec.signal?.aborted === true });
-    const c = classifyFailure(error);
+    const c = error.classification;
     if (spec.to.kind === 'dir' && plan !== undefined) await emptyDir(spec.to.dir);
     if (running) await finishJobRun(deps.state, runId, { status: c.outcome, errorMessage: error.message, cause: c.cause }).catch(() => undefined);
     await recordAudit(deps.state, {
